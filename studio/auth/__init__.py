@@ -1,0 +1,1 @@
+"""Web sign-in: session cookies, the login page and outside identity providers."""

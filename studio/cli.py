@@ -1,0 +1,217 @@
+"""The `studio` command: serve, worker, db, users, workspaces, apikeys, demo.
+
+Bad input exits non-zero with one line on stderr and writes nothing: each
+command runs in one transaction that rolls back on any error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+from studio.config import ConfigError, Settings, get_settings
+from studio.errors import StudioError
+
+DEMO_EMAIL = "demo@studio.example"
+DEMO_WORKSPACE = "Demo Studio"
+
+
+class CommandError(Exception):
+    """A one-line message for the person at the terminal."""
+
+
+def _db(settings: Settings):  # type: ignore[no-untyped-def]
+    from studio.db.session import Database
+
+    return Database(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from studio.app import create_app
+    from studio.db import migrate
+
+    if not args.no_migrate:
+        migrate.upgrade(settings.database_url)
+    app = create_app(settings)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Studio is running on {settings.base_url}  (listening on {host}:{port})", flush=True)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    from studio.worker import create_celery
+
+    if not settings.redis_url:
+        raise CommandError(
+            "STUDIO_REDIS_URL is not set: separate workers need Redis. Without it, "
+            "`studio serve` runs jobs in-process."
+        )
+    celery = create_celery(settings)
+    celery.worker_main(
+        ["worker", "--queues", args.queues, "--pool", args.pool, "--concurrency",
+         str(args.concurrency), "--loglevel", args.loglevel]
+    )
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
+    from studio.db import migrate
+
+    if args.db_command == "upgrade":
+        migrate.upgrade(settings.database_url)
+        print("Database is up to date.")
+    elif args.db_command == "check":
+        migrate.check(settings.database_url)
+        print("Models and migrations agree.")
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
+    from studio.accounts import service as accounts
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise CommandError("No password on standard input.")
+    with _db(settings).session_scope() as session:
+        user = accounts.create_user(
+            session, email=args.email, display_name=args.name, password=password,
+            is_admin=args.admin,
+        )
+        print(f"Created user {user.email}" + (" (site admin)" if user.is_admin else ""))
+
+
+def cmd_workspaces_create(args: argparse.Namespace, settings: Settings) -> None:
+    from studio.accounts import service as accounts
+    from studio.accounts.access import Actor
+
+    with _db(settings).session_scope() as session:
+        owner = accounts.get_user_by_email(session, args.owner)
+        if owner is None:
+            raise CommandError(f"No user with email {args.owner}: create it with `studio users create`.")
+        workspace = accounts.create_workspace(session, Actor(user=owner), name=args.name,
+                                              slug=args.slug)
+        print(f"Created workspace '{workspace.name}' (slug {workspace.slug}), owner {owner.email}")
+
+
+def cmd_apikeys_create(args: argparse.Namespace, settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from studio.accounts import apikeys
+    from studio.accounts import service as accounts
+    from studio.accounts.access import Actor
+    from studio.accounts.models import Workspace
+
+    with _db(settings).session_scope() as session:
+        user = accounts.get_user_by_email(session, args.user)
+        if user is None:
+            raise CommandError(f"No user with email {args.user}.")
+        workspace = session.scalar(select(Workspace).where(Workspace.slug == args.workspace))
+        if workspace is None:
+            raise CommandError(f"No workspace with slug {args.workspace}.")
+        created = apikeys.create_key(session, Actor(user=user), workspace_id=workspace.id,
+                                     name=args.name)
+        secret = created.secret
+    print(secret)
+    print("Keep this key safe: it is shown only once.", file=sys.stderr)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from studio.accounts import service as accounts
+    from studio.accounts.access import Actor
+    from studio.accounts.models import Membership
+    from studio.db import migrate
+
+    migrate.upgrade(settings.database_url)
+    with _db(settings).session_scope() as session:
+        user = accounts.get_user_by_email(session, DEMO_EMAIL)
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            user = accounts.create_user(session, email=DEMO_EMAIL, display_name="Demo Director",
+                                        password=password, is_admin=True)
+        elif args.reset:
+            password = secrets.token_urlsafe(12)
+            accounts.set_password(session, user, password)
+        has_workspace = session.scalar(select(Membership.id).where(Membership.user_id == user.id))
+        if has_workspace is None:
+            accounts.create_workspace(session, Actor(user=user), name=DEMO_WORKSPACE)
+    print(f"Open {settings.base_url} and sign in as {DEMO_EMAIL}")
+    if password:
+        print(f"One-time demo password: {password}")
+    else:
+        print("The demo password was printed when it was made; `studio demo --reset` prints a new one.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Studio: a self-hosted AI film studio.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web app (migrates first)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run a Celery worker (needs STUDIO_REDIS_URL)")
+    worker.add_argument("--queues", default="gpu,cpu")
+    worker.add_argument("--pool", default="solo")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--loglevel", default="info")
+    worker.set_defaults(run=cmd_worker)
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("db_command", choices=["upgrade", "check"])
+    db.set_defaults(run=cmd_db)
+
+    users = sub.add_parser("users", help="user accounts").add_subparsers(dest="sub", required=True)
+    create_user = users.add_parser("create", help="create a user")
+    create_user.add_argument("email")
+    create_user.add_argument("--name")
+    create_user.add_argument("--admin", action="store_true", help="make a site admin")
+    create_user.add_argument("--password-stdin", action="store_true",
+                             help="read the password from standard input")
+    create_user.set_defaults(run=cmd_users_create)
+
+    workspaces = sub.add_parser("workspaces", help="workspaces").add_subparsers(dest="sub", required=True)
+    create_ws = workspaces.add_parser("create", help="create a workspace")
+    create_ws.add_argument("name")
+    create_ws.add_argument("--owner", required=True, metavar="EMAIL")
+    create_ws.add_argument("--slug")
+    create_ws.set_defaults(run=cmd_workspaces_create)
+
+    keys = sub.add_parser("apikeys", help="API keys").add_subparsers(dest="sub", required=True)
+    create_key = keys.add_parser("create", help="create a key and print it once")
+    create_key.add_argument("--user", required=True, metavar="EMAIL")
+    create_key.add_argument("--workspace", required=True, metavar="SLUG")
+    create_key.add_argument("--name", default="cli")
+    create_key.set_defaults(run=cmd_apikeys_create)
+
+    demo = sub.add_parser("demo", help="create a demo admin and workspace, print a login")
+    demo.add_argument("--reset", action="store_true", help="set and print a new demo password")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace, Settings], None] = args.run
+    try:
+        run(args, get_settings())
+    except (CommandError, ConfigError) as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return 2
+    except StudioError as exc:
+        print(f"studio: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""One Settings object for the whole studio (env prefix STUDIO_).
+
+The embedded default needs nothing configured: SQLite and media under
+./data, no Redis, jobs in-process, a generated secret key kept in ./data.
+Anything beyond that (Postgres, Redis) is a deployment, and a deployment
+must bring its own strong secret key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Placeholder values people paste from examples; never accepted as a key.
+_WEAK_SECRETS = {"secret", "changeme", "change-me", "password", "studio", "dev", "test"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The settings cannot run a studio; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    media_dir: Path | None = None
+    redis_url: str = ""
+    base_url: str = "http://127.0.0.1:7860"
+    host: str = "127.0.0.1"
+    port: int = 7860
+    secret_key: SecretStr = SecretStr("")
+
+    # Sign-in protection: this many failures per email or per client address
+    # inside the window locks further attempts until the window passes.
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+
+    # One generic OpenID Connect provider (Keycloak, Authentik, Google, ...).
+    oidc_name: str = ""
+    oidc_discovery_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    # GitHub preset (OAuth 2 with PKCE; GitHub issues no id_token).
+    github_client_id: str = ""
+    github_client_secret: SecretStr = SecretStr("")
+    github_api_url: str = "https://api.github.com"
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"  # noqa: S105
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'studio.db').as_posix()}"
+        if self.media_dir is None:
+            self.media_dir = self.data_dir / "media"
+        return self
+
+    @property
+    def is_embedded(self) -> bool:
+        """The zero-configuration mode: SQLite and no Redis."""
+        return self.database_url.startswith("sqlite") and not self.redis_url
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def media_path(self) -> Path:
+        assert self.media_dir is not None  # filled by the validator
+        return self.media_dir
+
+    def resolved_secret_key(self) -> str:
+        """The key that signs sessions.
+
+        Embedded installs get a generated key kept in data/secret_key (0600)
+        so sessions survive a restart. Deployments must set a strong one.
+        """
+        key = self.secret_key.get_secret_value()
+        if key:
+            if len(key) < MIN_SECRET_LENGTH or key.lower() in _WEAK_SECRETS:
+                raise ConfigError(
+                    f"STUDIO_SECRET_KEY is too weak: use at least {MIN_SECRET_LENGTH} random "
+                    "characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
+            return key
+        if not self.is_embedded:
+            raise ConfigError(
+                "STUDIO_SECRET_KEY is not set. Outside the embedded default (SQLite, no Redis) "
+                "Studio needs a secret key of at least 32 random characters."
+            )
+        return _embedded_secret_key(self.data_dir)
+
+
+def _embedded_secret_key(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""The Gradio app: a left navigation and one page per file in ui/pages/."""
+
+from typing import Any
+
+import gradio as gr
+
+from studio.db.session import Database
+from studio.ui.actions import ui_action
+from studio.ui.pages import account, workspaces
+
+NAV = [("Workspaces", "workspaces"), ("Account", "account")]
+
+
+def build_blocks(db: Database) -> gr.Blocks:
+    with gr.Blocks(title="Studio", fill_width=True) as blocks:
+        with gr.Sidebar(open=True, elem_id="nav"):
+            gr.HTML(
+                '<div class="brand"><img src="/static/logo.svg" alt="" width="28" height="28">'
+                "<span>Studio</span></div>"
+            )
+            who = gr.Markdown(elem_id="signed-in-as")
+            nav_buttons = [
+                gr.Button(label, elem_id=f"nav-{key}", elem_classes=["nav-item"], size="md")
+                for label, key in NAV
+            ]
+        ws_page = workspaces.build(db)
+        account_page = account.build(db)
+
+    columns = [ws_page.column, account_page.column]
+
+    def signed_in_as(request: gr.Request) -> str:
+        with ui_action(db, request) as (_, actor):
+            return f"Signed in as\n\n**{actor.user.display_name}**\n\n{actor.user.email}"
+
+    with blocks:
+        for index, button in enumerate(nav_buttons):
+            button.click(
+                _show_only(index, len(columns)), None, columns, api_name=False, queue=False
+            )
+        blocks.load(signed_in_as, None, who, api_name=False)
+        blocks.load(_first_workspace(ws_page), None, ws_page.outputs, api_name=False)
+        blocks.load(account_page.refresh, None, account_page.outputs, api_name=False)
+        # Opening Account also refreshes it (keys may have changed elsewhere).
+        nav_buttons[1].click(account_page.refresh, None, account_page.outputs, api_name=False)
+    return blocks
+
+
+def _show_only(index: int, count: int) -> Any:
+    def handler() -> list[Any]:
+        return [gr.update(visible=i == index) for i in range(count)]
+
+    return handler
+
+
+def _first_workspace(page: workspaces.WorkspacesPage) -> Any:
+    def handler(request: gr.Request) -> tuple[Any, ...]:
+        return page.refresh(None, request)
+
+    return handler

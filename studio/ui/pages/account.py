@@ -1,0 +1,147 @@
+"""Account: who I am, API keys (create once-shown, list, revoke), password, sign out."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from studio.accounts import apikeys
+from studio.accounts import service as accounts
+from studio.db.session import Database
+from studio.ui.actions import ui_action
+
+SIGN_OUT_FORM = """<form method="post" action="/logout" class="signout-form">
+<button type="submit" class="lg secondary signout-button" id="sign-out">Sign out everywhere</button>
+</form>"""
+
+
+@dataclass
+class AccountPage:
+    column: gr.Column
+    outputs: list[Any]
+    refresh: Callable[..., tuple[Any, ...]]
+
+
+def _when(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") + " UTC" if iso else "never"
+
+
+def build(db: Database) -> AccountPage:
+    with gr.Column(visible=False, elem_id="page-account") as column:
+        gr.Markdown("## Account")
+        profile = gr.Markdown(elem_id="account-profile")
+        gr.Markdown("### API keys")
+        gr.Markdown(
+            "A key acts as you inside one workspace, for scripts and the JSON API "
+            "(`Authorization: Bearer <key>`).",
+            elem_classes=["hint"],
+        )
+        with gr.Row():
+            key_name = gr.Textbox(label="Key name", placeholder="render-farm script", scale=2)
+            key_workspace = gr.Dropdown(label="Workspace", choices=[], scale=2)
+            create_btn = gr.Button("Create key", variant="primary", scale=1)
+        new_key = gr.Textbox(
+            label="Your new key: copy it now, it is shown only once",
+            visible=False,
+            interactive=False,
+            buttons=["copy"],
+            elem_id="new-api-key",
+        )
+        keys = gr.Dataframe(
+            headers=["Name", "Prefix", "Workspace", "Created", "Last used", "Status"],
+            label="Your keys",
+            interactive=False,
+            elem_id="api-keys",
+        )
+        no_keys = gr.Markdown("You have no API keys yet.", visible=False)
+        with gr.Row():
+            revoke_pick = gr.Dropdown(label="Key to revoke", choices=[], scale=3)
+            revoke_btn = gr.Button("Revoke…", variant="stop", scale=1)
+        with gr.Row(visible=False) as confirm_row:
+            gr.Markdown("Revoke this key? Scripts using it stop working at once.")
+            confirm_btn = gr.Button("Yes, revoke", variant="stop")
+            cancel_btn = gr.Button("Cancel")
+        with gr.Accordion("Change password", open=False):
+            current = gr.Textbox(label="Current password", type="password")
+            fresh = gr.Textbox(label="New password (10+ characters)", type="password")
+            again = gr.Textbox(label="New password again", type="password")
+            password_btn = gr.Button("Change password")
+            password_note = gr.Markdown()
+        gr.Markdown("### Sign out")
+        gr.HTML(SIGN_OUT_FORM)
+
+    def refresh(request: gr.Request) -> tuple[Any, ...]:
+        with ui_action(db, request) as (session, actor):
+            user = actor.user
+            mine = accounts.list_my_workspaces(session, actor)
+            rows = apikeys.list_keys(session, actor)
+        active = [r for r in rows if not r.revoked]
+        return (
+            f"Signed in as **{user.display_name}** ({user.email})"
+            + (" · site admin" if user.is_admin else ""),
+            gr.update(choices=[(m.workspace.name, m.workspace.id) for m in mine]),
+            [
+                [
+                    r.name,
+                    r.prefix,
+                    r.workspace_name,
+                    _when(r.created_at),
+                    _when(r.last_used_at),
+                    "revoked" if r.revoked else "active",
+                ]
+                for r in rows
+            ],
+            gr.update(visible=not rows),
+            gr.update(choices=[(f"{r.name} ({r.prefix}…)", r.id) for r in active], value=None),
+        )
+
+    outputs = [profile, key_workspace, keys, no_keys, revoke_pick]
+
+    def create(name: str, workspace_id: int | None, request: gr.Request) -> tuple[Any, ...]:
+        if workspace_id is None:
+            raise gr.Error("Choose the workspace this key acts in.")
+        with ui_action(db, request) as (session, actor):
+            created = apikeys.create_key(session, actor, workspace_id=int(workspace_id), name=name)
+            secret = created.secret
+        return (gr.update(value=secret, visible=True), "", *refresh(request))
+
+    def revoke(key_id: int | None, request: gr.Request) -> tuple[Any, ...]:
+        if key_id is None:
+            raise gr.Error("Choose a key to revoke.")
+        with ui_action(db, request) as (session, actor):
+            apikeys.revoke_key(session, actor, int(key_id))
+        gr.Info("Key revoked.")
+        return (gr.update(visible=False), *refresh(request))
+
+    def ask_revoke(key_id: int | None) -> Any:
+        if key_id is None:
+            raise gr.Error("Choose a key to revoke.")
+        return gr.update(visible=True)
+
+    def change_password(old: str, new: str, repeat: str, request: gr.Request) -> tuple[Any, ...]:
+        if new != repeat:
+            raise gr.Error("The two new passwords differ.")
+        with ui_action(db, request) as (session, actor):
+            accounts.change_password(session, actor, current=old, new=new)
+        return (
+            "",
+            "",
+            "",
+            "Password changed. Every session has been signed out: "
+            "[sign in again](/login) with the new password.",
+        )
+
+    create_btn.click(
+        create, [key_name, key_workspace], [new_key, key_name, *outputs], api_name="create_api_key"
+    )
+    revoke_btn.click(ask_revoke, [revoke_pick], [confirm_row], api_name=False)
+    cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    confirm_btn.click(revoke, [revoke_pick], [confirm_row, *outputs], api_name="revoke_api_key")
+    password_btn.click(
+        change_password,
+        [current, fresh, again],
+        [current, fresh, again, password_note],
+        api_name="change_password",
+    )
+    return AccountPage(column=column, outputs=outputs, refresh=refresh)
