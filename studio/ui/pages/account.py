@@ -10,6 +10,7 @@ from studio.accounts import apikeys
 from studio.accounts import service as accounts
 from studio.db.session import Database
 from studio.ui.actions import ui_action
+from studio.ui.widgets import id_dropdown, required_id
 
 SIGN_OUT_FORM = """<form method="post" action="/logout" class="signout-form">
 <button type="submit" class="lg secondary signout-button" id="sign-out">Sign out everywhere</button>
@@ -39,7 +40,7 @@ def build(db: Database) -> AccountPage:
         )
         with gr.Row():
             key_name = gr.Textbox(label="Key name", placeholder="render-farm script", scale=2)
-            key_workspace = gr.Dropdown(label="Workspace", choices=[], scale=2)
+            key_workspace = id_dropdown("Workspace", scale=2)
             create_btn = gr.Button("Create key", variant="primary", scale=1)
         new_key = gr.Textbox(
             label="Your new key: copy it now, it is shown only once",
@@ -56,7 +57,7 @@ def build(db: Database) -> AccountPage:
         )
         no_keys = gr.Markdown("You have no API keys yet.", visible=False)
         with gr.Row():
-            revoke_pick = gr.Dropdown(label="Key to revoke", choices=[], scale=3)
+            revoke_pick = id_dropdown("Key to revoke", scale=3)
             revoke_btn = gr.Button("Revoke…", variant="stop", scale=1)
         with gr.Row(visible=False) as confirm_row:
             gr.Markdown("Revoke this key? Scripts using it stop working at once.")
@@ -98,25 +99,22 @@ def build(db: Database) -> AccountPage:
 
     outputs = [profile, key_workspace, keys, no_keys, revoke_pick]
 
-    def create(name: str, workspace_id: int | None, request: gr.Request) -> tuple[Any, ...]:
-        if workspace_id is None:
-            raise gr.Error("Choose the workspace this key acts in.")
+    def create(name: str, workspace_id: Any, request: gr.Request) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
-            created = apikeys.create_key(session, actor, workspace_id=int(workspace_id), name=name)
+            created = apikeys.create_key(
+                session, actor, workspace_id=required_id(workspace_id, "workspace"), name=name
+            )
             secret = created.secret
         return (gr.update(value=secret, visible=True), "", *refresh(request))
 
-    def revoke(key_id: int | None, request: gr.Request) -> tuple[Any, ...]:
-        if key_id is None:
-            raise gr.Error("Choose a key to revoke.")
+    def revoke(key_id: Any, request: gr.Request) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
-            apikeys.revoke_key(session, actor, int(key_id))
+            apikeys.revoke_key(session, actor, required_id(key_id, "key"))
         gr.Info("Key revoked.")
         return (gr.update(visible=False), *refresh(request))
 
-    def ask_revoke(key_id: int | None) -> Any:
-        if key_id is None:
-            raise gr.Error("Choose a key to revoke.")
+    def ask_revoke(key_id: Any) -> Any:
+        required_id(key_id, "key")
         return gr.update(visible=True)
 
     def change_password(old: str, new: str, repeat: str, request: gr.Request) -> tuple[Any, ...]:

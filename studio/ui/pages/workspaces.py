@@ -11,6 +11,7 @@ from studio.accounts import service as accounts
 from studio.accounts.models import Role
 from studio.db.session import Database
 from studio.ui.actions import ui_action
+from studio.ui.widgets import id_dropdown, optional_id, required_id
 
 ROLE_CHOICES = [r.value for r in Role]
 MANAGERS = {Role.OWNER, Role.ADMIN}
@@ -39,9 +40,7 @@ def build(db: Database) -> WorkspacesPage:
         gr.Markdown("## Workspaces")
         empty = gr.Markdown(EMPTY, visible=False, elem_classes=["empty-state"])
         with gr.Row():
-            picker = gr.Dropdown(
-                label="Workspace", choices=[], interactive=True, scale=3, elem_id="ws-picker"
-            )
+            picker = id_dropdown("Workspace", scale=3, elem_id="ws-picker")
             summary = gr.Markdown(elem_id="ws-summary")
         members = gr.Dataframe(
             headers=["Email", "Name", "Role"],
@@ -57,7 +56,7 @@ def build(db: Database) -> WorkspacesPage:
                 add_role = gr.Dropdown(ROLE_CHOICES, value="editor", label="Role", scale=1)
                 add_btn = gr.Button("Add member", variant="primary", scale=1)
             with gr.Row():
-                who = gr.Dropdown(label="Member", choices=[], scale=3)
+                who = id_dropdown("Member", scale=3)
                 new_role = gr.Dropdown(ROLE_CHOICES, label="New role", scale=1)
                 role_btn = gr.Button("Change role", scale=1)
                 remove_btn = gr.Button("Remove…", variant="stop", scale=1)
@@ -73,11 +72,11 @@ def build(db: Database) -> WorkspacesPage:
                 new_name = gr.Textbox(label="Name", placeholder="Night Shift Films", scale=3)
                 create_btn = gr.Button("Create workspace", variant="primary", scale=1)
 
-    def show(workspace_id: int | None, request: gr.Request) -> tuple[Any, ...]:
+    def show(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+        workspace_id = optional_id(picked, "workspace")
         choices = _workspace_choices(db, request)
-        ids = [value for _, value in choices]
-        if workspace_id not in ids:
-            workspace_id = ids[0] if ids else None
+        if workspace_id is None and choices:
+            workspace_id = choices[0][1]
         if workspace_id is None:
             return (
                 gr.update(choices=[], value=None, visible=False),
@@ -115,36 +114,38 @@ def build(db: Database) -> WorkspacesPage:
         gr.Info("Workspace created. You are its owner.")
         return ("", *show(workspace_id, request))
 
-    def add(workspace_id: int | None, email: str, role: str, request: gr.Request) -> tuple[Any, ...]:
+    def add(workspace_id: Any, email: str, role: str, request: gr.Request) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
             member = accounts.add_member(
-                session, actor, _required(workspace_id), email=email, role=role
+                session, actor, required_id(workspace_id, "workspace"), email=email, role=role
             )
         gr.Info(f"Added {member.email} as {member.role.value}.")
         return ("", *show(workspace_id, request))
 
-    def set_role(
-        workspace_id: int | None, user_id: int | None, role: str, request: gr.Request
-    ) -> tuple[Any, ...]:
-        if user_id is None:
-            raise gr.Error("Choose a member first.")
+    def set_role(workspace_id: Any, user_id: Any, role: str, request: gr.Request) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
             member = accounts.change_role(
-                session, actor, _required(workspace_id), user_id=user_id, role=role
+                session,
+                actor,
+                required_id(workspace_id, "workspace"),
+                user_id=required_id(user_id, "member"),
+                role=role,
             )
         gr.Info(f"{member.email} is now {member.role.value}.")
         return show(workspace_id, request)
 
-    def ask_remove(user_id: int | None) -> tuple[Any, ...]:
-        if user_id is None:
-            raise gr.Error("Choose a member first.")
+    def ask_remove(user_id: Any) -> tuple[Any, ...]:
+        required_id(user_id, "member")
         return gr.update(visible=True), "Remove this member? They lose access at once."
 
-    def remove(workspace_id: int | None, user_id: int | None, request: gr.Request) -> tuple[Any, ...]:
-        if user_id is None:
-            raise gr.Error("Choose a member first.")
+    def remove(workspace_id: Any, user_id: Any, request: gr.Request) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
-            accounts.remove_member(session, actor, _required(workspace_id), user_id=user_id)
+            accounts.remove_member(
+                session,
+                actor,
+                required_id(workspace_id, "workspace"),
+                user_id=required_id(user_id, "member"),
+            )
         gr.Info("Member removed.")
         return (gr.update(visible=False), *show(workspace_id, request))
 
@@ -158,10 +159,4 @@ def build(db: Database) -> WorkspacesPage:
     confirm_btn.click(remove, [picker, who], [confirm_row, *outputs], api_name="remove_member")
 
     return WorkspacesPage(column=column, picker=picker, outputs=outputs, refresh=show)
-
-
-def _required(workspace_id: int | None) -> int:
-    if workspace_id is None:
-        raise gr.Error("Choose a workspace first.")
-    return int(workspace_id)
 

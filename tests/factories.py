@@ -1,0 +1,92 @@
+"""Plain factory functions: real rows through the real services."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from studio.accounts import apikeys
+from studio.accounts import service as accounts
+from studio.accounts.access import Actor
+from studio.accounts.models import Role
+from studio.db.session import Database
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    id: int
+    slug: str
+    owner: UserInfo
+
+
+def unique_email(label: str = "user") -> str:
+    return f"{label}-{secrets.token_hex(4)}@studio.example"
+
+
+def make_user(db: Database, label: str = "user", *, is_admin: bool = False) -> UserInfo:
+    email = unique_email(label)
+    with db.session_scope() as session:
+        user = accounts.create_user(session, email=email, password=PASSWORD, is_admin=is_admin)
+        return UserInfo(user.id, email, PASSWORD)
+
+
+def make_workspace(db: Database, owner: UserInfo | None = None, name: str = "Team") -> WorkspaceInfo:
+    owner = owner or make_user(db, "owner")
+    with db.session_scope() as session:
+        actor = Actor(user=accounts.get_user(session, owner.id))  # type: ignore[arg-type]
+        workspace = accounts.create_workspace(session, actor, name=f"{name} {secrets.token_hex(3)}")
+        return WorkspaceInfo(workspace.id, workspace.slug, owner)
+
+
+def add_member(db: Database, workspace: WorkspaceInfo, user: UserInfo, role: Role) -> None:
+    with db.session_scope() as session:
+        owner = Actor(user=accounts.get_user(session, workspace.owner.id))  # type: ignore[arg-type]
+        accounts.add_member(session, owner, workspace.id, email=user.email, role=role)
+
+
+def make_api_key(db: Database, user: UserInfo, workspace: WorkspaceInfo) -> str:
+    with db.session_scope() as session:
+        actor = Actor(user=accounts.get_user(session, user.id))  # type: ignore[arg-type]
+        return apikeys.create_key(session, actor, workspace_id=workspace.id, name="test").secret
+
+
+def login(client: httpx.Client, user: UserInfo) -> httpx.Response:
+    response = client.post("/login", data={"email": user.email, "password": user.password})
+    assert response.status_code == 303, response.text
+    return response
+
+
+class UIError(Exception):
+    """A Gradio handler answered with gr.Error; str() is the message shown to the user."""
+
+
+def call_ui(client: httpx.Client, api_name: str, *args: Any) -> list[Any]:
+    """Call a Gradio event handler the way any signed-in browser (or attacker) can."""
+    start = client.post(f"/gradio_api/call/{api_name}", json={"data": list(args)})
+    if start.status_code != 200:
+        raise UIError(f"HTTP {start.status_code}: {start.text}")
+    event_id = start.json()["event_id"]
+    event = None
+    with client.stream("GET", f"/gradio_api/call/{api_name}/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in {"complete", "error"}:
+                payload = json.loads(line.split(":", 1)[1].strip() or "null")
+                if event == "error":
+                    raise UIError(payload if isinstance(payload, str) else json.dumps(payload))
+                return list(payload)
+    raise UIError("stream ended without a result")
