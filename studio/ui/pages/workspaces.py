@@ -57,7 +57,7 @@ def build(db: Database) -> WorkspacesPage:
                 add_btn = gr.Button("Add member", variant="primary", scale=1)
             with gr.Row():
                 who = id_dropdown("Member", scale=3)
-                new_role = gr.Dropdown(ROLE_CHOICES, label="New role", scale=1)
+                new_role = gr.Dropdown(ROLE_CHOICES, value=None, label="New role", scale=1)
                 role_btn = gr.Button("Change role", scale=1)
                 remove_btn = gr.Button("Remove…", variant="stop", scale=1)
             with gr.Row(visible=False) as confirm_row:

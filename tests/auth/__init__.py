@@ -1,0 +1,1 @@
+"""Sign-in tests: local accounts and outside identity providers."""
