@@ -45,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url)
     providers = Providers(settings)
 
-    app = FastAPI(title="Studio", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="Studio", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.db = db
 

@@ -53,8 +53,17 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
         )
     celery = create_celery(settings)
     celery.worker_main(
-        ["worker", "--queues", args.queues, "--pool", args.pool, "--concurrency",
-         str(args.concurrency), "--loglevel", args.loglevel]
+        [
+            "worker",
+            "--queues",
+            args.queues,
+            "--pool",
+            args.pool,
+            "--concurrency",
+            str(args.concurrency),
+            "--loglevel",
+            args.loglevel,
+        ]
     )
 
 
@@ -79,7 +88,10 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
             raise CommandError("No password on standard input.")
     with _db(settings).session_scope() as session:
         user = accounts.create_user(
-            session, email=args.email, display_name=args.name, password=password,
+            session,
+            email=args.email,
+            display_name=args.name,
+            password=password,
             is_admin=args.admin,
         )
         print(f"Created user {user.email}" + (" (site admin)" if user.is_admin else ""))
@@ -92,9 +104,12 @@ def cmd_workspaces_create(args: argparse.Namespace, settings: Settings) -> None:
     with _db(settings).session_scope() as session:
         owner = accounts.get_user_by_email(session, args.owner)
         if owner is None:
-            raise CommandError(f"No user with email {args.owner}: create it with `studio users create`.")
-        workspace = accounts.create_workspace(session, Actor(user=owner), name=args.name,
-                                              slug=args.slug)
+            raise CommandError(
+                f"No user with email {args.owner}: create it with `studio users create`."
+            )
+        workspace = accounts.create_workspace(
+            session, Actor(user=owner), name=args.name, slug=args.slug
+        )
         print(f"Created workspace '{workspace.name}' (slug {workspace.slug}), owner {owner.email}")
 
 
@@ -113,8 +128,9 @@ def cmd_apikeys_create(args: argparse.Namespace, settings: Settings) -> None:
         workspace = session.scalar(select(Workspace).where(Workspace.slug == args.workspace))
         if workspace is None:
             raise CommandError(f"No workspace with slug {args.workspace}.")
-        created = apikeys.create_key(session, Actor(user=user), workspace_id=workspace.id,
-                                     name=args.name)
+        created = apikeys.create_key(
+            session, Actor(user=user), workspace_id=workspace.id, name=args.name
+        )
         secret = created.secret
     print(secret)
     print("Keep this key safe: it is shown only once.", file=sys.stderr)
@@ -134,8 +150,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         password = None
         if user is None:
             password = secrets.token_urlsafe(12)
-            user = accounts.create_user(session, email=DEMO_EMAIL, display_name="Demo Director",
-                                        password=password, is_admin=True)
+            user = accounts.create_user(
+                session,
+                email=DEMO_EMAIL,
+                display_name="Demo Director",
+                password=password,
+                is_admin=True,
+            )
         elif args.reset:
             password = secrets.token_urlsafe(12)
             accounts.set_password(session, user, password)
@@ -146,11 +167,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     if password:
         print(f"One-time demo password: {password}")
     else:
-        print("The demo password was printed when it was made; `studio demo --reset` prints a new one.")
+        print(
+            "The demo password was printed when it was made; "
+            "`studio demo --reset` prints a new one."
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="studio", description="Studio: a self-hosted AI film studio.")
+    parser = argparse.ArgumentParser(
+        prog="studio", description="Studio: a self-hosted AI film studio."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web app (migrates first)")
@@ -175,11 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("email")
     create_user.add_argument("--name")
     create_user.add_argument("--admin", action="store_true", help="make a site admin")
-    create_user.add_argument("--password-stdin", action="store_true",
-                             help="read the password from standard input")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     create_user.set_defaults(run=cmd_users_create)
 
-    workspaces = sub.add_parser("workspaces", help="workspaces").add_subparsers(dest="sub", required=True)
+    workspaces = sub.add_parser("workspaces", help="workspaces").add_subparsers(
+        dest="sub", required=True
+    )
     create_ws = workspaces.add_parser("create", help="create a workspace")
     create_ws.add_argument("name")
     create_ws.add_argument("--owner", required=True, metavar="EMAIL")

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
             if len(key) < MIN_SECRET_LENGTH or key.lower() in _WEAK_SECRETS:
                 raise ConfigError(
                     f"STUDIO_SECRET_KEY is too weak: use at least {MIN_SECRET_LENGTH} random "
-                    "characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                    "characters, e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
                 )
             return key
         if not self.is_embedded:

@@ -43,7 +43,9 @@ def make_user(db: Database, label: str = "user", *, is_admin: bool = False) -> U
         return UserInfo(user.id, email, PASSWORD)
 
 
-def make_workspace(db: Database, owner: UserInfo | None = None, name: str = "Team") -> WorkspaceInfo:
+def make_workspace(
+    db: Database, owner: UserInfo | None = None, name: str = "Team"
+) -> WorkspaceInfo:
     owner = owner or make_user(db, "owner")
     with db.session_scope() as session:
         actor = Actor(user=accounts.get_user(session, owner.id))  # type: ignore[arg-type]

@@ -111,7 +111,9 @@ def test_viewer_cannot_change_members(db: Database, http: httpx.Client) -> None:
     assert {m["email"]: m["role"] for m in seen}[editor.email] == "editor"
 
 
-def test_admin_cannot_touch_owners_and_the_last_owner_stays(db: Database, http: httpx.Client) -> None:
+def test_admin_cannot_touch_owners_and_the_last_owner_stays(
+    db: Database, http: httpx.Client
+) -> None:
     team = make_workspace(db)
     admin = make_user(db, "admin")
     add_member(db, team, admin, Role.ADMIN)

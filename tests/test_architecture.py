@@ -65,7 +65,11 @@ def test_media_ffmpeg_and_storage_are_pure() -> None:
     for name in ("ffmpeg.py", "storage.py"):
         path = STUDIO / "media" / name
         if path.exists():
-            bad = [n for n in imports_of(path) if matches(n, ("studio.db", "studio.config", "sqlalchemy"))]
+            bad = [
+                n
+                for n in imports_of(path)
+                if matches(n, ("studio.db", "studio.config", "sqlalchemy"))
+            ]
             assert bad == [], f"media/{name} imports {bad}"
 
 
@@ -83,7 +87,9 @@ def test_edges_reach_the_database_through_services_only() -> None:
     offenders = {}
     for edge in ("ui", "api"):
         for path in (STUDIO / edge).rglob("*.py"):
-            bad = sorted(n for n in imports_of(path) if n == "sqlalchemy" or n.startswith("sqlalchemy.sql"))
+            bad = sorted(
+                n for n in imports_of(path) if n == "sqlalchemy" or n.startswith("sqlalchemy.sql")
+            )
             if bad:
                 offenders[str(path.relative_to(STUDIO))] = bad
     # Session objects may be passed through (type hints), queries may not be built.
@@ -96,7 +102,9 @@ def test_importing_the_web_app_does_not_import_torch() -> None:
         "heavy = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 

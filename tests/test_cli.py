@@ -46,9 +46,13 @@ def counts(db: Database) -> tuple[int, int]:
     return int(users), int(spaces)
 
 
-def test_users_workspaces_and_keys_from_the_command_line(run, db: Database, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_users_workspaces_and_keys_from_the_command_line(
+    run, db: Database, live_server: LiveServer
+) -> None:  # type: ignore[no-untyped-def]
     email = unique_email("cli")
-    made = run("users", "create", email, "--admin", "--password-stdin", stdin="a long cli password\n")
+    made = run(
+        "users", "create", email, "--admin", "--password-stdin", stdin="a long cli password\n"
+    )
     assert made.returncode == 0, made.stderr
     assert "site admin" in made.stdout
     space = run("workspaces", "create", "CLI Crew", "--owner", email)
@@ -101,9 +105,15 @@ def test_demo_prints_a_login_that_works(run, db: Database, live_server: LiveServ
 
 
 def test_deployment_without_a_secret_key_refuses_to_serve(tmp_path: Path) -> None:
-    env = {**os.environ, "STUDIO_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres", "STUDIO_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "STUDIO_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres",
+        "STUDIO_DATA_DIR": str(tmp_path),
+    }
     env.pop("STUDIO_SECRET_KEY", None)
-    result = subprocess.run([STUDIO, "serve", "--no-migrate"], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [STUDIO, "serve", "--no-migrate"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert result.returncode == 2
     assert "STUDIO_SECRET_KEY is not set" in result.stderr
 

@@ -29,12 +29,17 @@ def test_deployments_refuse_a_missing_or_weak_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="STUDIO_SECRET_KEY is not set"):
         Settings(data_dir=tmp_path, database_url=PG).resolved_secret_key()
     with pytest.raises(ConfigError, match="too weak"):
-        Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0", secret_key="changeme").resolved_secret_key()
+        Settings(
+            data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0", secret_key="changeme"
+        ).resolved_secret_key()
     with pytest.raises(ConfigError, match="too weak"):
         create_app(Settings(data_dir=tmp_path, database_url=PG, secret_key="x" * 31))
     assert not (tmp_path / "secret_key").exists()
     strong = "k" * 48
-    assert Settings(data_dir=tmp_path, database_url=PG, secret_key=strong).resolved_secret_key() == strong
+    assert (
+        Settings(data_dir=tmp_path, database_url=PG, secret_key=strong).resolved_secret_key()
+        == strong
+    )
 
 
 def test_settings_come_from_studio_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

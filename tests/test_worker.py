@@ -40,7 +40,9 @@ def test_studio_worker_runs_tasks_from_redis(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        celery = create_celery(Settings(redis_url=REDIS_URL, secret_key=TEST_SECRET, data_dir=tmp_path))
+        celery = create_celery(
+            Settings(redis_url=REDIS_URL, secret_key=TEST_SECRET, data_dir=tmp_path)
+        )
         token = secrets.token_hex(8)
         result = celery.send_task("studio.ping", args=[token], queue=queue)
         assert result.get(timeout=60) == token

@@ -53,9 +53,7 @@ def sign_in_with_identity(
             user = service.create_user(
                 session, email=email, display_name=(display_name or "")[:80] or None
             )
-        session.add(
-            OAuthIdentity(user_id=user.id, issuer=issuer, subject=subject, email=email)
-        )
+        session.add(OAuthIdentity(user_id=user.id, issuer=issuer, subject=subject, email=email))
         audit.record(
             session,
             "identity.linked",

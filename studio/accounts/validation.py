@@ -63,8 +63,10 @@ def password(value: str | None) -> str:
 
 
 def role(value: str | Role | None) -> Role:
+    if isinstance(value, Role):
+        return value
     try:
-        return Role((value or "").strip().lower() if isinstance(value, str) else value)
+        return Role((value or "").strip().lower())
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
         raise InvalidInput(f"Role must be one of: {allowed}.", code="invalid_role") from None

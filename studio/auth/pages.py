@@ -15,7 +15,8 @@ def _page(title: str, body: str) -> str:
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/login.css">
 </head><body><main class="card">
-<div class="brand"><img src="/static/logo.svg" alt="" width="36" height="36"><span>Studio</span></div>
+<div class="brand"><img src="/static/logo.svg" alt="" width="36" height="36">
+<span>Studio</span></div>
 {body}
 </main></body></html>"""
 
@@ -38,7 +39,11 @@ def login_page(
         f"Sign in with {escape(p.label)}</a>"
         for p in providers
     )
-    sso = f'<div class="divider"><span>or</span></div><div class="sso">{buttons}</div>' if buttons else ""
+    sso = (
+        f'<div class="divider"><span>or</span></div><div class="sso">{buttons}</div>'
+        if buttons
+        else ""
+    )
     body = f"""<h1>Sign in</h1>
 <p class="lede">Your shots, takes and jams, in one place.</p>
 {alert}
@@ -51,7 +56,8 @@ def login_page(
   <button type="submit" class="button">Sign in</button>
 </form>
 {sso}
-<p class="hint">No account? Ask a workspace owner, or run <code>studio demo</code> on the server.</p>"""
+<p class="hint">No account? Ask a workspace owner,
+or run <code>studio demo</code> on the server.</p>"""
     return _page("Sign in", body)
 
 

@@ -53,7 +53,9 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
     ) -> Response:
         target = safe_next(next)
         if not email.strip() or not password:
-            return render(400, next_path=target, email=email, error="Enter your email and password.")
+            return render(
+                400, next_path=target, email=email, error="Enter your email and password."
+            )
         client_ip = request.client.host if request.client else None
         keys = throttle.keys_for(email, client_ip)
         window = settings.login_window_seconds
@@ -96,7 +98,7 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
         if key not in providers.enabled:
             return render(404, error="That sign-in provider is not configured.")
         try:
-            return await providers.redirect(request, key)  # type: ignore[no-any-return]
+            return await providers.redirect(request, key)
         except Exception:
             log.exception("cannot start sign-in with %s", key)
             return render(502, error="The sign-in provider cannot be reached. Try again later.")

@@ -35,13 +35,19 @@ def build_blocks(db: Database) -> gr.Blocks:
     with blocks:
         for index, button in enumerate(nav_buttons):
             button.click(
-                _show_only(index, len(columns)), None, columns, api_name=False, queue=False
+                _show_only(index, len(columns)),
+                None,
+                columns,
+                api_visibility="private",
+                queue=False,
             )
-        blocks.load(signed_in_as, None, who, api_name=False)
-        blocks.load(_first_workspace(ws_page), None, ws_page.outputs, api_name=False)
-        blocks.load(account_page.refresh, None, account_page.outputs, api_name=False)
+        blocks.load(signed_in_as, None, who, api_visibility="private")
+        blocks.load(_first_workspace(ws_page), None, ws_page.outputs, api_visibility="private")
+        blocks.load(account_page.refresh, None, account_page.outputs, api_visibility="private")
         # Opening Account also refreshes it (keys may have changed elsewhere).
-        nav_buttons[1].click(account_page.refresh, None, account_page.outputs, api_name=False)
+        nav_buttons[1].click(
+            account_page.refresh, None, account_page.outputs, api_visibility="private"
+        )
     return blocks
 
 

@@ -63,13 +63,17 @@ def test_workspace_names_are_validated_and_slugs_stay_unique(db: Database) -> No
     before = count(db, Workspace)
     for bad in ("", "   ", "w" * 81):
         with pytest.raises(InvalidInput), db.session_scope() as session:
-            accounts.create_workspace(session, Actor(user=accounts.get_user(session, owner.id)), name=bad)  # type: ignore[arg-type]
+            accounts.create_workspace(
+                session, Actor(user=accounts.get_user(session, owner.id)), name=bad
+            )  # type: ignore[arg-type]
     assert count(db, Workspace) == before
     slugs = []
     for _ in range(2):
         with db.session_scope() as session:
             actor = Actor(user=accounts.get_user(session, owner.id))  # type: ignore[arg-type]
-            slugs.append(accounts.create_workspace(session, actor, name=f"Night Shift {owner.id}").slug)
+            slugs.append(
+                accounts.create_workspace(session, actor, name=f"Night Shift {owner.id}").slug
+            )
     assert slugs[0] != slugs[1] and slugs[1].startswith(slugs[0])
 
 
@@ -94,4 +98,9 @@ def test_audit_log_is_append_only(db: Database) -> None:
         with pytest.raises(DatabaseError, match="append-only"), db.session_scope() as session:
             session.execute(text(statement))
     with db.session_scope() as session:
-        assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "tampered")) == 0
+        assert (
+            session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "tampered")
+            )
+            == 0
+        )

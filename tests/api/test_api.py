@@ -26,7 +26,9 @@ def member_count(db: Database, workspace_id: int) -> int:
     with db.session_scope() as session:
         return int(
             session.scalar(
-                select(func.count()).select_from(Membership).where(Membership.workspace_id == workspace_id)
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.workspace_id == workspace_id)
             )
             or 0
         )
@@ -40,18 +42,24 @@ def test_me_shows_user_and_the_keys_workspace(db: Database, http: httpx.Client) 
     assert response.status_code == 200
     body = response.json()
     assert body["user"]["email"] == team.owner.email
-    assert body["workspaces"] == [{"slug": team.slug, "name": body["workspaces"][0]["name"], "role": "owner"}]
+    assert body["workspaces"] == [
+        {"slug": team.slug, "name": body["workspaces"][0]["name"], "role": "owner"}
+    ]
     assert other.slug not in response.text
     assert body["api_key"]["workspace"] == team.slug
     assert key.startswith(body["api_key"]["prefix"])
     with db.session_scope() as session:
-        used = session.scalar(select(ApiKey.last_used_at).where(ApiKey.prefix == body["api_key"]["prefix"]))
+        used = session.scalar(
+            select(ApiKey.last_used_at).where(ApiKey.prefix == body["api_key"]["prefix"])
+        )
     assert used is not None
 
 
 def test_missing_unknown_and_revoked_keys_are_refused(db: Database, http: httpx.Client) -> None:
     assert_error(http.get("/v1/me"), 401, "unauthorized")
-    assert_error(http.get("/v1/me", headers=bearer("stu_deadbeef_not-a-real-key")), 401, "invalid_api_key")
+    assert_error(
+        http.get("/v1/me", headers=bearer("stu_deadbeef_not-a-real-key")), 401, "invalid_api_key"
+    )
     assert_error(http.get("/v1/me", headers={"Authorization": "Basic abc"}), 401, "unauthorized")
 
     team = make_workspace(db)
@@ -76,7 +84,9 @@ def test_a_removed_members_key_stops_working(db: Database, http: httpx.Client) -
     key = make_api_key(db, member, team)
     owner_key = make_api_key(db, team.owner, team)
     assert http.get("/v1/me", headers=bearer(key)).status_code == 200
-    removed = http.delete(f"/v1/workspaces/{team.slug}/members/{member.id}", headers=bearer(owner_key))
+    removed = http.delete(
+        f"/v1/workspaces/{team.slug}/members/{member.id}", headers=bearer(owner_key)
+    )
     assert removed.status_code == 204
     assert_error(http.get("/v1/me", headers=bearer(key)), 401, "invalid_api_key")
 
@@ -85,13 +95,22 @@ def test_members_api_adds_changes_and_removes(db: Database, http: httpx.Client) 
     team = make_workspace(db)
     newcomer = make_user(db, "newcomer")
     auth = bearer(make_api_key(db, team.owner, team))
-    added = http.post(f"/v1/workspaces/{team.slug}/members", json={"email": newcomer.email.upper(), "role": "viewer"}, headers=auth)
+    added = http.post(
+        f"/v1/workspaces/{team.slug}/members",
+        json={"email": newcomer.email.upper(), "role": "viewer"},
+        headers=auth,
+    )
     assert added.status_code == 201
     assert added.json()["role"] == "viewer"
-    changed = http.patch(f"/v1/workspaces/{team.slug}/members/{newcomer.id}", json={"role": "editor"}, headers=auth)
+    changed = http.patch(
+        f"/v1/workspaces/{team.slug}/members/{newcomer.id}", json={"role": "editor"}, headers=auth
+    )
     assert changed.json()["role"] == "editor"
     listing = http.get(f"/v1/workspaces/{team.slug}/members", headers=auth).json()
-    assert {m["email"]: m["role"] for m in listing} == {team.owner.email: "owner", newcomer.email: "editor"}
+    assert {m["email"]: m["role"] for m in listing} == {
+        team.owner.email: "owner",
+        newcomer.email: "editor",
+    }
 
 
 def test_bad_input_gets_a_clear_error_and_writes_nothing(db: Database, http: httpx.Client) -> None:
@@ -102,19 +121,56 @@ def test_bad_input_gets_a_clear_error_and_writes_nothing(db: Database, http: htt
     url = f"/v1/workspaces/{team.slug}/members"
     before = member_count(db, team.id)
 
-    malformed = http.post(url, content=b'{"email": "a@b.co", "role": ', headers={**auth, "Content-Type": "application/json"})
+    malformed = http.post(
+        url,
+        content=b'{"email": "a@b.co", "role": ',
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert_error(malformed, 400, "invalid_json")
     assert_error(http.post(url, json={"role": "editor"}, headers=auth), 422, "invalid_input")
-    assert "'email' is required" in http.post(url, json={"role": "editor"}, headers=auth).json()["message"]
-    assert_error(http.post(url, json={"email": "", "role": "editor"}, headers=auth), 422, "email_required")
-    assert_error(http.post(url, json={"email": "not-an-email", "role": "editor"}, headers=auth), 422, "invalid_email")
-    assert_error(http.post(url, json={"email": "a" * 300 + "@x.co", "role": "editor"}, headers=auth), 422, "invalid_email")
-    assert_error(http.post(url, json={"email": make_user(db).email, "role": "boss"}, headers=auth), 422, "invalid_role")
-    assert_error(http.post(url, json={"email": existing.email, "role": "editor"}, headers=auth), 409, "already_member")
-    assert_error(http.post(url, json={"email": "nobody-here@studio.example"}, headers=auth), 404, "user_not_found")
-    assert_error(http.post(url, json={"email": existing.email, "extra": 1}, headers=auth), 422, "invalid_input")
-    assert_error(http.patch(f"{url}/999999", json={"role": "viewer"}, headers=auth), 404, "member_not_found")
-    assert_error(http.patch(f"{url}/abc", json={"role": "viewer"}, headers=auth), 422, "invalid_input")
+    assert (
+        "'email' is required"
+        in http.post(url, json={"role": "editor"}, headers=auth).json()["message"]
+    )
+    assert_error(
+        http.post(url, json={"email": "", "role": "editor"}, headers=auth), 422, "email_required"
+    )
+    assert_error(
+        http.post(url, json={"email": "not-an-email", "role": "editor"}, headers=auth),
+        422,
+        "invalid_email",
+    )
+    assert_error(
+        http.post(url, json={"email": "a" * 300 + "@x.co", "role": "editor"}, headers=auth),
+        422,
+        "invalid_email",
+    )
+    assert_error(
+        http.post(url, json={"email": make_user(db).email, "role": "boss"}, headers=auth),
+        422,
+        "invalid_role",
+    )
+    assert_error(
+        http.post(url, json={"email": existing.email, "role": "editor"}, headers=auth),
+        409,
+        "already_member",
+    )
+    assert_error(
+        http.post(url, json={"email": "nobody-here@studio.example"}, headers=auth),
+        404,
+        "user_not_found",
+    )
+    assert_error(
+        http.post(url, json={"email": existing.email, "extra": 1}, headers=auth),
+        422,
+        "invalid_input",
+    )
+    assert_error(
+        http.patch(f"{url}/999999", json={"role": "viewer"}, headers=auth), 404, "member_not_found"
+    )
+    assert_error(
+        http.patch(f"{url}/abc", json={"role": "viewer"}, headers=auth), 422, "invalid_input"
+    )
 
     assert member_count(db, team.id) == before
 

@@ -20,7 +20,10 @@ HTML = {"Accept": "text/html"}
 
 def client_ip() -> dict[str, str]:
     """A distinct client address per test, sent the way a reverse proxy does."""
-    return {"X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}, 198.51.100.{secrets.randbelow(250)}"}
+    return {
+        "X-Forwarded-For": f"203.0.113.{secrets.randbelow(250) + 1}, "
+        f"198.51.100.{secrets.randbelow(250)}"
+    }
 
 
 def test_pages_redirect_to_login_and_back(db: Database, http: httpx.Client) -> None:
@@ -37,9 +40,13 @@ def test_pages_redirect_to_login_and_back(db: Database, http: httpx.Client) -> N
 def test_wrong_password_and_unknown_email_look_the_same(db: Database, http: httpx.Client) -> None:
     user = make_user(db)
     headers = client_ip()
-    wrong = http.post("/login", data={"email": user.email, "password": "nope-nope-nope"}, headers=headers)
+    wrong = http.post(
+        "/login", data={"email": user.email, "password": "nope-nope-nope"}, headers=headers
+    )
     unknown = http.post(
-        "/login", data={"email": "ghost-" + user.email, "password": "nope-nope-nope"}, headers=headers
+        "/login",
+        data={"email": "ghost-" + user.email, "password": "nope-nope-nope"},
+        headers=headers,
     )
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong email or password." in wrong.text
@@ -56,7 +63,11 @@ def test_empty_fields_get_a_clear_message(http: httpx.Client) -> None:
 def test_login_redirects_only_to_same_site_paths(db: Database, http: httpx.Client) -> None:
     user = make_user(db)
     make_workspace(db, owner=user)
-    for target, expected in [("//evil.example/x", "/"), ("https://evil.example", "/"), ("/?a=1", "/?a=1")]:
+    for target, expected in [
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/?a=1", "/?a=1"),
+    ]:
         with httpx.Client(base_url=str(http.base_url)) as client:
             response = client.post(
                 "/login", data={"email": user.email, "password": user.password, "next": target}
@@ -89,11 +100,15 @@ def test_repeated_failures_are_throttled_without_revealing_accounts(
         for email in (user.email, ghost):
             headers = client_ip()
             statuses = [
-                client.post("/login", data={"email": email, "password": "wrong-password"}, headers=headers).status_code
+                client.post(
+                    "/login", data={"email": email, "password": "wrong-password"}, headers=headers
+                ).status_code
                 for _ in range(3)
             ]
             assert statuses == [401, 401, 401]
-            locked = client.post("/login", data={"email": email, "password": "wrong-password"}, headers=headers)
+            locked = client.post(
+                "/login", data={"email": email, "password": "wrong-password"}, headers=headers
+            )
             assert locked.status_code == 429
             assert "Too many failed sign-in attempts" in locked.text
             assert int(locked.headers["Retry-After"]) > 0
@@ -104,7 +119,9 @@ def test_repeated_failures_are_throttled_without_revealing_accounts(
         assert right.status_code == 429
     with db.session_scope() as session:
         counted = session.scalar(
-            select(func.count()).select_from(LoginThrottle).where(LoginThrottle.key.in_([f"email:{user.email}", f"email:{ghost}"]))
+            select(func.count())
+            .select_from(LoginThrottle)
+            .where(LoginThrottle.key.in_([f"email:{user.email}", f"email:{ghost}"]))
         )
     assert counted == 2
 
@@ -114,8 +131,15 @@ def test_one_address_is_throttled_across_emails(db: Database, strict_server: Liv
     with httpx.Client(base_url=strict_server.url) as client:
         for _ in range(3):
             email = f"spray-{secrets.token_hex(3)}@studio.example"
-            assert client.post("/login", data={"email": email, "password": "x" * 12}, headers=headers).status_code == 401
+            assert (
+                client.post(
+                    "/login", data={"email": email, "password": "x" * 12}, headers=headers
+                ).status_code
+                == 401
+            )
         blocked = client.post(
-            "/login", data={"email": "another@studio.example", "password": "x" * 12}, headers=headers
+            "/login",
+            data={"email": "another@studio.example", "password": "x" * 12},
+            headers=headers,
         )
         assert blocked.status_code == 429

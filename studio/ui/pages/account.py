@@ -133,8 +133,8 @@ def build(db: Database) -> AccountPage:
     create_btn.click(
         create, [key_name, key_workspace], [new_key, key_name, *outputs], api_name="create_api_key"
     )
-    revoke_btn.click(ask_revoke, [revoke_pick], [confirm_row], api_name=False)
-    cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    revoke_btn.click(ask_revoke, [revoke_pick], [confirm_row], api_visibility="private")
+    cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row, api_visibility="private")
     confirm_btn.click(revoke, [revoke_pick], [confirm_row, *outputs], api_name="revoke_api_key")
     password_btn.click(
         change_password,

@@ -67,10 +67,9 @@ def build(db: Database) -> WorkspacesPage:
         activity = gr.Dataframe(
             headers=["When (UTC)", "What", "Target"], label="Recent activity", interactive=False
         )
-        with gr.Accordion("Create a workspace", open=False) as create_box:
-            with gr.Row():
-                new_name = gr.Textbox(label="Name", placeholder="Night Shift Films", scale=3)
-                create_btn = gr.Button("Create workspace", variant="primary", scale=1)
+        with gr.Accordion("Create a workspace", open=False) as create_box, gr.Row():
+            new_name = gr.Textbox(label="Name", placeholder="Night Shift Films", scale=3)
+            create_btn = gr.Button("Create workspace", variant="primary", scale=1)
 
     def show(picked: Any, request: gr.Request) -> tuple[Any, ...]:
         workspace_id = optional_id(picked, "workspace")
@@ -100,7 +99,9 @@ def build(db: Database) -> WorkspacesPage:
             f"{len(people)} member{'s' if len(people) != 1 else ''}",
             [[p.email, p.display_name, p.role.value] for p in people],
             gr.update(visible=mine.role in MANAGERS),
-            gr.update(choices=[(f"{p.email} ({p.role.value})", p.user_id) for p in people], value=None),
+            gr.update(
+                choices=[(f"{p.email} ({p.role.value})", p.user_id) for p in people], value=None
+            ),
             [[e.at.strftime("%Y-%m-%d %H:%M"), e.action, e.target] for e in events],
             gr.update(open=False),
         )
@@ -122,7 +123,9 @@ def build(db: Database) -> WorkspacesPage:
         gr.Info(f"Added {member.email} as {member.role.value}.")
         return ("", *show(workspace_id, request))
 
-    def set_role(workspace_id: Any, user_id: Any, role: str, request: gr.Request) -> tuple[Any, ...]:
+    def set_role(
+        workspace_id: Any, user_id: Any, role: str, request: gr.Request
+    ) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
             member = accounts.change_role(
                 session,
@@ -150,13 +153,12 @@ def build(db: Database) -> WorkspacesPage:
         return (gr.update(visible=False), *show(workspace_id, request))
 
     create_btn.click(create, [new_name], [new_name, *outputs], api_name="create_workspace")
-    new_name.submit(create, [new_name], [new_name, *outputs], api_name=False)
+    new_name.submit(create, [new_name], [new_name, *outputs], api_visibility="private")
     picker.input(show, [picker], outputs, api_name="show_workspace")
     add_btn.click(add, [picker, add_email, add_role], [add_email, *outputs], api_name="add_member")
     role_btn.click(set_role, [picker, who, new_role], outputs, api_name="change_role")
-    remove_btn.click(ask_remove, [who], [confirm_row, confirm_text], api_name=False)
-    cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    remove_btn.click(ask_remove, [who], [confirm_row, confirm_text], api_visibility="private")
+    cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row, api_visibility="private")
     confirm_btn.click(remove, [picker, who], [confirm_row, *outputs], api_name="remove_member")
 
     return WorkspacesPage(column=column, picker=picker, outputs=outputs, refresh=show)
-
