@@ -7,6 +7,7 @@ An httpx client plays the browser and follows each redirect by hand.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -332,3 +333,47 @@ def test_existing_email_is_linked_only_when_the_provider_verified_it(
         assert user_id_for(db, provider.issuer, person.sub) == local.id
         assert_signed_in(verified, studio, local.id)
     assert count_users(db, local.email) == 1
+
+
+def test_the_fake_provider_itself_checks_pkce_and_client_secret(
+    provider: FakeOIDCProvider,
+) -> None:
+    """The PKCE assertions above mean something only if the fake really checks."""
+    provider.reset(FakeIdentity("sub-" + secrets.token_hex(6), "pkce@corp.example"))
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    redirect_uri = "http://127.0.0.1:9/cb"
+
+    def code() -> str:
+        params = {
+            "client_id": provider.client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "openid email",
+            "state": "s",
+            "nonce": "n",
+            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+        }
+        answer = httpx.get(f"{provider.issuer}/authorize", params=params)
+        assert answer.status_code == 302
+        return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+
+    def exchange(code: str, verifier: str, secret: str = provider.client_secret) -> httpx.Response:
+        return httpx.post(
+            f"{provider.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+            },
+            auth=(provider.client_id, secret),
+        )
+
+    wrong = exchange(code(), secrets.token_urlsafe(48))
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
+    assert exchange(code(), verifier, secret="nope").status_code == 401
+    good_code = code()
+    assert exchange(good_code, verifier).status_code == 200
+    assert exchange(good_code, verifier).json()["error"] == "invalid_grant"  # single use
