@@ -42,6 +42,24 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 900
 
+    # Generation: the model registry, job leases, retries and dispatch.
+    models_file: Path | None = None  # default: the registry shipped in studio/generation
+    job_lease_seconds: int = 60  # a running job whose heartbeat stops this long is requeued
+    job_heartbeat_seconds: float = 5.0
+    job_max_attempts: int = 3
+    job_resend_after_seconds: int = 30  # a queued job with no worker this long is re-sent
+    maintenance_interval_seconds: float = 5.0  # reaper + sweeper cadence
+    default_max_concurrent_jobs: int = 2
+    model_memory_budget_gb: float = 20.0  # warm pipelines kept per GPU worker
+    torch_threads: int = 2  # pinned: same seed -> same frames across workers
+    # Uploads and media.
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    media_url_ttl_seconds: int = 3600
+    # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
+    webhooks_allow_private: bool = False
+    webhook_timeout_seconds: float = 5.0
+
     # One generic OpenID Connect provider (Keycloak, Authentik, Google, ...).
     oidc_name: str = ""
     oidc_discovery_url: str = ""

@@ -66,6 +66,9 @@ class Workspace(CreatedAtMixin, Base):
     # Quotas the generation queue enforces (fair share across workspaces).
     max_concurrent_jobs: Mapped[int] = mapped_column(default=2)
     gpu_seconds_quota: Mapped[int | None] = mapped_column()
+    # Optional: a signed POST here when a task ends (set by owners/admins).
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(100))
 
 
 class Membership(CreatedAtMixin, Base):

@@ -1,0 +1,269 @@
+"""The model registry: which models exist, what each supports, where weights live.
+
+Read from a TOML file (the shipped `models.toml`, or STUDIO_MODELS_FILE).
+The UI and the API offer only what a model supports, and validate_request()
+turns anything else into a clear InvalidInput rather than dropping it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from studio.errors import InvalidInput
+
+MODES = ("text_to_image", "text_to_video", "image_to_video")
+ENGINES = ("diffusers", "animatic")
+CAMERA_SUPPORT = ("native", "prompt", "none")
+CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "tilt_up", "tilt_down")
+SHIPPED_FILE = Path(__file__).with_name("models.toml")
+
+# How a model without native camera control is asked for a move.
+CAMERA_PROMPTS = {
+    "zoom_in": "slow camera zoom in",
+    "zoom_out": "slow camera zoom out",
+    "pan_left": "camera pans left",
+    "pan_right": "camera pans right",
+    "tilt_up": "camera tilts up",
+    "tilt_down": "camera tilts down",
+}
+
+
+class RegistryError(ValueError):
+    """The models file is wrong; the message names the model and the field."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    name: str
+    engine: Literal["diffusers", "animatic"]
+    modes: tuple[str, ...]
+    ratios: dict[str, tuple[int, int]]  # "1280:720" -> (width, height) actually rendered
+    durations: dict[int, int] = field(default_factory=dict)  # seconds -> frame count
+    fps: int = 8
+    pipelines: dict[str, str] = field(default_factory=dict)  # mode -> diffusers class name
+    weights: str = ""  # local folder, or a hub id resolved from the local HF cache
+    revision: str | None = None
+    default_steps: int = 25
+    default_guidance: float = 7.0
+    negative_prompt: bool = False
+    seed: bool = True
+    camera_move: Literal["native", "prompt", "none"] = "none"
+    motion_strength: bool = False
+    dtype: Literal["float32", "float16", "bfloat16"] = "float16"
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    memory_gb: float = 8.0  # resident size estimate, for the warm-pipeline budget
+    description: str = ""
+
+    @property
+    def queue(self) -> str:
+        return "gpu" if self.engine == "diffusers" else "cpu"
+
+    def supports(self, mode: str) -> bool:
+        return mode in self.modes
+
+    def weights_path(self) -> Path | None:
+        path = Path(self.weights)
+        return path if self.weights and (path.is_absolute() or path.exists()) else None
+
+
+class Registry:
+    def __init__(self, models: list[ModelSpec], source: Path) -> None:
+        self.source = source
+        self._models = {m.key: m for m in models}
+
+    def all(self) -> list[ModelSpec]:
+        return list(self._models.values())
+
+    def get(self, key: str) -> ModelSpec:
+        spec = self._models.get(key)
+        if spec is None:
+            known = ", ".join(sorted(self._models))
+            raise InvalidInput(f"Unknown model '{key}'. Available: {known}.", code="unknown_model")
+        return spec
+
+    def for_mode(self, mode: str) -> list[ModelSpec]:
+        return [m for m in self._models.values() if m.supports(mode)]
+
+    def default_for(self, mode: str) -> ModelSpec:
+        models = self.for_mode(mode)
+        if not models:
+            raise InvalidInput(f"No model here can do {mode}.", code="unsupported_mode")
+        return models[0]
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    source = Path(path) if path else SHIPPED_FILE
+    try:
+        data = tomllib.loads(source.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RegistryError(f"Cannot read models file {source}: {exc}") from exc
+    entries = data.get("models")
+    if not isinstance(entries, dict) or not entries:
+        raise RegistryError(f"{source} has no [models.<key>] tables.")
+    return Registry([_parse(key, entry, source.parent) for key, entry in entries.items()], source)
+
+
+def _parse(key: str, raw: dict[str, Any], base: Path) -> ModelSpec:
+    def fail(message: str) -> RegistryError:
+        return RegistryError(f"model '{key}': {message}")
+
+    entry = dict(raw)
+    engine = entry.get("engine")
+    if engine not in ENGINES:
+        raise fail(f"engine must be one of {ENGINES}")
+    modes = tuple(entry.get("modes", ()))
+    if not modes or any(m not in MODES for m in modes):
+        raise fail(f"modes must be a non-empty list from {MODES}")
+    ratios = {}
+    for ratio, size in dict(entry.get("ratios", {})).items():
+        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+            raise fail(f"ratio '{ratio}' must map to [width, height]")
+        ratios[str(ratio)] = (int(size[0]), int(size[1]))
+    if not ratios:
+        raise fail("needs at least one ratio")
+    durations = {int(k): int(v) for k, v in dict(entry.get("durations", {})).items()}
+    if any(m != "text_to_image" for m in modes) and not durations:
+        raise fail("video modes need durations = { seconds = frames }")
+    pipelines = {str(k): str(v) for k, v in dict(entry.get("pipelines", {})).items()}
+    if engine == "diffusers":
+        missing = [m for m in modes if m not in pipelines]
+        if missing:
+            raise fail(f"diffusers models name a pipeline class per mode; missing {missing}")
+        if not entry.get("weights"):
+            raise fail("diffusers models need weights (a folder or a hub id)")
+    weights = str(entry.get("weights", ""))
+    if weights.startswith((".", "/")) or weights.startswith("~"):
+        weights = str((base / Path(weights).expanduser()).resolve())
+    camera = entry.get("camera_move", "none")
+    if camera not in CAMERA_SUPPORT:
+        raise fail(f"camera_move must be one of {CAMERA_SUPPORT}")
+    known = {f for f in ModelSpec.__dataclass_fields__}
+    unknown = set(entry) - known
+    if unknown:
+        raise fail(f"unknown fields {sorted(unknown)}")
+    entry.update(
+        key=key,
+        name=str(entry.get("name", key)),
+        modes=modes,
+        ratios=ratios,
+        durations=durations,
+        pipelines=pipelines,
+        weights=weights,
+    )
+    return ModelSpec(**entry)
+
+
+# ---------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A request checked against a model: exactly what the engine will be asked."""
+
+    model: ModelSpec
+    mode: str
+    ratio: str
+    width: int
+    height: int
+    duration: int | None
+    num_frames: int
+    fps: int
+    prompt: str
+    negative_prompt: str | None
+    camera_move: str | None
+    motion_strength: float | None
+    steps: int
+    guidance: float
+
+
+PROMPT_MAX = 2000
+
+
+def resolve(
+    spec: ModelSpec,
+    *,
+    mode: str,
+    prompt: str,
+    ratio: str | None = None,
+    duration: int | None = None,
+    negative_prompt: str | None = None,
+    camera_move: str | None = None,
+    motion_strength: float | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+) -> Resolved:
+    """Check a request against what the model supports; InvalidInput names what is wrong."""
+    if not spec.supports(mode):
+        raise InvalidInput(
+            f"{spec.name} cannot do {mode}; it does {', '.join(spec.modes)}.",
+            code="unsupported_mode",
+        )
+    text = (prompt or "").strip()
+    if mode != "image_to_video" and not text:
+        raise InvalidInput("Write a prompt.", code="prompt_required")
+    if len(text) > PROMPT_MAX:
+        raise InvalidInput(f"The prompt is limited to {PROMPT_MAX} characters.", code="prompt_too_long")
+    chosen_ratio = ratio or next(iter(spec.ratios))
+    if chosen_ratio not in spec.ratios:
+        raise InvalidInput(
+            f"{spec.name} renders ratios {', '.join(spec.ratios)}; not {chosen_ratio}.",
+            code="unsupported_ratio",
+        )
+    width, height = spec.ratios[chosen_ratio]
+    frames, chosen_duration = 1, None
+    if mode != "text_to_image":
+        chosen_duration = duration if duration is not None else min(spec.durations)
+        if chosen_duration not in spec.durations:
+            allowed = ", ".join(f"{d}" for d in sorted(spec.durations))
+            raise InvalidInput(
+                f"{spec.name} renders durations of {allowed} seconds; not {chosen_duration}.",
+                code="unsupported_duration",
+            )
+        frames = spec.durations[chosen_duration]
+    elif duration is not None:
+        raise InvalidInput("Images have no duration.", code="unsupported_control")
+    negative = (negative_prompt or "").strip() or None
+    if negative and not spec.negative_prompt:
+        raise InvalidInput(f"{spec.name} does not take a negative prompt.", code="unsupported_control")
+    move = camera_move or None
+    if move is not None and move not in CAMERA_MOVES:
+        raise InvalidInput(
+            f"Camera move must be one of {', '.join(CAMERA_MOVES)}.", code="invalid_camera_move"
+        )
+    if move not in (None, "static"):
+        if mode == "text_to_image" or spec.camera_move == "none":
+            raise InvalidInput(f"{spec.name} has no camera control.", code="unsupported_control")
+        if spec.camera_move == "prompt":
+            text = f"{text}, {CAMERA_PROMPTS[move]}" if text else CAMERA_PROMPTS[move]
+    if motion_strength is not None:
+        if not spec.motion_strength:
+            raise InvalidInput(f"{spec.name} has no motion strength control.", code="unsupported_control")
+        if not 0.0 <= motion_strength <= 1.0:
+            raise InvalidInput("Motion strength goes from 0 to 1.", code="invalid_motion_strength")
+    chosen_steps = spec.default_steps if steps is None else steps
+    if not 1 <= chosen_steps <= 150:
+        raise InvalidInput("Steps go from 1 to 150.", code="invalid_steps")
+    chosen_guidance = spec.default_guidance if guidance is None else guidance
+    if not 0.0 <= chosen_guidance <= 30.0:
+        raise InvalidInput("Guidance goes from 0 to 30.", code="invalid_guidance")
+    return Resolved(
+        model=spec,
+        mode=mode,
+        ratio=chosen_ratio,
+        width=width,
+        height=height,
+        duration=chosen_duration,
+        num_frames=frames,
+        fps=spec.fps,
+        prompt=text,
+        negative_prompt=negative,
+        camera_move=move,
+        motion_strength=motion_strength,
+        steps=chosen_steps,
+        guidance=chosen_guidance,
+    )
