@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +23,9 @@ from studio.auth.routes import build_router, login_redirect
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.session import Database
+from studio.generation.context import build_generation
+from studio.media import signing
+from studio.media.models import Asset
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
@@ -31,7 +36,7 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 SESSION_COOKIE = "studio_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 # Paths anyone may open; everything else in a browser needs a session.
-PUBLIC_PREFIXES = ("/login", "/logout", "/auth/", "/static/", "/v1", "/healthz")
+PUBLIC_PREFIXES = ("/login", "/logout", "/auth/", "/static/", "/v1", "/healthz", "/media/")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -44,12 +49,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     secret_key = settings.resolved_secret_key()  # refuses to start with a weak one
     db = Database(settings.database_url)
     providers = Providers(settings)
+    generation = build_generation(db, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        generation.start()  # the embedded runner thread (nothing with Redis)
+        try:
+            yield
+        finally:
+            generation.stop()
 
     app = FastAPI(
-        title="Studio", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+        title="Studio",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.generation = generation
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -61,8 +81,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ok": True, "version": __version__})
 
+    @app.get("/media/{asset_id}", include_in_schema=False)
+    def media_file(asset_id: int, exp: int = 0, sig: str = "") -> Response:
+        """Signed, expiring links only: the link is the permission (made after an access check)."""
+        if not signing.verify(asset_id, exp, sig, secret_key, now=time.time()):
+            return JSONResponse(
+                {"error": "link_expired", "message": "This media link is invalid or has expired."},
+                status_code=403,
+            )
+        with db.session_scope() as session:
+            asset = session.get(Asset, asset_id)
+            key, mime = (asset.storage_key, asset.mime) if asset else (None, None)
+        if key is None or not generation.storage.exists(key):
+            return JSONResponse(
+                {"error": "not_found", "message": "No such media."}, status_code=404
+            )
+        return FileResponse(
+            generation.storage.path_for(key),
+            media_type=mime,
+            headers={"Cache-Control": "private, max-age=600", "Content-Disposition": "inline"},
+        )
+
     app.include_router(build_router(settings, db, providers))
-    app.mount("/v1", create_api(db))
+    app.mount("/v1", create_api(db, generation, secret_key))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.middleware("http")
@@ -96,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     return gr.mount_gradio_app(
         app,
-        build_blocks(db),
+        build_blocks(db, generation, secret_key),
         path="/",
         auth_dependency=gradio_user,
         ssr_mode=False,

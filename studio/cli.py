@@ -51,18 +51,27 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
             "STUDIO_REDIS_URL is not set: separate workers need Redis. Without it, "
             "`studio serve` runs jobs in-process."
         )
+    from studio.generation import tasks
+    from studio.queue import celery_queue
+
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    tasks.configure([q for q in queues if q in ("gpu", "cpu")])
     celery = create_celery(settings)
+    # "gpu"/"cpu" are logical queues; Celery's names carry the install's prefix.
+    names = [celery_queue(settings, q) if q in ("gpu", "cpu") else q for q in queues]
     celery.worker_main(
         [
             "worker",
             "--queues",
-            args.queues,
+            ",".join(names),
             "--pool",
             args.pool,
             "--concurrency",
             str(args.concurrency),
             "--loglevel",
             args.loglevel,
+            "--without-gossip",
+            "--without-mingle",
         ]
     )
 

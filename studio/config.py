@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_resend_after_seconds: int = 30  # a queued job with no worker this long is re-sent
     maintenance_interval_seconds: float = 5.0  # reaper + sweeper cadence
-    default_max_concurrent_jobs: int = 2
+    # Celery queue names are "<prefix>gpu" and "<prefix>cpu" (tests isolate with a prefix).
+    queue_prefix: str = ""
     model_memory_budget_gb: float = 20.0  # warm pipelines kept per GPU worker
     torch_threads: int = 2  # pinned: same seed -> same frames across workers
     # Uploads and media.

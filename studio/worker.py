@@ -7,7 +7,10 @@ the database stays the source of truth; Redis only carries job ids.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_ready
 
 from studio.config import Settings
 
@@ -20,7 +23,7 @@ def create_celery(settings: Settings) -> Celery:
         "studio",
         broker=settings.redis_url,
         backend=settings.redis_url,
-        include=["studio.worker_tasks"],
+        include=["studio.worker_tasks", "studio.generation.tasks"],
     )
     celery.conf.update(
         task_acks_late=True,
@@ -35,3 +38,10 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
     )
     return celery
+
+
+@worker_ready.connect
+def _start_maintenance(**_: Any) -> None:
+    from studio.generation.tasks import start_maintenance
+
+    start_maintenance()

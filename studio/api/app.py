@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from studio import __version__
-from studio.api import accounts, errors
+from studio.api import accounts, errors, tasks
 from studio.db.session import Database
+from studio.generation.context import Generation
 
 
-def create_api(db: Database) -> FastAPI:
+def create_api(db: Database, generation: Generation, media_secret: str) -> FastAPI:
     api = FastAPI(
         title="Studio API",
         version=__version__,
@@ -20,6 +21,9 @@ def create_api(db: Database) -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.state.db = db
+    api.state.generation = generation
+    api.state.media_secret = media_secret
     errors.install(api)
     api.include_router(accounts.router)
+    api.include_router(tasks.router)
     return api

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _ON_COMMIT = "studio_on_commit"
+_ON_ROLLBACK = "studio_on_rollback"
 
 
 class Database:
@@ -38,6 +39,9 @@ class Database:
                 callback()
         except BaseException:
             session.rollback()
+            undo: list[Callable[[], Any]] = session.info.pop(_ON_ROLLBACK, [])
+            for callback in undo:
+                callback()
             raise
         finally:
             session.close()
@@ -48,6 +52,11 @@ class Database:
 
 def on_commit(session: Session, callback: Callable[[], Any]) -> None:
     session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+def on_rollback(session: Session, callback: Callable[[], Any]) -> None:
+    """Undo a side effect outside the database (a file written) if the transaction fails."""
+    session.info.setdefault(_ON_ROLLBACK, []).append(callback)
 
 
 def make_engine(url: str) -> Engine:

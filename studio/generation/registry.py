@@ -90,10 +90,31 @@ class Registry:
         return [m for m in self._models.values() if m.supports(mode)]
 
     def default_for(self, mode: str) -> ModelSpec:
+        """The first model for this mode whose weights are here (else simply the first)."""
         models = self.for_mode(mode)
         if not models:
             raise InvalidInput(f"No model here can do {mode}.", code="unsupported_mode")
-        return models[0]
+        return next((m for m in models if weights_available(m)), models[0])
+
+
+def weights_available(spec: ModelSpec) -> bool:
+    """Whether this machine has the model's weights, without importing torch.
+
+    A local folder needs a model_index.json; a hub id must be in the local
+    Hugging Face cache (Studio never downloads at run time).
+    """
+    if spec.engine == "animatic":
+        return True
+    path = spec.weights_path()
+    if path is not None:
+        return (path / "model_index.json").is_file()
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(spec.weights, "model_index.json", revision=spec.revision)
+    except Exception:  # a malformed id: not available
+        return False
+    return isinstance(found, str)
 
 
 def load_registry(path: Path | None = None) -> Registry:
@@ -121,7 +142,9 @@ def _parse(key: str, raw: dict[str, Any], base: Path) -> ModelSpec:
         raise fail(f"modes must be a non-empty list from {MODES}")
     ratios = {}
     for ratio, size in dict(entry.get("ratios", {})).items():
-        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+        if not (
+            isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)
+        ):
             raise fail(f"ratio '{ratio}' must map to [width, height]")
         ratios[str(ratio)] = (int(size[0]), int(size[1]))
     if not ratios:
@@ -207,7 +230,9 @@ def resolve(
     if mode != "image_to_video" and not text:
         raise InvalidInput("Write a prompt.", code="prompt_required")
     if len(text) > PROMPT_MAX:
-        raise InvalidInput(f"The prompt is limited to {PROMPT_MAX} characters.", code="prompt_too_long")
+        raise InvalidInput(
+            f"The prompt is limited to {PROMPT_MAX} characters.", code="prompt_too_long"
+        )
     chosen_ratio = ratio or next(iter(spec.ratios))
     if chosen_ratio not in spec.ratios:
         raise InvalidInput(
@@ -229,7 +254,9 @@ def resolve(
         raise InvalidInput("Images have no duration.", code="unsupported_control")
     negative = (negative_prompt or "").strip() or None
     if negative and not spec.negative_prompt:
-        raise InvalidInput(f"{spec.name} does not take a negative prompt.", code="unsupported_control")
+        raise InvalidInput(
+            f"{spec.name} does not take a negative prompt.", code="unsupported_control"
+        )
     move = camera_move or None
     if move is not None and move not in CAMERA_MOVES:
         raise InvalidInput(
@@ -242,7 +269,9 @@ def resolve(
             text = f"{text}, {CAMERA_PROMPTS[move]}" if text else CAMERA_PROMPTS[move]
     if motion_strength is not None:
         if not spec.motion_strength:
-            raise InvalidInput(f"{spec.name} has no motion strength control.", code="unsupported_control")
+            raise InvalidInput(
+                f"{spec.name} has no motion strength control.", code="unsupported_control"
+            )
         if not 0.0 <= motion_strength <= 1.0:
             raise InvalidInput("Motion strength goes from 0 to 1.", code="invalid_motion_strength")
     chosen_steps = spec.default_steps if steps is None else steps

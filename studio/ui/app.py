@@ -5,13 +5,14 @@ from typing import Any
 import gradio as gr
 
 from studio.db.session import Database
+from studio.generation.context import Generation
 from studio.ui.actions import ui_action
-from studio.ui.pages import account, workspaces
+from studio.ui.pages import account, generate, workspaces
 
-NAV = [("Workspaces", "workspaces"), ("Account", "account")]
+NAV = [("Workspaces", "workspaces"), ("Generate", "generate"), ("Account", "account")]
 
 
-def build_blocks(db: Database) -> gr.Blocks:
+def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.Blocks:
     with gr.Blocks(title="Studio", fill_width=True) as blocks:
         with gr.Sidebar(open=True, elem_id="nav"):
             gr.HTML(
@@ -24,9 +25,10 @@ def build_blocks(db: Database) -> gr.Blocks:
                 for label, key in NAV
             ]
         ws_page = workspaces.build(db)
+        generate_page = generate.build(db, generation, media_secret)
         account_page = account.build(db)
 
-    columns = [ws_page.column, account_page.column]
+    columns = [ws_page.column, generate_page.column, account_page.column]
 
     def signed_in_as(request: gr.Request) -> str:
         with ui_action(db, request) as (_, actor):
@@ -44,8 +46,11 @@ def build_blocks(db: Database) -> gr.Blocks:
         blocks.load(signed_in_as, None, who, api_visibility="private")
         blocks.load(_first_workspace(ws_page), None, ws_page.outputs, api_visibility="private")
         blocks.load(account_page.refresh, None, account_page.outputs, api_visibility="private")
+        blocks.load(
+            _first_workspace(generate_page), None, generate_page.outputs, api_visibility="private"
+        )
         # Opening Account also refreshes it (keys may have changed elsewhere).
-        nav_buttons[1].click(
+        nav_buttons[2].click(
             account_page.refresh, None, account_page.outputs, api_visibility="private"
         )
     return blocks
@@ -58,7 +63,7 @@ def _show_only(index: int, count: int) -> Any:
     return handler
 
 
-def _first_workspace(page: workspaces.WorkspacesPage) -> Any:
+def _first_workspace(page: workspaces.WorkspacesPage | generate.GeneratePage) -> Any:
     def handler(request: gr.Request) -> tuple[Any, ...]:
         return page.refresh(None, request)
 

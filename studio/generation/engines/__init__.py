@@ -13,13 +13,19 @@ _ENGINE_MODULES = {
     "diffusers": "studio.generation.engines.diffusers_engine",
 }
 _loaded: dict[str, Engine] = {}
+_options: dict[str, dict[str, object]] = {}
+
+
+def configure(name: str, **options: object) -> None:
+    """Options passed to an engine's create_engine() when it is first made."""
+    _options[name] = options
 
 
 def get_engine(name: str) -> Engine:
     """The process-wide engine instance (the diffusers one keeps pipelines warm)."""
     if name not in _loaded:
         module = importlib.import_module(_ENGINE_MODULES[name])
-        _loaded[name] = module.create_engine()
+        _loaded[name] = module.create_engine(**_options.get(name, {}))
     return _loaded[name]
 
 

@@ -1,0 +1,335 @@
+"""Running one claimed job: the task body shared by Celery workers and the
+in-process runner.
+
+Transactions stay short: one to claim, one per progress report (throttled),
+one to finish. No transaction is open while the engine or ffmpeg works. A
+heartbeat thread extends the lease; if the job stops being ours (reaped and
+handed to another worker, or cancelled), the engine is stopped at its next
+step and nothing is written, so a job's outputs are written exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from studio.config import Settings
+from studio.db.base import utcnow
+from studio.db.session import Database
+from studio.errors import StudioError
+from studio.generation import engines, scheduler
+from studio.generation.engines import get_engine, loaded_engine
+from studio.generation.engines.base import GenerationRequest, JobCanceled
+from studio.generation.models import Job, JobStatus
+from studio.generation.registry import ModelSpec, Registry
+from studio.media import ffmpeg
+from studio.media import service as media
+from studio.media.models import Asset
+from studio.media.storage import Storage
+
+log = logging.getLogger(__name__)
+
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+class LeaseLost(Exception):
+    pass
+
+
+def make_worker_id(kind: str) -> str:
+    return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    public_id: str
+    status: JobStatus
+
+
+class JobRunner:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        registry: Registry,
+        *,
+        queues: Sequence[str],
+        worker_id: str,
+        on_finished: Callable[[str], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.registry = registry
+        self.queues = list(queues)
+        self.worker_id = worker_id
+        self.storage = Storage(settings.media_path)
+        self.on_finished = on_finished
+        # Pinned threads: the same seed gives the same frames on every worker.
+        engines.configure(
+            "diffusers",
+            memory_budget_gb=settings.model_memory_budget_gb,
+            threads=settings.torch_threads,
+        )
+
+    # ------------------------------------------------------------ claiming
+
+    def warm_models(self) -> list[str]:
+        warm = []
+        for spec in self.registry.all():
+            engine = loaded_engine(spec.engine)
+            if engine is not None and spec.engine == "diffusers" and engine.is_warm(spec):
+                warm.append(spec.key)
+        return warm
+
+    def work_once(self) -> Outcome | None:
+        """Claim the fairest runnable job and run it; None when there is nothing to run."""
+        with self.db.session_scope() as session:
+            claim = scheduler.claim_next(
+                session,
+                queues=self.queues,
+                worker_id=self.worker_id,
+                lease_seconds=self.settings.job_lease_seconds,
+                warm_models=self.warm_models(),
+            )
+        if claim is None:
+            return None
+        return self.run(claim)
+
+    # ------------------------------------------------------------ running
+
+    def run(self, claim: scheduler.Claim) -> Outcome:
+        with self.db.session_scope() as session:
+            job = session.get(Job, claim.job_id)
+            assert job is not None
+            params, model_key, mode = dict(job.params), job.model_key, job.mode
+            workspace_id = job.workspace_id
+            reference_key = None
+            if job.reference_asset_id is not None:
+                ref = session.get(Asset, job.reference_asset_id)
+                reference_key = ref.storage_key if ref else None
+        stop = threading.Event()
+        lost = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat,
+            args=(claim.job_id, stop, lost),
+            daemon=True,
+            name="job-heartbeat",
+        )
+        beat.start()
+        written: list[str] = []
+        try:
+            spec = self.registry.get(model_key)
+            engine = get_engine(spec.engine)
+            if not engine.weights_present(spec):
+                raise StudioError(
+                    f"The weights for {spec.name} are not installed on this worker.",
+                    code="weights_missing",
+                )
+            request = GenerationRequest(
+                mode=mode,  # type: ignore[arg-type]
+                prompt=params["prompt"],
+                width=int(params["width"]),
+                height=int(params["height"]),
+                seed=int(params["seed"]),
+                steps=int(params["steps"]),
+                guidance=float(params["guidance"]),
+                num_frames=int(params["num_frames"]),
+                fps=int(params["fps"]),
+                negative_prompt=params.get("negative_prompt"),
+                image_path=self.storage.path_for(reference_key) if reference_key else None,
+                camera_move=params.get("camera_move"),
+                motion_strength=params.get("motion_strength"),
+                title=params.get("title"),
+                caption=params.get("user_prompt") or params.get("prompt"),
+            )
+            started = time.monotonic()
+            output = engine.run(spec, request, self._progress(claim.job_id, lost))
+            seconds = time.monotonic() - started
+            status = self._finish(
+                claim, spec, workspace_id, output.frames, output.fps, seconds, written
+            )
+        except JobCanceled:
+            status = self._end(claim.job_id, JobStatus.CANCELED)
+        except LeaseLost:
+            log.warning("job %s is no longer ours; dropping this attempt", claim.public_id)
+            self._discard(written)
+            return Outcome(claim.public_id, JobStatus.RUNNING)
+        except (StudioError, ffmpeg.MediaError) as exc:
+            self._discard(written)
+            code = getattr(exc, "code", "media_error")
+            status = self._end(
+                claim.job_id, JobStatus.FAILED, code, getattr(exc, "message", str(exc))
+            )
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            log.exception("job %s failed (reference %s)", claim.public_id, reference)
+            self._discard(written)
+            status = self._end(
+                claim.job_id,
+                JobStatus.FAILED,
+                "generation_failed",
+                f"Generation failed on the worker (reference {reference}). "
+                "It cost nothing; try again, or try other settings.",
+            )
+        finally:
+            stop.set()
+            beat.join(timeout=5)
+        if status.finished and self.on_finished is not None:
+            self.on_finished(claim.public_id)
+        return Outcome(claim.public_id, status)
+
+    def _heartbeat(self, job_id: int, stop: threading.Event, lost: threading.Event) -> None:
+        while not stop.wait(self.settings.job_heartbeat_seconds):
+            try:
+                with self.db.session_scope() as session:
+                    mine = scheduler.heartbeat(
+                        session, job_id, self.worker_id, self.settings.job_lease_seconds
+                    )
+                if not mine:
+                    lost.set()
+                    return
+            except Exception:  # a database blip: try again at the next beat
+                log.warning("heartbeat failed for job %s", job_id, exc_info=True)
+
+    def _progress(self, job_id: int, lost: threading.Event) -> Callable[[int, int], None]:
+        last_write = 0.0
+
+        def report(done: int, total: int) -> None:
+            nonlocal last_write
+            if lost.is_set():
+                raise LeaseLost()
+            now = time.monotonic()
+            write = now - last_write >= PROGRESS_WRITE_INTERVAL_S or done >= total
+            with self.db.session_scope() as session:
+                row = session.execute(
+                    select(Job.status, Job.worker_id, Job.cancel_requested).where(Job.id == job_id)
+                ).one()
+                if row.worker_id != self.worker_id or row.status != JobStatus.RUNNING:
+                    raise LeaseLost()
+                if row.cancel_requested:
+                    raise JobCanceled()
+                if write:
+                    # Keep a little headroom: encoding still follows the last step.
+                    fraction = min(0.95, 0.95 * done / max(total, 1))
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == job_id, Job.worker_id == self.worker_id)
+                        .values(progress=fraction)
+                        .execution_options(synchronize_session=False)
+                    )
+                    last_write = now
+
+        return report
+
+    def _finish(
+        self,
+        claim: scheduler.Claim,
+        spec: ModelSpec,
+        workspace_id: int,
+        frames: object,
+        fps: int,
+        seconds: float,
+        written: list[str],
+    ) -> JobStatus:
+        import numpy as np
+
+        array = np.asarray(frames)
+        base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
+        poster_key = f"{base}-poster.jpg"
+        if array.shape[0] > 1:
+            output_key, kind = f"{base}-output.mp4", "video"
+            written.append(output_key)
+            ffmpeg.encode_mp4(array, fps, self.storage.path_for(output_key))
+        else:
+            output_key, kind = f"{base}-output.png", "image"
+            written.append(output_key)
+            ffmpeg.write_png(array[0], self.storage.path_for(output_key))
+        written.append(poster_key)
+        ffmpeg.write_poster(array[array.shape[0] // 2], self.storage.path_for(poster_key))
+        info = ffmpeg.probe(self.storage.path_for(output_key)) if kind == "video" else None
+        try:
+            with self.db.session_scope() as session:
+                output = media.record_file(
+                    session,
+                    self.storage,
+                    workspace_id=workspace_id,
+                    key=output_key,
+                    kind=kind,
+                    width=info.width if info else int(array.shape[2]),
+                    height=info.height if info else int(array.shape[1]),
+                    duration=info.duration if info else None,
+                    fps=info.fps if info else None,
+                    frame_count=info.frames if info else 1,
+                )
+                poster = media.record_file(
+                    session, self.storage, workspace_id=workspace_id, key=poster_key, kind="poster"
+                )
+                done = session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == claim.job_id,
+                        Job.worker_id == self.worker_id,
+                        Job.status == JobStatus.RUNNING,
+                    )
+                    .values(
+                        status=JobStatus.SUCCEEDED,
+                        progress=1.0,
+                        finished_at=utcnow(),
+                        output_asset_id=output.id,
+                        poster_asset_id=poster.id,
+                        gpu_seconds=round(seconds, 3) if spec.queue == "gpu" else 0.0,
+                        lease_expires_at=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if done.rowcount != 1:  # type: ignore[attr-defined]
+                    raise LeaseLost()
+        except LeaseLost:
+            self._discard(written)
+            raise
+        return JobStatus.SUCCEEDED
+
+    def _end(
+        self, job_id: int, status: JobStatus, code: str | None = None, message: str | None = None
+    ) -> JobStatus:
+        with self.db.session_scope() as session:
+            session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.worker_id == self.worker_id,
+                    Job.status == JobStatus.RUNNING,
+                )
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    error_code=code,
+                    error_message=message,
+                    lease_expires_at=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return status
+
+    def _discard(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                self.storage.delete(key)
+            except OSError:
+                log.warning("could not remove %s", key, exc_info=True)
+
+    # ------------------------------------------------------------ maintenance
+
+    def maintenance(self) -> list[tuple[str, str]]:
+        """Reap dead workers' jobs and collect queued jobs that need a (re)send."""
+        with self.db.session_scope() as session:
+            scheduler.reap_expired(session)
+            return scheduler.due_for_dispatch(session, self.settings.job_resend_after_seconds)

@@ -1,0 +1,103 @@
+"""Assets: record stored files, check who may see them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from studio.accounts.access import Actor, require_role
+from studio.db.session import on_rollback
+from studio.errors import InvalidInput, NotFound
+from studio.media.models import Asset
+from studio.media.storage import Storage
+
+MIME_BY_SUFFIX = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg"}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def record_file(
+    session: Session,
+    storage: Storage,
+    *,
+    workspace_id: int,
+    key: str,
+    kind: str,
+    width: int | None = None,
+    height: int | None = None,
+    duration: float | None = None,
+    fps: float | None = None,
+    frame_count: int | None = None,
+) -> Asset:
+    """An asset row for a file already written at `key`."""
+    path = storage.path_for(key)
+    asset = Asset(
+        workspace_id=workspace_id,
+        kind=kind,
+        storage_key=key,
+        mime=MIME_BY_SUFFIX.get(path.suffix, "application/octet-stream"),
+        bytes=path.stat().st_size,
+        width=width,
+        height=height,
+        duration=duration,
+        fps=fps,
+        frame_count=frame_count,
+        sha256=sha256_of(path),
+    )
+    session.add(asset)
+    session.flush()
+    return asset
+
+
+def write_reference(
+    session: Session,
+    storage: Storage,
+    *,
+    workspace_id: int,
+    key: str,
+    png_bytes: bytes,
+    width: int,
+    height: int,
+) -> Asset:
+    """Store an uploaded reference image (already decoded and re-encoded as PNG)."""
+    storage.write_bytes(key, png_bytes)
+    on_rollback(session, lambda: storage.delete(key))
+    return record_file(
+        session,
+        storage,
+        workspace_id=workspace_id,
+        key=key,
+        kind="reference",
+        width=width,
+        height=height,
+    )
+
+
+def get_asset(session: Session, actor: Actor, asset_id: int) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound("No such asset.", code="asset_not_found")
+    try:
+        require_role(session, actor, asset.workspace_id)
+    except NotFound:
+        raise NotFound("No such asset.", code="asset_not_found") from None
+    return asset
+
+
+def image_asset_for_reference(
+    session: Session, actor: Actor, workspace_id: int, asset_id: int
+) -> Asset:
+    asset = get_asset(session, actor, asset_id)
+    if asset.workspace_id != workspace_id:
+        raise NotFound("No such asset.", code="asset_not_found")
+    if not asset.mime.startswith("image/"):
+        raise InvalidInput("That asset is not an image.", code="asset_not_image")
+    return asset
