@@ -5,6 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# CPU torch: on this machine kind the 2.13.0 CPU wheel lies on local disk. Elsewhere,
+# e.g. `make install TORCH_SPEC=torch PIP_TORCH_ARGS="--index-url https://download.pytorch.org/whl/cpu"`.
+TORCH_SPEC ?= torch==2.13.0
+PIP_TORCH_ARGS ?=
 
 .PHONY: install run test lint format system-deps clean
 
@@ -13,7 +17,8 @@ $(STAMP): pyproject.toml
 		{ echo "Studio needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(PIP_TORCH_ARGS) '$(TORCH_SPEC)'
+	$(BIN)/pip install --quiet -e '.[ml,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -228,7 +228,7 @@ def resolve(
         )
     text = (prompt or "").strip()
     if mode != "image_to_video" and not text:
-        raise InvalidInput("Write a prompt.", code="prompt_required")
+        raise InvalidInput("Write a prompt: what should the shot show?", code="prompt_required")
     if len(text) > PROMPT_MAX:
         raise InvalidInput(
             f"The prompt is limited to {PROMPT_MAX} characters.", code="prompt_too_long"

@@ -1,0 +1,398 @@
+"""Encoding frames to browser-playable MP4, and reading videos back safely.
+
+Output: H.264, yuv420p, ``+faststart``, even width/height, raw RGB frames piped
+into ffmpeg (ffmpeg-python). Input (uploads and our own files): the container
+is sniffed from its first bytes and only ISO-BMFF (MP4/MOV) and Matroska/WebM
+are opened, with that demuxer forced, a demuxer allow-list and the ``file``
+protocol only, so playlists (HLS), concat lists and images never reach FFmpeg.
+
+Pure: no settings, no database; every path and limit comes in as an argument.
+Errors users can see are MediaError with a readable message.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+import av
+import ffmpeg
+import numpy as np
+from PIL import Image
+
+from studio.media.storage import atomic_path
+
+NOT_A_VIDEO = "This file is not a video we can read (allowed: MP4, MOV, WebM, MKV)."
+DEFAULT_FORMATS = ("mp4", "mov", "webm", "matroska")
+
+# The demuxer forced for each sniffed container family, and FFmpeg's full name for it.
+_ISO_DEMUXER = "mov"
+_MATROSKA_DEMUXER = "matroska"
+_DEMUXER_NAMES = {_ISO_DEMUXER: "mov,mp4,m4a,3gp,3g2,mj2", _MATROSKA_DEMUXER: "matroska,webm"}
+_ISO_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
+# HEIF/AVIF stills are ISO-BMFF too; they are images, not videos.
+_IMAGE_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1"}
+_IMAGE_BRANDS |= {b"msf1"}
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+_MAX_BOXES = 100_000
+
+
+class MediaError(Exception):
+    """A media problem with a message fit to show a user (no paths, no stack traces)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def ffmpeg_binary() -> str:
+    """The system ffmpeg, or the one bundled with imageio-ffmpeg."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg  # optional fallback, imported only when needed
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MediaError("ffmpeg is not installed on this server.") from exc
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[3] != 3:
+        shape = getattr(frames, "shape", None)
+        raise ValueError(f"frames must be a (T, H, W, 3) array, got shape {shape}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8, got {frames.dtype}")
+    if min(frames.shape[:3]) < 1:
+        raise ValueError(f"frames must not be empty, got shape {frames.shape}")
+    return frames
+
+
+def _drain(stream: IO[bytes], sink: list[bytes]) -> None:
+    for chunk in iter(lambda: stream.read(65536), b""):
+        sink.append(chunk)
+        if len(sink) > 64:  # keep only the tail
+            del sink[:-32]
+
+
+def _stderr_tail(chunks: list[bytes], limit: int = 1500) -> str:
+    text = b"".join(chunks).decode("utf-8", "replace").strip()
+    return text[-limit:]
+
+
+def encode_mp4(
+    frames: np.ndarray,
+    fps: int,
+    path: Path,
+    *,
+    crf: int = 18,
+    preset: str = "veryfast",
+) -> None:
+    """Encode (T, H, W, 3) uint8 RGB frames to a browser-playable MP4 at ``path``.
+
+    Written to a temporary file next to ``path`` and renamed, so ``path`` is
+    either the complete video or untouched. Odd sizes are cropped to even by
+    the scale filter. MediaError (with ffmpeg's stderr tail) on failure.
+    """
+    frames = _check_frames(frames)
+    if fps < 1:
+        raise ValueError(f"fps must be >= 1, got {fps}")
+    count, height, width, _ = frames.shape
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        stream = (
+            ffmpeg.input(
+                "pipe:",
+                format="rawvideo",
+                pix_fmt="rgb24",
+                s=f"{width}x{height}",
+                framerate=fps,
+            )
+            .filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
+            .output(
+                f"file:{tmp}",
+                format="mp4",
+                vcodec="libx264",
+                pix_fmt="yuv420p",
+                crf=crf,
+                preset=preset,
+                r=fps,
+                movflags="+faststart",
+                an=None,
+            )
+            .global_args("-hide_banner", "-nostats", "-loglevel", "error")
+            .overwrite_output()
+        )
+        try:
+            process = ffmpeg.run_async(
+                stream, cmd=ffmpeg_binary(), pipe_stdin=True, pipe_stderr=True
+            )
+        except OSError as exc:
+            raise MediaError(f"Could not start ffmpeg: {exc.strerror or exc}.") from exc
+        err: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(process.stderr, err), daemon=True)
+        reader.start()
+        broken = False
+        try:
+            for index in range(count):
+                process.stdin.write(np.ascontiguousarray(frames[index]).data)
+        except (BrokenPipeError, ConnectionResetError):
+            broken = True
+        finally:
+            try:
+                process.stdin.close()
+            except (BrokenPipeError, ConnectionResetError):
+                broken = True
+            try:
+                code = process.wait(timeout=600)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+            reader.join(timeout=10)
+        if code != 0 or broken:
+            tail = _stderr_tail(err) or "no output"
+            raise MediaError(f"Video encoding failed (ffmpeg exit {code}): {tail}")
+
+
+def _to_image(frame: np.ndarray) -> Image.Image:
+    array = np.asarray(frame)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"a frame must be (H, W, 3) uint8, got {array.shape} {array.dtype}")
+    return Image.fromarray(np.ascontiguousarray(array), "RGB")
+
+
+def write_png(frame: np.ndarray, path: Path) -> None:
+    """One (H, W, 3) uint8 RGB frame as a PNG, atomically."""
+    image = _to_image(frame)
+    with atomic_path(Path(path)) as tmp:
+        image.save(tmp, format="PNG")
+
+
+def write_poster(frame: np.ndarray, path: Path, *, max_width: int = 640) -> None:
+    """A JPEG poster (quality 85) no wider than ``max_width``, atomically."""
+    image = _to_image(frame)
+    if image.width > max_width:
+        height = max(1, round(image.height * max_width / image.width))
+        image = image.resize((max_width, height), Image.Resampling.LANCZOS)
+    with atomic_path(Path(path)) as tmp:
+        image.save(tmp, format="JPEG", quality=85, optimize=True, progressive=True)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Probe:
+    format_name: str  # FFmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    codec: str  # e.g. "h264"
+    pix_fmt: str | None  # e.g. "yuv420p"
+    width: int
+    height: int
+    frames: int
+    fps: float
+    duration: float  # seconds
+    faststart: bool  # MP4/MOV with 'moov' before 'mdat'; always False for Matroska/WebM
+
+
+def _sniff(path: Path) -> str:
+    """The demuxer to force for this file, from its first bytes; MediaError otherwise."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise MediaError(NOT_A_VIDEO) from exc
+    if head.startswith(_EBML_MAGIC):
+        return _MATROSKA_DEMUXER
+    if len(head) >= 12 and head[4:8] in _ISO_FIRST_BOXES:
+        if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
+            raise MediaError("This is an image, not a video (allowed: MP4, MOV, WebM, MKV).")
+        return _ISO_DEMUXER
+    raise MediaError(NOT_A_VIDEO)
+
+
+def _top_level_boxes(path: Path) -> list[bytes]:
+    """The types of an ISO-BMFF file's top-level boxes; MediaError if truncated or broken."""
+    size_total = path.stat().st_size
+    types: list[bytes] = []
+    offset = 0
+    with open(path, "rb") as handle:
+        while offset < size_total:
+            if len(types) >= _MAX_BOXES:
+                raise MediaError(NOT_A_VIDEO)
+            handle.seek(offset)
+            header = handle.read(8)
+            if len(header) < 8:
+                raise MediaError("This video file is incomplete or damaged.")
+            size, kind = struct.unpack(">I4s", header)
+            header_len = 8
+            if size == 1:
+                large = handle.read(8)
+                if len(large) < 8:
+                    raise MediaError("This video file is incomplete or damaged.")
+                (size,) = struct.unpack(">Q", large)
+                header_len = 16
+            elif size == 0:  # extends to the end of the file
+                size = size_total - offset
+            if size < header_len or offset + size > size_total:
+                raise MediaError("This video file is incomplete or damaged.")
+            types.append(kind)
+            offset += size
+    return types
+
+
+def _open(path: Path, allowed_formats: tuple[str, ...]) -> tuple[Any, str]:
+    """Open ``path`` with a forced, allow-listed demuxer and the file protocol only."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(NOT_A_VIDEO)
+    demuxer = _sniff(path)
+    allowed = {f.strip().lower() for f in allowed_formats if f.strip()}
+    if not set(_DEMUXER_NAMES[demuxer].split(",")) & allowed:
+        raise MediaError(NOT_A_VIDEO)
+    try:
+        container = av.open(
+            f"file:{path.resolve()}",
+            mode="r",
+            format=demuxer,
+            container_options={
+                "protocol_whitelist": "file",
+                "format_whitelist": ",".join(sorted(allowed)),
+            },
+        )
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise MediaError(NOT_A_VIDEO) from exc
+    if not container.streams.video:
+        container.close()
+        raise MediaError("This file has no video track.")
+    return container, demuxer
+
+
+def _rate(stream: Any) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate:
+            return float(rate)
+    return 0.0
+
+
+def probe(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS) -> Probe:
+    """Describe a video; MediaError for anything that is not an allowed, readable video."""
+    path = Path(path)
+    container, demuxer = _open(path, allowed_formats)
+    try:
+        faststart = False
+        if demuxer == _ISO_DEMUXER:
+            boxes = _top_level_boxes(path)
+            if b"moov" not in boxes or b"mdat" not in boxes:
+                raise MediaError("This video file is incomplete or damaged.")
+            faststart = boxes.index(b"moov") < boxes.index(b"mdat")
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        width, height = int(context.width or 0), int(context.height or 0)
+        if width < 1 or height < 1:
+            raise MediaError(NOT_A_VIDEO)
+        frames = int(stream.frames or 0)
+        if frames <= 0:  # Matroska/WebM and some MOVs carry no count: decode to count
+            stream.thread_type = "AUTO"
+            frames = sum(1 for _ in container.decode(stream))
+        if frames <= 0:
+            raise MediaError("This video has no frames we can decode.")
+        fps = _rate(stream)
+        if container.duration:
+            duration = container.duration / av.time_base
+        elif stream.duration and stream.time_base:
+            duration = float(stream.duration * Fraction(stream.time_base))
+        else:
+            duration = frames / fps if fps else 0.0
+        pix_fmt = getattr(context, "pix_fmt", None)
+        return Probe(
+            format_name=_DEMUXER_NAMES[demuxer],
+            codec=str(context.name),
+            pix_fmt=str(pix_fmt) if pix_fmt else None,
+            width=width,
+            height=height,
+            frames=frames,
+            fps=fps,
+            duration=float(duration),
+            faststart=faststart,
+        )
+    except av.FFmpegError as exc:
+        raise MediaError(NOT_A_VIDEO) from exc
+    finally:
+        container.close()
+
+
+def read_frames(
+    path: Path,
+    max_frames: int | None = None,
+    *,
+    allowed_formats: tuple[str, ...] = DEFAULT_FORMATS,
+) -> np.ndarray:
+    """Decode frames as a (T, H, W, 3) uint8 RGB array (the first ``max_frames``)."""
+    container, _ = _open(Path(path), allowed_formats)
+    out: list[np.ndarray] = []
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if max_frames is not None and max_frames <= 0:
+            raise ValueError("max_frames must be positive")
+        for frame in container.decode(stream):
+            out.append(frame.to_ndarray(format="rgb24"))
+            if max_frames is not None and len(out) >= max_frames:
+                break
+    except av.FFmpegError as exc:
+        raise MediaError(NOT_A_VIDEO) from exc
+    finally:
+        container.close()
+    if not out:
+        raise MediaError("This video has no frames we can decode.")
+    return np.stack(out)
+
+
+def last_frame(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS) -> np.ndarray:
+    """The last decodable frame as (H, W, 3) uint8 RGB (seeks near the end first)."""
+    path = Path(path)
+    container, _ = _open(path, allowed_formats)
+    last: np.ndarray | None = None
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if stream.duration and stream.duration > 0:
+            start = stream.start_time or 0
+            try:  # to the keyframe before the end; decode forward from there
+                container.seek(start + stream.duration, stream=stream, backward=True)
+                for frame in container.decode(stream):
+                    last = frame.to_ndarray(format="rgb24")
+            except av.FFmpegError:
+                last = None
+    except av.FFmpegError as exc:
+        raise MediaError(NOT_A_VIDEO) from exc
+    finally:
+        container.close()
+    if last is None:  # no seek support or it failed: decode everything
+        frames = read_frames(path, allowed_formats=allowed_formats)
+        return frames[-1]
+    return last
+
+
+__all__ = [
+    "DEFAULT_FORMATS",
+    "NOT_A_VIDEO",
+    "MediaError",
+    "Probe",
+    "encode_mp4",
+    "ffmpeg_binary",
+    "last_frame",
+    "probe",
+    "read_frames",
+    "write_png",
+    "write_poster",
+]

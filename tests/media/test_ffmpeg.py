@@ -1,0 +1,222 @@
+"""Encoding and probing with the real ffmpeg and PyAV (no mocks)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.media.ffmpeg import (
+    NOT_A_VIDEO,
+    MediaError,
+    encode_mp4,
+    ffmpeg_binary,
+    last_frame,
+    probe,
+    read_frames,
+    write_png,
+    write_poster,
+)
+
+
+def moving_gradient(count: int, height: int, width: int) -> np.ndarray:
+    """Smooth frames (codec-friendly) that change over time."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    frames = np.empty((count, height, width, 3), np.uint8)
+    for t in range(count):
+        frames[t, ..., 0] = (xs * 255 / max(1, width - 1) + t * 4) % 256
+        frames[t, ..., 1] = ys * 255 / max(1, height - 1)
+        frames[t, ..., 2] = 128 + 60 * np.sin((xs + ys + t * 3) / 12)
+    return frames
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    frames = moving_gradient(30, 96, 128)
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    encode_mp4(frames, 24, path)
+    return path, frames
+
+
+def ffmpeg_cli(*args: str) -> None:
+    subprocess.run(
+        [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", *args],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def test_ffmpeg_binary_runs() -> None:
+    result = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, timeout=30)
+    assert result.returncode == 0 and b"ffmpeg version" in result.stdout
+
+
+def test_encode_then_probe_is_browser_playable(clip: tuple[Path, np.ndarray]) -> None:
+    path, _ = clip
+    info = probe(path)
+    assert info.codec == "h264"
+    assert info.pix_fmt == "yuv420p"
+    assert (info.width, info.height) == (128, 96)
+    assert info.frames == 30
+    assert info.fps == pytest.approx(24.0)
+    assert info.duration == pytest.approx(30 / 24, abs=0.05)
+    assert info.faststart is True
+    assert "mp4" in info.format_name.split(",")
+    assert leftovers(path.parent) == []
+
+
+def test_encoded_video_plays_back(clip: tuple[Path, np.ndarray]) -> None:
+    path, frames = clip
+    decoded = read_frames(path)
+    assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+    error = np.abs(decoded.astype(np.int16) - frames.astype(np.int16)).mean()
+    assert error < 6, f"decoded frames differ too much from the input: {error:.2f}"
+    assert read_frames(path, max_frames=5).shape[0] == 5
+    assert np.array_equal(last_frame(path), decoded[-1])
+
+
+def test_odd_sizes_become_even(tmp_path: Path) -> None:
+    path = tmp_path / "odd.mp4"
+    encode_mp4(moving_gradient(5, 47, 65), 8, path)
+    info = probe(path)
+    assert (info.width, info.height) == (64, 46)
+    assert info.frames == 5 and info.fps == pytest.approx(8.0)
+    assert read_frames(path).shape == (5, 46, 64, 3)
+
+
+def test_single_frame_video(tmp_path: Path) -> None:
+    path = tmp_path / "one.mp4"
+    encode_mp4(moving_gradient(1, 32, 32), 24, path)
+    assert probe(path).frames == 1
+    assert last_frame(path).shape == (32, 32, 3)
+
+
+def test_failed_encode_raises_media_error_and_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"previous version")
+    with pytest.raises(MediaError, match="Video encoding failed") as info:
+        encode_mp4(moving_gradient(3, 32, 32), 24, path, preset="no-such-preset")
+    assert "preset" in str(info.value).lower()  # ffmpeg's own words, for the log
+    assert path.read_bytes() == b"previous version"  # the old file is untouched
+    assert leftovers(tmp_path) == []
+
+
+def test_encode_refuses_bad_frames(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        encode_mp4(np.zeros((3, 32, 32), np.uint8), 24, tmp_path / "x.mp4")
+    with pytest.raises(ValueError):
+        encode_mp4(np.zeros((3, 32, 32, 3), np.float32), 24, tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_poster_is_a_small_jpeg(tmp_path: Path) -> None:
+    frame = moving_gradient(1, 720, 1280)[0]
+    path = tmp_path / "poster.jpg"
+    write_poster(frame, path, max_width=640)
+    assert path.read_bytes()[:3] == b"\xff\xd8\xff"
+    with Image.open(path) as image:
+        assert image.format == "JPEG"
+        assert image.size == (640, 360)
+    small = tmp_path / "small.jpg"
+    write_poster(frame[:100, :160], small, max_width=640)
+    with Image.open(small) as image:
+        assert image.size == (160, 100)  # never upscaled
+    assert leftovers(tmp_path) == []
+
+
+def test_write_png_is_lossless(tmp_path: Path) -> None:
+    frame = moving_gradient(1, 33, 47)[0]
+    path = tmp_path / "still.png"
+    write_png(frame, path)
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert np.array_equal(np.asarray(image.convert("RGB")), frame)
+
+
+def test_probe_reads_matroska_without_a_frame_count(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mkv"
+    ffmpeg_cli(
+        "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1", "-c:v", "mpeg4", str(path)
+    )
+    info = probe(path)
+    assert info.format_name == "matroska,webm"
+    assert info.frames == 10
+    assert (info.width, info.height) == (64, 48)
+    assert info.faststart is False
+    assert read_frames(path).shape == (10, 48, 64, 3)
+    with pytest.raises(MediaError):
+        probe(path, allowed_formats=("mp4", "mov"))
+
+
+def test_probe_sees_a_file_without_faststart(tmp_path: Path) -> None:
+    path = tmp_path / "slow.mp4"
+    ffmpeg_cli(
+        "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path),
+    )  # fmt: skip
+    info = probe(path)
+    assert info.frames == 10
+    assert info.faststart is False
+
+
+def test_probe_respects_the_allow_list(clip: tuple[Path, np.ndarray]) -> None:
+    with pytest.raises(MediaError):
+        probe(clip[0], allowed_formats=("webm", "matroska"))
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.txt", b"hello, this is not a video\n" * 20),
+        ("empty.mp4", b""),
+        ("playlist.m3u8", b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n"),
+        ("playlist.mp4", b"#EXTM3U\n#EXTINF:10,\nhttp://127.0.0.1:1/x.ts\n#EXT-X-ENDLIST\n"),
+        ("list.mp4", b"ffconcat version 1.0\nfile '/etc/passwd'\n"),
+        ("list.txt", b"file 'a.mp4'\nfile 'b.mp4'\n"),
+        ("image.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64),
+        ("random.mp4", bytes(range(256)) * 8),
+    ],
+)
+def test_probe_refuses_non_videos(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(MediaError) as info:
+        probe(path)
+    assert str(tmp_path) not in str(info.value)
+    with pytest.raises(MediaError):
+        read_frames(path)
+
+
+def test_probe_refuses_a_png(tmp_path: Path) -> None:
+    path = tmp_path / "still.mp4"
+    Image.new("RGB", (64, 64), "red").save(path, format="PNG")
+    with pytest.raises(MediaError, match="not a video"):
+        probe(path)
+    assert NOT_A_VIDEO.startswith("This file is not a video")
+
+
+def test_probe_refuses_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(MediaError):
+        probe(tmp_path / "nope.mp4")
+    with pytest.raises(MediaError):
+        probe(tmp_path)  # a folder
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.95, 200])
+def test_probe_refuses_a_truncated_mp4(
+    clip: tuple[Path, np.ndarray], tmp_path: Path, keep: float
+) -> None:
+    data = clip[0].read_bytes()
+    cut = int(keep) if keep > 1 else int(len(data) * keep)
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[:cut])
+    with pytest.raises(MediaError):
+        probe(path)
