@@ -94,6 +94,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         secret_key=TEST_SECRET,
         login_max_failures=50,  # throttling has its own server in its test
+        max_upload_bytes=1_000_000,  # small, so oversize uploads are cheap to test
+        max_image_pixels=4_000_000,
+        webhooks_allow_private=True,  # the test receiver listens on loopback
+        maintenance_interval_seconds=0.5,
     )
 
 

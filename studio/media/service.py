@@ -84,11 +84,11 @@ def write_reference(
 def get_asset(session: Session, actor: Actor, asset_id: int) -> Asset:
     asset = session.get(Asset, asset_id)
     if asset is None:
-        raise NotFound("No such asset.", code="asset_not_found")
+        raise NotFound("No such asset in this workspace.", code="asset_not_found")
     try:
         require_role(session, actor, asset.workspace_id)
     except NotFound:
-        raise NotFound("No such asset.", code="asset_not_found") from None
+        raise NotFound("No such asset in this workspace.", code="asset_not_found") from None
     return asset
 
 
@@ -97,7 +97,7 @@ def image_asset_for_reference(
 ) -> Asset:
     asset = get_asset(session, actor, asset_id)
     if asset.workspace_id != workspace_id:
-        raise NotFound("No such asset.", code="asset_not_found")
+        raise NotFound("No such asset in this workspace.", code="asset_not_found")
     if not asset.mime.startswith("image/"):
         raise InvalidInput("That asset is not an image.", code="asset_not_image")
     return asset
