@@ -10,6 +10,8 @@ import argparse
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from studio.config import ConfigError, Settings, get_settings
 from studio.errors import StudioError
@@ -182,6 +184,88 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         )
 
 
+def cmd_models(args: argparse.Namespace, settings: Settings) -> None:
+    from studio.generation import registry as reg
+
+    try:
+        registry = reg.load_registry(settings.models_file)
+    except reg.RegistryError as exc:
+        raise CommandError(str(exc)) from None
+    if args.models_command == "list":
+        print(f"Models from {registry.source}")
+        print(f"{'KEY':24} {'ENGINE':10} {'WEIGHTS':9} MODES")
+        for spec in registry.all():
+            present = "present" if reg.weights_available(spec) else "missing"
+            print(f"{spec.key:24} {spec.engine:10} {present:9} {', '.join(spec.modes)}")
+    elif args.models_command == "check":
+        _check_model(registry, args.key, settings)
+    elif args.models_command == "make-tiny":
+        from studio.generation.engines.diffusers_tiny import make_tiny
+
+        path = make_tiny(Path(args.directory))
+        print(f"Wrote tiny random-weight pipelines and {path}")
+        print(f"Use them with: STUDIO_MODELS_FILE={path}")
+
+
+def _check_model(registry: Any, key: str, settings: Settings) -> None:
+    """Load a model and run it once at its smallest settings, reporting the timings."""
+    import tempfile
+    import time
+
+    from studio.generation import engines
+    from studio.generation.engines.base import GenerationRequest
+    from studio.media import ffmpeg
+
+    try:
+        spec = registry.get(key)
+    except StudioError as exc:
+        raise CommandError(exc.message) from None
+    engines.configure("diffusers", threads=settings.torch_threads)
+    engine = engines.get_engine(spec.engine)
+    if not engine.weights_present(spec):
+        raise CommandError(f"The weights for {spec.key} ({spec.weights}) are not on this machine.")
+    mode = spec.modes[0]
+    width, height = min(spec.ratios.values(), key=lambda size: size[0] * size[1])
+    image_path = None
+    workdir = Path(tempfile.mkdtemp(prefix="studio-check-"))
+    if mode == "image_to_video":
+        from PIL import Image
+
+        image_path = workdir / "reference.png"
+        Image.new("RGB", (width, height), (90, 120, 160)).save(image_path)
+    request = GenerationRequest(
+        mode=mode,  # type: ignore[arg-type]
+        prompt="a test shot of a lighthouse at dusk",
+        width=width,
+        height=height,
+        seed=0,
+        steps=min(spec.default_steps, 4),
+        guidance=spec.default_guidance,
+        num_frames=min(spec.durations.values()) if mode != "text_to_image" else 1,
+        fps=spec.fps,
+        image_path=image_path,
+    )
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 5) == 0:
+            print(f"  step {done}/{total}")
+
+    output = engine.run(spec, request, progress)
+    took = time.monotonic() - started
+    target = workdir / ("check.mp4" if output.is_video else "check.png")
+    if output.is_video:
+        ffmpeg.encode_mp4(output.frames, output.fps, target)
+    else:
+        ffmpeg.write_png(output.frames[0], target)
+    load = output.extra.get("load_seconds")
+    print(
+        f"{spec.key}: {mode} {width}x{height}, {output.frames.shape[0]} frame(s) in {took:.1f} s"
+        + (f" (loading {float(load):.1f} s)" if load is not None else "")
+    )
+    print(f"Output: {target}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="studio", description="Studio: a self-hosted AI film studio."
@@ -230,6 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--workspace", required=True, metavar="SLUG")
     create_key.add_argument("--name", default="cli")
     create_key.set_defaults(run=cmd_apikeys_create)
+
+    models = sub.add_parser("models", help="the model registry")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("list", help="each model and whether its weights are present")
+    check = models_sub.add_parser("check", help="load a model and run it once")
+    check.add_argument("key")
+    tiny = models_sub.add_parser("make-tiny", help="write tiny random-weight pipelines + registry")
+    tiny.add_argument("directory")
+    models.set_defaults(run=cmd_models)
 
     demo = sub.add_parser("demo", help="create a demo admin and workspace, print a login")
     demo.add_argument("--reset", action="store_true", help="set and print a new demo password")
