@@ -234,7 +234,7 @@ def _check_model(registry: Any, key: str, settings: Settings) -> None:
         image_path = workdir / "reference.png"
         Image.new("RGB", (width, height), (90, 120, 160)).save(image_path)
     request = GenerationRequest(
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         prompt="a test shot of a lighthouse at dusk",
         width=width,
         height=height,
@@ -261,7 +261,7 @@ def _check_model(registry: Any, key: str, settings: Settings) -> None:
     load = output.extra.get("load_seconds")
     print(
         f"{spec.key}: {mode} {width}x{height}, {output.frames.shape[0]} frame(s) in {took:.1f} s"
-        + (f" (loading {float(load):.1f} s)" if load is not None else "")
+        + (f" (loading {load:.1f} s)" if isinstance(load, int | float) else "")
     )
     print(f"Output: {target}")
 

@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('error_code', sa.String(length=64), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('gpu_seconds', sa.Float(), nullable=False),
+    sa.Column('timings', sa.JSON(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=True),
     sa.Column('reference_asset_id', sa.Integer(), nullable=True),
     sa.Column('output_asset_id', sa.Integer(), nullable=True),

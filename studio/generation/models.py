@@ -64,6 +64,8 @@ class Job(CreatedAtMixin, Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     gpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # Where a finished job's time went: load_s, generate_s, encode_s (benchmarks, tuning).
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     reference_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
     output_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))

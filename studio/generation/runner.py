@@ -153,8 +153,10 @@ class JobRunner:
             started = time.monotonic()
             output = engine.run(spec, request, self._progress(claim.job_id, lost))
             seconds = time.monotonic() - started
+            load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+            timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
             status = self._finish(
-                claim, spec, workspace_id, output.frames, output.fps, seconds, written
+                claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
             )
         except JobCanceled:
             status = self._end(claim.job_id, JobStatus.CANCELED)
@@ -238,9 +240,11 @@ class JobRunner:
         fps: int,
         seconds: float,
         written: list[str],
+        timings: dict[str, float],
     ) -> JobStatus:
         import numpy as np
 
+        encode_started = time.monotonic()
         array = np.asarray(frames)
         base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
         poster_key = f"{base}-poster.jpg"
@@ -255,6 +259,7 @@ class JobRunner:
         written.append(poster_key)
         ffmpeg.write_poster(array[array.shape[0] // 2], self.storage.path_for(poster_key))
         info = ffmpeg.probe(self.storage.path_for(output_key)) if kind == "video" else None
+        timings = {**timings, "encode_s": round(time.monotonic() - encode_started, 4)}
         try:
             with self.db.session_scope() as session:
                 output = media.record_file(
@@ -286,6 +291,7 @@ class JobRunner:
                         output_asset_id=output.id,
                         poster_asset_id=poster.id,
                         gpu_seconds=round(seconds, 3) if spec.queue == "gpu" else 0.0,
+                        timings=timings,
                         lease_expires_at=None,
                     )
                     .execution_options(synchronize_session=False)

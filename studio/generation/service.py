@@ -126,6 +126,7 @@ def submit_job(
         max_attempts=max_attempts,
         idempotency_key=key,
         reference_asset_id=reference_asset_id,
+        timings={},
         params={
             "prompt": resolved.prompt,
             "negative_prompt": resolved.negative_prompt,

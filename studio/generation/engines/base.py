@@ -15,7 +15,7 @@ Mode = Literal["text_to_image", "text_to_video", "image_to_video"]
 CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "tilt_up", "tilt_down")
 
 
-class JobCanceled(Exception):  # noqa: N818 - it is a signal, not an error
+class JobCanceled(Exception):
     """Raised from a progress callback to stop an engine at once."""
 
 
@@ -56,7 +56,9 @@ class EngineOutput:
 
 
 class Engine(Protocol):
-    def run(self, spec: ModelSpec, request: GenerationRequest, progress: ProgressFn) -> EngineOutput:
+    def run(
+        self, spec: ModelSpec, request: GenerationRequest, progress: ProgressFn
+    ) -> EngineOutput:
         """Generate. Calls progress once per step; lets JobCanceled propagate."""
         ...
 
@@ -64,5 +66,4 @@ class Engine(Protocol):
         """Whether this process has the model loaded (no load cost for the next job)."""
         ...
 
-    def weights_present(self, spec: ModelSpec) -> bool:
-        ...
+    def weights_present(self, spec: ModelSpec) -> bool: ...
