@@ -46,13 +46,13 @@ test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check studio tests migrations
-	$(BIN)/ruff format --check studio tests migrations
+	$(BIN)/ruff check studio tests migrations bench
+	$(BIN)/ruff format --check studio tests migrations bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format studio tests migrations
-	$(BIN)/ruff check --fix studio tests migrations
+	$(BIN)/ruff format studio tests migrations bench
+	$(BIN)/ruff check --fix studio tests migrations bench
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,8 @@
 """Import every model module so Base.metadata is complete (Alembic, checks)."""
 
 from studio.accounts import models as accounts_models  # noqa: F401
+from studio.db.base import Base
 from studio.generation import models as generation_models  # noqa: F401
 from studio.media import models as media_models  # noqa: F401
-from studio.db.base import Base
 
 metadata = Base.metadata

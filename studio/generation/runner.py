@@ -37,7 +37,29 @@ from studio.media.storage import Storage
 
 log = logging.getLogger(__name__)
 
-PROGRESS_WRITE_INTERVAL_S = 0.5
+WATCH_INTERVAL_S = 0.25  # how often a running job reports progress and looks for a cancel
+
+
+class Watch:
+    """Shared between the engine's step callback and the watcher thread."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.stop = threading.Event()
+        self.lost = threading.Event()
+        self.cancel = threading.Event()
+        self.done, self.total = 0, 1
+
+    def step(self, done: int, total: int) -> None:
+        if self.lost.is_set():
+            raise LeaseLost()
+        if self.cancel.is_set():
+            raise JobCanceled()
+        self.done, self.total = done, max(total, 1)
+
+    def fraction(self) -> float:
+        # Leave headroom: encoding still follows the last step.
+        return round(min(0.95, 0.95 * self.done / self.total), 4)
 
 
 class LeaseLost(Exception):
@@ -115,15 +137,9 @@ class JobRunner:
             if job.reference_asset_id is not None:
                 ref = session.get(Asset, job.reference_asset_id)
                 reference_key = ref.storage_key if ref else None
-        stop = threading.Event()
-        lost = threading.Event()
-        beat = threading.Thread(
-            target=self._heartbeat,
-            args=(claim.job_id, stop, lost),
-            daemon=True,
-            name="job-heartbeat",
-        )
-        beat.start()
+        watch = Watch(claim.job_id)
+        watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
+        watcher.start()
         written: list[str] = []
         try:
             spec = self.registry.get(model_key)
@@ -151,7 +167,7 @@ class JobRunner:
                 caption=params.get("user_prompt") or params.get("prompt"),
             )
             started = time.monotonic()
-            output = engine.run(spec, request, self._progress(claim.job_id, lost))
+            output = engine.run(spec, request, watch.step)
             seconds = time.monotonic() - started
             load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
             timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
@@ -182,54 +198,38 @@ class JobRunner:
                 "It cost nothing; try again, or try other settings.",
             )
         finally:
-            stop.set()
-            beat.join(timeout=5)
+            watch.stop.set()
+            watcher.join(timeout=5)
         if status.finished and self.on_finished is not None:
             self.on_finished(claim.public_id)
         return Outcome(claim.public_id, status)
 
-    def _heartbeat(self, job_id: int, stop: threading.Event, lost: threading.Event) -> None:
-        while not stop.wait(self.settings.job_heartbeat_seconds):
+    def _watch(self, watch: Watch) -> None:
+        """The job's link to the database while the engine works, off the step loop.
+
+        Every tick: write progress and extend the lease in one conditional
+        UPDATE (no row means the job is no longer ours), and read the cancel
+        flag. The engine's step callback only looks at in-memory flags, so a
+        step costs no database round trip.
+        """
+        tick = min(WATCH_INTERVAL_S, self.settings.job_heartbeat_seconds)
+        while not watch.stop.wait(tick):
             try:
                 with self.db.session_scope() as session:
                     mine = scheduler.heartbeat(
-                        session, job_id, self.worker_id, self.settings.job_lease_seconds
+                        session,
+                        watch.job_id,
+                        self.worker_id,
+                        self.settings.job_lease_seconds,
+                        progress=watch.fraction(),
                     )
-                if not mine:
-                    lost.set()
-                    return
-            except Exception:  # a database blip: try again at the next beat
-                log.warning("heartbeat failed for job %s", job_id, exc_info=True)
-
-    def _progress(self, job_id: int, lost: threading.Event) -> Callable[[int, int], None]:
-        last_write = 0.0
-
-        def report(done: int, total: int) -> None:
-            nonlocal last_write
-            if lost.is_set():
-                raise LeaseLost()
-            now = time.monotonic()
-            write = now - last_write >= PROGRESS_WRITE_INTERVAL_S or done >= total
-            with self.db.session_scope() as session:
-                row = session.execute(
-                    select(Job.status, Job.worker_id, Job.cancel_requested).where(Job.id == job_id)
-                ).one()
-                if row.worker_id != self.worker_id or row.status != JobStatus.RUNNING:
-                    raise LeaseLost()
-                if row.cancel_requested:
-                    raise JobCanceled()
-                if write:
-                    # Keep a little headroom: encoding still follows the last step.
-                    fraction = min(0.95, 0.95 * done / max(total, 1))
-                    session.execute(
-                        update(Job)
-                        .where(Job.id == job_id, Job.worker_id == self.worker_id)
-                        .values(progress=fraction)
-                        .execution_options(synchronize_session=False)
-                    )
-                    last_write = now
-
-        return report
+                    if not mine:
+                        watch.lost.set()
+                        return
+                    if session.scalar(select(Job.cancel_requested).where(Job.id == watch.job_id)):
+                        watch.cancel.set()
+            except Exception:  # a database blip: try again at the next tick
+                log.warning("watch failed for job %s", watch.job_id, exc_info=True)
 
     def _finish(
         self,

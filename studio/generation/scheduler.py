@@ -189,13 +189,25 @@ def _ts(value: datetime | None) -> float:
 # ---------------------------------------------------------------- while running
 
 
-def heartbeat(session: Session, job_id: int, worker_id: str, lease_seconds: float) -> bool:
-    """Extend the lease. False: the job is no longer ours (reaped, canceled elsewhere)."""
+def heartbeat(
+    session: Session,
+    job_id: int,
+    worker_id: str,
+    lease_seconds: float,
+    progress: float | None = None,
+) -> bool:
+    """Extend the lease (and record progress). False: the job is no longer ours."""
     now = utcnow()
+    values: dict[str, object] = {
+        "heartbeat_at": now,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+    }
+    if progress is not None:
+        values["progress"] = progress
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == JobStatus.RUNNING)
-        .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -365,7 +365,7 @@ def test_the_generate_page_handler_queues_a_take(db: Database, http: httpx.Clien
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append((dict(self.headers), body))
         self.send_response(204)
@@ -409,5 +409,5 @@ def test_webhooks_refuse_private_addresses_by_default() -> None:
         "http://169.254.169.254/latest",
         "ftp://example.com",
     ):
-        with pytest.raises(Exception, match="private or local|https://"):
+        with pytest.raises(Exception, match=r"private or local|https://"):
             check_webhook_url(url, allow_private=False)

@@ -65,7 +65,8 @@ def test_camera_moves_become_prompt_text_where_the_model_has_no_native_control()
 def test_a_broken_registry_file_names_the_problem(tmp_path: Path) -> None:
     bad = tmp_path / "models.toml"
     bad.write_text(
-        '[models.x]\nengine = "diffusers"\nmodes = ["text_to_video"]\nratios = { "1:1" = [64, 64] }\n'
+        '[models.x]\nengine = "diffusers"\nmodes = ["text_to_video"]\n'
+        'ratios = { "1:1" = [64, 64] }\n'
     )
     with pytest.raises(reg.RegistryError, match="model 'x': video modes need durations"):
         reg.load_registry(bad)

@@ -8,7 +8,7 @@ request's seed, size, frames, steps and guidance, reporting progress per step.
 
 Warm cache: one entry per weights (weights, revision), holding a pipeline per
 class. A second class on the same weights (LTX text_to_video and
-image_to_video) is made with `from_pipe`, sharing the loaded modules, so the
+image_to_video) is built over the loaded modules, as `from_pipe` does, so the
 entry costs `spec.memory_gb` once. Entries are evicted least recently used
 first when the next load would pass the budget; the entry in use is never
 evicted, so a model bigger than the budget still runs, alone.
@@ -20,7 +20,6 @@ import contextlib
 import gc
 import inspect
 import json
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -61,26 +60,15 @@ class _Warm:
     memory_gb: float = 0.0
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
 def create_engine(
     memory_budget_gb: float | None = None, threads: int | None = None
 ) -> DiffusersEngine:
-    """The engine; unset arguments come from STUDIO_MODEL_MEMORY_BUDGET_GB and
-    STUDIO_TORCH_THREADS (the Settings fields), else their defaults."""
-    if memory_budget_gb is None:
-        memory_budget_gb = _env_float("STUDIO_MODEL_MEMORY_BUDGET_GB", DEFAULT_MEMORY_BUDGET_GB)
-    if threads is None:
-        threads = _env_int("STUDIO_TORCH_THREADS", DEFAULT_THREADS)
-    return DiffusersEngine(memory_budget_gb=memory_budget_gb, threads=threads)
+    """The engine. Workers pass Settings' values through engines.configure();
+    the defaults match Settings' own."""
+    return DiffusersEngine(
+        memory_budget_gb=DEFAULT_MEMORY_BUDGET_GB if memory_budget_gb is None else memory_budget_gb,
+        threads=DEFAULT_THREADS if threads is None else threads,
+    )
 
 
 class DiffusersEngine:
