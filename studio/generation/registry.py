@@ -49,6 +49,7 @@ class ModelSpec:
     revision: str | None = None
     default_steps: int = 25
     default_guidance: float = 7.0
+    prompt: bool = True  # False: image-only models (SVD) refuse a prompt
     negative_prompt: bool = False
     seed: bool = True
     camera_move: Literal["native", "prompt", "none"] = "none"
@@ -227,6 +228,11 @@ def resolve(
             code="unsupported_mode",
         )
     text = (prompt or "").strip()
+    if text and not spec.prompt:
+        raise InvalidInput(
+            f"{spec.name} takes no prompt: it animates the reference image alone.",
+            code="unsupported_control",
+        )
     if mode != "image_to_video" and not text:
         raise InvalidInput("Write a prompt: what should the shot show?", code="prompt_required")
     if len(text) > PROMPT_MAX:

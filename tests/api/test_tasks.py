@@ -342,6 +342,12 @@ def test_the_generate_page_handler_queues_a_take(db: Database, http: httpx.Clien
     tasks = http.get("/v1/tasks", headers=bearer(key)).json()["tasks"]
     assert tasks[0]["studio"]["seed"] == 1234
     assert wait_for(http, key, tasks[0]["id"], {"SUCCEEDED"})["studio"]["ratio"] == "960:960"
+    # "Use these settings again" fills the form from the take, seed fixed.
+    form = call_ui(http, "reuse_settings", tasks[0]["id"])
+    values = [item.get("value") if isinstance(item, dict) else item for item in form]
+    assert values[0] == "animatic" and values[1] == "text_to_video" and values[2] == "Page take"
+    assert values[5] == "960:960" and values[6] == 2 and values[7] == "tilt_up"
+    assert values[9] is False and values[10] == 1234
     other = make_workspace(db)
     with pytest.raises(Exception, match="Workspace not found"):
         call_ui(

@@ -31,10 +31,15 @@ def resolve(key: str, **kwargs: object) -> reg.Resolved:
     ("key", "kwargs", "code"),
     [
         ("svd-xt", {"mode": "text_to_video"}, "unsupported_mode"),
+        ("svd-xt", {"mode": "image_to_video"}, "unsupported_control"),  # takes no prompt
         ("animatic", {"ratio": "4:3"}, "unsupported_ratio"),
         ("animatic", {"duration": 7}, "unsupported_duration"),
         ("animatic", {"negative_prompt": "blurry"}, "unsupported_control"),
-        ("svd-xt", {"mode": "image_to_video", "camera_move": "zoom_in"}, "unsupported_control"),
+        (
+            "svd-xt",
+            {"mode": "image_to_video", "prompt": "", "camera_move": "zoom_in"},
+            "unsupported_control",
+        ),
         ("ltx-video", {"motion_strength": 0.5}, "unsupported_control"),
         ("animatic", {"camera_move": "barrel_roll"}, "invalid_camera_move"),
         ("animatic", {"prompt": "   "}, "prompt_required"),

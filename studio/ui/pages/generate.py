@@ -142,6 +142,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
         video = chosen_mode != "text_to_image"
         return (
             gr.update(choices=[(MODE_LABELS[m], m) for m in spec.modes], value=chosen_mode),
+            gr.update(visible=spec.prompt),
             gr.update(visible=spec.negative_prompt),
             gr.update(visible=chosen_mode == "image_to_video"),
             gr.update(choices=list(spec.ratios), value=next(iter(spec.ratios))),
@@ -218,7 +219,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
             ref = _reference(reference_path, settings.max_upload_bytes, settings.max_image_pixels)
         submission = jobs.Submission(
             mode=chosen_mode,
-            prompt=text or "",
+            prompt=(text or "") if spec.prompt else "",
             model=model_key,
             ratio=chosen_ratio,
             duration=int(chosen_duration)
@@ -264,22 +265,31 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
             view = jobs.get_job(session, actor, str(job_id))
         spec = registry.get(view.model_key)
         p = view.params
-        controls = _controls_for(spec, view.mode)
+        (
+            mode_u,
+            prompt_u,
+            negative_u,
+            reference_u,
+            ratio_u,
+            duration_u,
+            camera_u,
+            motion_u,
+            random_u,
+            seed_u,
+        ) = _controls_for(spec, view.mode)
+        motion_value = p.get("motion_strength")
         return (
             gr.update(value=spec.key),
-            gr.update(controls[0], value=view.mode),
-            p.get("user_prompt") or p.get("prompt", ""),
-            gr.update(controls[1], value=p.get("negative_prompt") or ""),
-            controls[2],
-            gr.update(controls[3], value=p.get("ratio")),
-            gr.update(controls[4], value=p.get("duration")),
-            gr.update(controls[5], value=p.get("camera_move") or "static"),
-            gr.update(
-                controls[6],
-                value=p.get("motion_strength") if p.get("motion_strength") is not None else 0.5,
-            ),
-            gr.update(controls[7], value=False),
-            gr.update(controls[8], value=p.get("seed", 0)),
+            {**mode_u, "value": view.mode},
+            {**prompt_u, "value": p.get("user_prompt") or p.get("prompt", "")},
+            {**negative_u, "value": p.get("negative_prompt") or ""},
+            reference_u,
+            {**ratio_u, "value": p.get("ratio")},
+            {**duration_u, "value": p.get("duration")},
+            {**camera_u, "value": p.get("camera_move") or "static"},
+            {**motion_u, "value": 0.5 if motion_value is None else motion_value},
+            {**random_u, "value": False},
+            {**seed_u, "value": p.get("seed", 0)},
         )
 
     form = [
