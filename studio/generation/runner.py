@@ -120,6 +120,7 @@ class JobRunner:
                 worker_id=self.worker_id,
                 lease_seconds=self.settings.job_lease_seconds,
                 warm_models=self.warm_models(),
+                models=[spec.key for spec in self.registry.all()],
             )
         if claim is None:
             return None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session
 
 from studio.accounts.models import Workspace
@@ -91,14 +91,18 @@ def claim_next(
     worker_id: str,
     lease_seconds: float,
     warm_models: Iterable[str] = (),
+    models: Iterable[str] | None = None,
 ) -> Claim | None:
-    """Claim the fairest runnable job, or None. Commit right after (short transaction)."""
+    """Claim the fairest runnable job, or None. Commit right after (short transaction).
+
+    `models`: the model keys this worker can run (its registry); other jobs are
+    left for workers that have them.
+    """
     now = utcnow()
-    waiting = (
-        select(Job.workspace_id)
-        .where(Job.status == JobStatus.QUEUED, Job.queue.in_(queues), Job.deleted_at.is_(None))
-        .distinct()
-    )
+    runnable = [Job.status == JobStatus.QUEUED, Job.queue.in_(queues), Job.deleted_at.is_(None)]
+    if models is not None:
+        runnable.append(Job.model_key.in_(list(models)))
+    waiting = select(Job.workspace_id).where(*runnable).distinct()
     workspace_ids = list(session.scalars(waiting))
     if not workspace_ids:
         return None
@@ -127,7 +131,7 @@ def claim_next(
         used = _gpu_seconds_used(session, [workspace_id]).get(workspace_id, 0.0)
         if not has_room(workspace, running, used):
             continue
-        job_id = _pick_job(session, workspace_id, queues, warm, postgres)
+        job_id = _pick_job(session, workspace_id, runnable, warm, postgres)
         if job_id is None:
             continue
         claimed = session.execute(
@@ -151,16 +155,14 @@ def claim_next(
 
 
 def _pick_job(
-    session: Session, workspace_id: int, queues: Sequence[str], warm: list[str], postgres: bool
+    session: Session,
+    workspace_id: int,
+    runnable: list[ColumnElement[bool]],
+    warm: list[str],
+    postgres: bool,
 ) -> int | None:
-    base = (
-        Job.workspace_id == workspace_id,
-        Job.status == JobStatus.QUEUED,
-        Job.deleted_at.is_(None),
-    )
-    user_ids = list(
-        session.scalars(select(Job.user_id).where(*base, Job.queue.in_(queues)).distinct())
-    )
+    base = (Job.workspace_id == workspace_id, *runnable)
+    user_ids = list(session.scalars(select(Job.user_id).where(*base).distinct()))
     last_by_user = pairs(
         session.execute(
             select(Job.user_id, func.max(Job.started_at))
@@ -172,7 +174,7 @@ def _pick_job(
         user_ids, key=lambda u: (last_by_user.get(u) is not None, _ts(last_by_user.get(u)), u)
     ):
         warm_first = case((Job.model_key.in_(warm), 0), else_=1) if warm else None
-        query = select(Job.id).where(*base, Job.queue.in_(queues), Job.user_id == user_id)
+        query = select(Job.id).where(*base, Job.user_id == user_id)
         query = query.order_by(*(o for o in (warm_first, Job.id) if o is not None)).limit(1)
         if postgres:
             query = query.with_for_update(skip_locked=True)

@@ -82,7 +82,7 @@ def make_request(
     resolved = resolve(
         spec,
         mode=mode,
-        prompt="a red fox runs through snow",
+        prompt="a red fox runs through snow" if spec.prompt else "",
         ratio=ratio,
         duration=None if mode == "text_to_image" else duration,
         negative_prompt="blurry" if spec.negative_prompt else None,

@@ -147,6 +147,19 @@ def test_a_worker_prefers_jobs_for_models_it_has_warm(db: Database, queue: str) 
     assert claim(db, queue) == cold[0]  # then the cold one (the cap is 2)
 
 
+def test_a_worker_claims_only_models_it_has(db: Database, queue: str) -> None:
+    team = make_workspace(db)
+    (other,) = add_jobs(db, team, queue, 1, model="not-here")
+    (mine,) = add_jobs(db, team, queue, 1, model="here")
+    with db.session_scope() as session:
+        got = scheduler.claim_next(
+            session, queues=[queue], worker_id="w-test", lease_seconds=30, models=["here"]
+        )
+    assert got is not None and got.job_id == mine
+    with db.session_scope() as session:
+        assert session.get(Job, other).status == JobStatus.QUEUED  # type: ignore[union-attr]
+
+
 def test_claims_are_atomic_under_contention(db: Database, queue: str) -> None:
     team = make_workspace(db)
     set_limits(db, team, cap=50)

@@ -65,8 +65,10 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
                 model = gr.Dropdown(
                     _model_choices(registry), value=first.key, label="Model", elem_id="gen-model"
                 )
+                # Built with every mode: Gradio checks values against the choices a
+                # component was built with; the model's own modes are set on load.
                 mode = gr.Radio(
-                    [(MODE_LABELS[m], m) for m in first.modes],
+                    [(label, m) for m, label in MODE_LABELS.items()],
                     value="text_to_video",
                     label="Mode",
                     elem_id="gen-mode",
@@ -85,13 +87,19 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
                     label="Reference image", type="filepath", visible=False, elem_id="gen-reference"
                 )
                 with gr.Row():
+                    # Choices change with the model; the registry check in the
+                    # service is the real validation (clear errors for API callers).
                     ratio = gr.Dropdown(
-                        list(first.ratios), value=next(iter(first.ratios)), label="Ratio"
+                        list(first.ratios),
+                        value=next(iter(first.ratios)),
+                        label="Ratio",
+                        allow_custom_value=True,
                     )
                     duration = gr.Dropdown(
                         [(f"{d} s", d) for d in sorted(first.durations)],
                         value=min(first.durations) if first.durations else None,
                         label="Duration",
+                        allow_custom_value=True,
                     )
                 with gr.Row():
                     camera = gr.Dropdown(
@@ -222,9 +230,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
             prompt=(text or "") if spec.prompt else "",
             model=model_key,
             ratio=chosen_ratio,
-            duration=int(chosen_duration)
-            if chosen_mode != "text_to_image" and chosen_duration
-            else None,
+            duration=_seconds(chosen_duration) if chosen_mode != "text_to_image" else None,
             seed=None if is_random or not spec.seed else int(seed_value or 0),
             negative_prompt=(negative_text or None) if spec.negative_prompt else None,
             camera_move=camera_move
@@ -344,6 +350,15 @@ def _reference(path: str | None, max_bytes: int, max_pixels: int) -> jobs.Refere
     except InvalidInput as exc:
         raise gr.Error(exc.message) from None
     return jobs.Reference(image=image)
+
+
+def _seconds(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(float(str(value).removesuffix(" s")))
+    except ValueError:
+        raise gr.Error("Choose a duration from the list.") from None
 
 
 def _prompt_of(view: jobs.JobView) -> str:
