@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from celery import shared_task
@@ -83,7 +84,7 @@ def start_maintenance() -> threading.Thread:
                     rt.dispatcher.dispatch(queue, public_id)
             except Exception:
                 log.warning("maintenance pass failed; retrying", exc_info=True)
-            threading.Event().wait(rt.settings.maintenance_interval_seconds)
+            time.sleep(rt.settings.maintenance_interval_seconds)
 
     thread = threading.Thread(target=loop, name="studio-maintenance", daemon=True)
     thread.start()

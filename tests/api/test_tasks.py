@@ -256,6 +256,13 @@ def test_cancel_while_running_stops_within_a_step(http: httpx.Client, team) -> N
     task_id = http.post("/v1/text_to_video", json=body, headers=bearer(key)).json()["id"]
     running = wait_for(http, key, task_id, {"RUNNING", "SUCCEEDED"})
     assert running["status"] == "RUNNING", "the job finished before it could be cancelled"
+    # Progress shows up while it runs (the watcher reports every 0.25 s).
+    deadline = time.monotonic() + 2.5
+    while running["progress"] == 0:
+        assert time.monotonic() < deadline, "no progress within 2.5 s"
+        time.sleep(0.1)
+        running = http.get(f"/v1/tasks/{task_id}", headers=bearer(key)).json()
+    assert running["status"] == "RUNNING" and 0 < running["progress"] < 1
     assert http.delete(f"/v1/tasks/{task_id}", headers=bearer(key)).status_code == 204
     ended = wait_for(http, key, task_id, {"CANCELLED", "SUCCEEDED", "FAILED"}, timeout=10)
     assert ended["status"] == "CANCELLED"
