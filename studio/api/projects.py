@@ -1,0 +1,257 @@
+"""/v1/projects and /v1/shots: projects and their shot lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from studio.accounts.access import Actor
+from studio.api.deps import api_actor, db_session
+from studio.api.schemas import Strict
+from studio.errors import StudioError
+from studio.projects import csvio
+from studio.projects import service as projects
+from studio.projects.models import Project, Shot
+
+router = APIRouter()
+ActorDep = Annotated[Actor, Depends(api_actor)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+
+
+class PreconditionRequired(StudioError):
+    status = 428
+    code = "version_required"
+
+
+class ProjectIn(Strict):
+    title: str = Field(max_length=400)
+    logline: str = Field(default="", max_length=5000)
+    default_ratio: str = Field(default="1280:720", max_length=20)
+    default_fps: int = 24
+
+
+class ProjectPatch(Strict):
+    title: str | None = Field(default=None, max_length=400)
+    logline: str | None = Field(default=None, max_length=5000)
+    default_ratio: str | None = Field(default=None, max_length=20)
+    default_fps: int | None = None
+
+
+class ProjectOut(BaseModel):
+    id: int
+    title: str
+    logline: str
+    default_ratio: str
+    default_fps: int
+    archived: bool
+
+
+class ShotIn(Strict):
+    scene: int | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    dialogue: str | None = Field(default=None, max_length=5000)
+    camera_notes: str | None = Field(default=None, max_length=5000)
+    prompt: str | None = Field(default=None, max_length=5000)
+    negative_prompt: str | None = Field(default=None, max_length=5000)
+    target_duration: float | None = None
+    ratio: str | None = Field(default=None, max_length=20)
+    status: str | None = Field(default=None, max_length=20)
+    assignee: str | None = Field(default=None, max_length=400)
+
+    def values(self) -> projects.ShotFields:
+        data = self.model_dump(exclude={"scene", "assignee"})
+        return projects.ShotFields(**data, assignee_email=self.assignee)
+
+
+class ShotPatch(ShotIn):
+    scene: None = None  # moving between scenes keeps the code; reorder instead
+
+
+class ShotOut(BaseModel):
+    id: int
+    code: str
+    scene: int
+    position: int
+    description: str
+    dialogue: str
+    camera_notes: str
+    prompt: str
+    negative_prompt: str
+    target_duration: float | None
+    ratio: str | None
+    status: str
+    assignee_user_id: int | None
+    version: int
+    deleted: bool
+
+
+class ReorderIn(Strict):
+    order: list[int] = Field(max_length=5000)
+
+
+def _project(project: Project) -> ProjectOut:
+    return ProjectOut(
+        id=project.id,
+        title=project.title,
+        logline=project.logline,
+        default_ratio=project.default_ratio,
+        default_fps=project.default_fps,
+        archived=project.archived_at is not None,
+    )
+
+
+def _shot(session: Session, shot: Shot) -> ShotOut:
+    return ShotOut(
+        id=shot.id,
+        code=shot.code,
+        scene=projects.scene_number_of(session, shot),
+        position=shot.position,
+        description=shot.description,
+        dialogue=shot.dialogue,
+        camera_notes=shot.camera_notes,
+        prompt=shot.prompt,
+        negative_prompt=shot.negative_prompt,
+        target_duration=shot.target_duration,
+        ratio=shot.ratio,
+        status=shot.status.value,
+        assignee_user_id=shot.assignee_user_id,
+        version=shot.version,
+        deleted=shot.deleted_at is not None,
+    )
+
+
+def _workspace(actor: Actor) -> int:
+    assert actor.workspace_scope is not None  # API keys always have one
+    return actor.workspace_scope
+
+
+@router.get("/projects", response_model=list[ProjectOut])
+def list_projects(actor: ActorDep, session: SessionDep, archived: bool = False) -> list[ProjectOut]:
+    return [
+        _project(p)
+        for p in projects.list_projects(session, actor, _workspace(actor), archived=archived)
+    ]
+
+
+@router.post("/projects", response_model=ProjectOut, status_code=201)
+def create_project(body: ProjectIn, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    project = projects.create_project(
+        session, actor, workspace_id=_workspace(actor), **body.model_dump()
+    )
+    return _project(project)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut)
+def get_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    return _project(projects.get_project(session, actor, project_id))
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectOut)
+def patch_project(
+    project_id: int, body: ProjectPatch, actor: ActorDep, session: SessionDep
+) -> ProjectOut:
+    return _project(projects.update_project(session, actor, project_id, **body.model_dump()))
+
+
+@router.post("/projects/{project_id}/archive", response_model=ProjectOut)
+def archive_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    return _project(projects.set_archived(session, actor, project_id, True))
+
+
+@router.post("/projects/{project_id}/restore", response_model=ProjectOut)
+def restore_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+    return _project(projects.set_archived(session, actor, project_id, False))
+
+
+@router.get("/projects/{project_id}/shots", response_model=list[ShotOut])
+def list_shots(
+    project_id: int,
+    actor: ActorDep,
+    session: SessionDep,
+    status: str | None = None,
+    deleted: bool = False,
+) -> list[ShotOut]:
+    shots = projects.list_shots(session, actor, project_id, status=status, deleted=deleted)
+    return [_shot(session, s) for s in shots]
+
+
+@router.post("/projects/{project_id}/shots", response_model=ShotOut, status_code=201)
+def create_shot(project_id: int, body: ShotIn, actor: ActorDep, session: SessionDep) -> ShotOut:
+    shot = projects.add_shot(session, actor, project_id, body.values(), scene_number=body.scene)
+    return _shot(session, shot)
+
+
+@router.post("/projects/{project_id}/shots/reorder", response_model=list[ShotOut])
+def reorder_shots(
+    project_id: int, body: ReorderIn, actor: ActorDep, session: SessionDep
+) -> list[ShotOut]:
+    return [
+        _shot(session, s) for s in projects.reorder_shots(session, actor, project_id, body.order)
+    ]
+
+
+@router.get("/projects/{project_id}/shots.csv", summary="Export the shot list as CSV")
+def export_csv(project_id: int, actor: ActorDep, session: SessionDep) -> Response:
+    text = csvio.export_csv(session, actor, project_id)
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="project-{project_id}-shots.csv"'},
+    )
+
+
+@router.post("/projects/{project_id}/shots.csv", summary="Import shots from CSV (all or nothing)")
+async def import_csv(project_id: int, request: Request, actor: ActorDep) -> dict[str, Any]:
+    data = await request.body()
+    db = request.app.state.db
+    with db.session_scope() as session:
+        result = csvio.import_csv(session, actor, project_id, data)
+    return {"created": result.created, "updated": result.updated}
+
+
+@router.get("/shots/{shot_id}", response_model=ShotOut)
+def get_shot(shot_id: int, actor: ActorDep, session: SessionDep, response: Response) -> ShotOut:
+    shot = projects.get_shot(session, actor, shot_id)
+    response.headers["ETag"] = f'"{shot.version}"'
+    return _shot(session, shot)
+
+
+@router.patch("/shots/{shot_id}", response_model=ShotOut)
+def patch_shot(
+    shot_id: int,
+    body: ShotPatch,
+    actor: ActorDep,
+    session: SessionDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
+) -> ShotOut:
+    version = (if_match or "").strip().strip('"').removeprefix("W/").strip('"')
+    if not version.isdigit():
+        raise PreconditionRequired(
+            "Send the shot's version as If-Match (from GET /v1/shots/{id}), so edits by "
+            "others are never overwritten."
+        )
+    shot = projects.update_shot(
+        session, actor, shot_id, body.values(), expected_version=int(version)
+    )
+    response.headers["ETag"] = f'"{shot.version}"'
+    return _shot(session, shot)
+
+
+@router.delete("/shots/{shot_id}", status_code=204, summary="Delete (recoverable)")
+def delete_shot(shot_id: int, actor: ActorDep, session: SessionDep) -> Response:
+    projects.delete_shot(session, actor, shot_id)
+    return Response(status_code=204)
+
+
+@router.post("/shots/{shot_id}/restore", response_model=ShotOut)
+def restore_shot(shot_id: int, actor: ActorDep, session: SessionDep) -> ShotOut:
+    return _shot(session, projects.restore_shot(session, actor, shot_id))
+
+
+@router.post("/shots/{shot_id}/duplicate", response_model=ShotOut, status_code=201)
+def duplicate_shot(shot_id: int, actor: ActorDep, session: SessionDep) -> ShotOut:
+    return _shot(session, projects.duplicate_shot(session, actor, shot_id))

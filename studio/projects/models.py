@@ -1,0 +1,76 @@
+"""Projects, scenes and shots: a production's shot list."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from studio.db.base import Base, CreatedAtMixin, UTCDateTime, enum_column
+
+
+class ShotStatus(enum.StrEnum):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    REVIEW = "review"
+    APPROVED = "approved"
+    OMITTED = "omitted"
+
+
+class Project(CreatedAtMixin, Base):
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_workspace_id_archived_at", "workspace_id", "archived_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(120))
+    logline: Mapped[str] = mapped_column(Text, default="")
+    default_ratio: Mapped[str] = mapped_column(String(20), default="1280:720")
+    default_fps: Mapped[int] = mapped_column(Integer, default=24)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Scene(CreatedAtMixin, Base):
+    __tablename__ = "scenes"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)  # SC01, SC02... never reused
+    title: Mapped[str] = mapped_column(String(120), default="")
+
+
+class Shot(CreatedAtMixin, Base):
+    """A shot. Its code is given once and never changes, wherever the shot moves."""
+
+    __tablename__ = "shots"
+    __table_args__ = (
+        UniqueConstraint("project_id", "code"),
+        Index("ix_shots_project_id_position", "project_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)  # order in the project's shot list
+    description: Mapped[str] = mapped_column(Text, default="")
+    dialogue: Mapped[str] = mapped_column(Text, default="")
+    camera_notes: Mapped[str] = mapped_column(Text, default="")
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    reference_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    target_duration: Mapped[float | None] = mapped_column(Float)
+    ratio: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[ShotStatus] = mapped_column(enum_column(ShotStatus, "shot_status"))
+    assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Optimistic locking: an edit names the version it started from.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # recoverable
