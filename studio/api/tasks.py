@@ -169,7 +169,7 @@ def text_to_image(
     return _create("text_to_image", body, actor, session, gen, idempotency_key)
 
 
-def _task(view: jobs.JobView, gen: Generation, secret: str) -> dict[str, Any]:
+def task_body(view: jobs.JobView, gen: Generation, secret: str) -> dict[str, Any]:
     return runway.task_json(
         view,
         base_url=gen.settings.base_url,
@@ -182,7 +182,7 @@ def _task(view: jobs.JobView, gen: Generation, secret: str) -> dict[str, Any]:
 def get_task(
     task_id: str, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
 ) -> dict[str, Any]:
-    return _task(jobs.get_job(session, actor, task_id), gen, request.app.state.media_secret)
+    return task_body(jobs.get_job(session, actor, task_id), gen, request.app.state.media_secret)
 
 
 @router.delete(
@@ -200,7 +200,7 @@ def list_tasks(
     assert actor.workspace_scope is not None
     views = jobs.list_jobs(session, actor, actor.workspace_scope, active=active)
     secret = request.app.state.media_secret
-    return {"tasks": [_task(v, gen, secret) for v in views]}
+    return {"tasks": [task_body(v, gen, secret) for v in views]}
 
 
 @router.get("/models", summary="Studio extra: the models and what each supports")

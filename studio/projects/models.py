@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studio.db.base import Base, CreatedAtMixin, UTCDateTime, enum_column
@@ -69,8 +69,39 @@ class Shot(CreatedAtMixin, Base):
     ratio: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[ShotStatus] = mapped_column(enum_column(ShotStatus, "shot_status"))
     assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The circled take. use_alter: shots and takes reference each other.
+    selected_take_id: Mapped[int | None] = mapped_column(
+        ForeignKey("takes.id", use_alter=True, name="fk_shots_selected_take_id_takes")
+    )
     # Optimistic locking: an edit names the version it started from.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # recoverable
+
+
+class TakeLineage(enum.StrEnum):
+    REROLL = "reroll"  # same settings, new seed
+    VARIATION = "variation"  # same seed, edited prompt or settings
+    EXTENSION = "extension"  # image_to_video from the parent's last frame
+
+
+class Take(CreatedAtMixin, Base):
+    """One attempt at a shot: a generation job's output, or an uploaded clip.
+
+    Settings live on the job (params, model key); an upload has none.
+    """
+
+    __tablename__ = "takes"
+    __table_args__ = (UniqueConstraint("shot_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # take 1, 2, 3... of this shot
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    upload_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    parent_take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id"))
+    lineage: Mapped[TakeLineage | None] = mapped_column(enum_column(TakeLineage, "take_lineage"))
+    favorite: Mapped[bool] = mapped_column(Boolean, default=False)
+    rating: Mapped[int | None] = mapped_column(Integer)  # 1..5
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,151 @@
+"""/v1/shots/{id}/takes and /v1/takes/{id}: generate, re-roll, vary, extend,
+upload, circle, favorite and rate takes."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from studio.accounts.access import Actor
+from studio.api.deps import api_actor, db_session
+from studio.api.schemas import Strict
+from studio.api.tasks import GenDep, task_body
+from studio.errors import InvalidInput
+from studio.generation.models import Job
+from studio.media import signing
+from studio.projects import takes
+from studio.projects.models import Shot, Take
+
+router = APIRouter()
+ActorDep = Annotated[Actor, Depends(api_actor)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+
+
+class GenerateIn(Strict):
+    model: str | None = Field(default=None, max_length=80)
+    seed: int | None = None
+    camera_move: str | None = Field(default=None, max_length=20)
+
+
+class VaryIn(Strict):
+    prompt: str | None = Field(default=None, max_length=5000)
+    negative_prompt: str | None = Field(default=None, max_length=5000)
+    ratio: str | None = Field(default=None, max_length=20)
+    duration: int | None = None
+    camera_move: str | None = Field(default=None, max_length=20)
+    model: str | None = Field(default=None, max_length=80)
+    motion_strength: float | None = None
+
+
+class ExtendIn(Strict):
+    model: str | None = Field(default=None, max_length=80)
+
+
+class MarkIn(Strict):
+    favorite: bool | None = None
+    rating: int | None = None
+
+
+def _created(session: Session, take: Take) -> dict[str, Any]:
+    public_id = session.scalar(select(Job.public_id).where(Job.id == take.job_id))
+    return {"id": public_id, "take": take.id, "number": take.number}
+
+
+def _take_json(
+    request: Request, gen: Any, tv: takes.TakeView, selected: int | None
+) -> dict[str, Any]:
+    secret = request.app.state.media_secret
+    output = tv.output_asset_id
+    url = None
+    if output is not None:
+        path = signing.signed_path(
+            output, secret, now=time.time(), ttl_seconds=gen.settings.media_url_ttl_seconds
+        )
+        url = gen.settings.base_url.rstrip("/") + path
+    take = tv.take
+    return {
+        "id": take.id,
+        "number": take.number,
+        "shot": tv.shot_code,
+        "lineage": take.lineage.value if take.lineage else None,
+        "parent_take_id": take.parent_take_id,
+        "uploaded": take.upload_asset_id is not None,
+        "favorite": take.favorite,
+        "rating": take.rating,
+        "selected": take.id == selected,
+        "output": url,
+        "task": task_body(tv.job, gen, secret) if tv.job else None,
+    }
+
+
+@router.get("/shots/{shot_id}/takes", summary="A shot's takes, newest first")
+def list_takes(
+    shot_id: int, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> list[dict[str, Any]]:
+    views = takes.list_takes(session, actor, shot_id)
+    shot = session.get(Shot, shot_id)
+    selected = shot.selected_take_id if shot else None
+    return [_take_json(request, gen, tv, selected) for tv in views]
+
+
+@router.post(
+    "/shots/{shot_id}/takes", summary="Generate a take from the shot's settings -> task id"
+)
+def generate(
+    shot_id: int, body: GenerateIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> dict[str, Any]:
+    take = takes.generate_take(
+        session, actor, shot_id, gen, model=body.model, seed=body.seed, camera_move=body.camera_move
+    )
+    return _created(session, take)
+
+
+@router.post("/shots/{shot_id}/takes/upload", status_code=201, summary="An outside clip as a take")
+async def upload(shot_id: int, request: Request, actor: ActorDep, gen: GenDep) -> dict[str, Any]:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > gen.settings.max_upload_bytes:
+        raise InvalidInput(
+            f"Clips are limited to {gen.settings.max_upload_bytes // (1024 * 1024)} MB.",
+            code="upload_too_large",
+        )
+    data = await request.body()
+    with request.app.state.db.session_scope() as session:
+        take = takes.upload_take(session, actor, shot_id, gen, data)
+        return {"take": take.id, "number": take.number}
+
+
+@router.post("/takes/{take_id}/reroll", summary="Same settings, new seed -> task id")
+def reroll(take_id: int, actor: ActorDep, session: SessionDep, gen: GenDep) -> dict[str, Any]:
+    return _created(session, takes.reroll_take(session, actor, take_id, gen))
+
+
+@router.post("/takes/{take_id}/vary", summary="Same seed, edited settings -> task id")
+def vary(
+    take_id: int, body: VaryIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_none=True)
+    return _created(session, takes.vary_take(session, actor, take_id, gen, changes))
+
+
+@router.post("/takes/{take_id}/extend", summary="image_to_video from the last frame -> task id")
+def extend(
+    take_id: int, body: ExtendIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> dict[str, Any]:
+    return _created(session, takes.extend_take(session, actor, take_id, gen, model=body.model))
+
+
+@router.post("/takes/{take_id}/select", summary="Circle this take for its shot")
+def select_take(take_id: int, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
+    shot = takes.select_take(session, actor, take_id)
+    return {"shot": shot.id, "selected_take_id": shot.selected_take_id, "version": shot.version}
+
+
+@router.patch("/takes/{take_id}", summary="Favorite or rate a take")
+def mark(take_id: int, body: MarkIn, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
+    take = takes.mark_take(session, actor, take_id, favorite=body.favorite, rating=body.rating)
+    return {"id": take.id, "favorite": take.favorite, "rating": take.rating}

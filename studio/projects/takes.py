@@ -1,0 +1,371 @@
+"""Takes: every generation for a shot, with its settings, lineage and outputs.
+
+A take is a thin row over a generation job (whose params are the full
+settings) or over an uploaded clip. Re-roll, vary and extend make new jobs
+from a take's settings and remember where they came from.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from studio.accounts import audit
+from studio.accounts.access import Actor
+from studio.accounts.models import Role
+from studio.db.session import on_rollback
+from studio.errors import InvalidInput, NotFound
+from studio.generation import registry as reg
+from studio.generation import service as jobs
+from studio.generation.context import Generation
+from studio.generation.models import Job
+from studio.media import ffmpeg
+from studio.media import service as media
+from studio.media.models import Asset
+from studio.projects import service as projects
+from studio.projects.models import Project, Shot, Take, TakeLineage
+
+TAKE_NOT_FOUND = "No such take in your workspaces."
+UPLOAD_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".webm"}
+
+
+@dataclass(frozen=True)
+class TakeView:
+    take: Take
+    job: jobs.JobView | None
+    shot_code: str
+
+    @property
+    def output_asset_id(self) -> int | None:
+        if self.take.upload_asset_id is not None:
+            return self.take.upload_asset_id
+        return self.job.output_asset_id if self.job else None
+
+
+def get_take(session: Session, actor: Actor, take_id: int, minimum: Role = Role.VIEWER) -> Take:
+    take = session.get(Take, take_id)
+    if take is None:
+        raise NotFound(TAKE_NOT_FOUND, code="take_not_found")
+    try:
+        projects.get_shot(session, actor, take.shot_id, minimum)
+    except NotFound:
+        raise NotFound(TAKE_NOT_FOUND, code="take_not_found") from None
+    return take
+
+
+def list_takes(session: Session, actor: Actor, shot_id: int) -> list[TakeView]:
+    shot = projects.get_shot(session, actor, shot_id)
+    takes = list(
+        session.scalars(select(Take).where(Take.shot_id == shot.id).order_by(Take.number.desc()))
+    )
+    return [view(session, actor, t, shot.code) for t in takes]
+
+
+def view(session: Session, actor: Actor, take: Take, code: str | None = None) -> TakeView:
+    job_view = None
+    if take.job_id is not None:
+        public_id = session.scalar(select(Job.public_id).where(Job.id == take.job_id))
+        job_view = jobs.get_job(session, actor, str(public_id))
+    if code is None:
+        shot = session.get(Shot, take.shot_id)
+        code = shot.code if shot else ""
+    return TakeView(take, job_view, code)
+
+
+# ---------------------------------------------------------------- generating
+
+
+def generate_take(
+    session: Session,
+    actor: Actor,
+    shot_id: int,
+    gen: Generation,
+    *,
+    model: str | None = None,
+    seed: int | None = None,
+    camera_move: str | None = None,
+) -> Take:
+    """A new take from the shot's own settings (prompt, reference, ratio, duration)."""
+    shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    mode = "image_to_video" if shot.reference_asset_id else "text_to_video"
+    spec = gen.registry.get(model) if model else gen.registry.default_for(mode)
+    if not spec.supports(mode):
+        raise InvalidInput(f"{spec.name} cannot do {mode} for this shot.", code="unsupported_mode")
+    submission = jobs.Submission(
+        mode=mode,
+        prompt=(shot.prompt or shot.description) if spec.prompt else "",
+        model=spec.key,
+        ratio=_ratio_for(spec, shot.ratio or project.default_ratio),
+        duration=_duration_for(spec, shot.target_duration),
+        seed=seed,
+        negative_prompt=(shot.negative_prompt or None) if spec.negative_prompt else None,
+        camera_move=camera_move,
+        reference=jobs.Reference(asset_id=shot.reference_asset_id)
+        if shot.reference_asset_id
+        else None,
+        title=shot.code,
+    )
+    return _new_take(session, actor, shot, project, submission, gen, parent=None, lineage=None)
+
+
+def reroll_take(session: Session, actor: Actor, take_id: int, gen: Generation) -> Take:
+    """Same settings, a new seed."""
+    parent, shot, project, settings = _settings_of(session, actor, take_id)
+    settings["seed"] = secrets.randbelow(jobs.SEED_MAX + 1)
+    return _new_take(
+        session, actor, shot, project, jobs.Submission(**settings), gen, parent, TakeLineage.REROLL
+    )
+
+
+def vary_take(
+    session: Session, actor: Actor, take_id: int, gen: Generation, changes: dict[str, Any]
+) -> Take:
+    """Same seed, edited settings: prompt, negative_prompt, ratio, duration, camera, model."""
+    parent, shot, project, settings = _settings_of(session, actor, take_id)
+    allowed = {
+        "prompt",
+        "negative_prompt",
+        "ratio",
+        "duration",
+        "camera_move",
+        "model",
+        "motion_strength",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(f"Cannot vary {', '.join(sorted(unknown))}.", code="invalid_variation")
+    settings.update({k: v for k, v in changes.items() if v is not None})
+    return _new_take(
+        session,
+        actor,
+        shot,
+        project,
+        jobs.Submission(**settings),
+        gen,
+        parent,
+        TakeLineage.VARIATION,
+    )
+
+
+def extend_take(
+    session: Session, actor: Actor, take_id: int, gen: Generation, model: str | None = None
+) -> Take:
+    """image_to_video from the parent's last frame, with the same prompt."""
+    parent, shot, project, settings = _settings_of(session, actor, take_id)
+    spec = gen.registry.get(model or settings["model"])
+    if not spec.supports("image_to_video"):
+        raise InvalidInput(
+            f"{spec.name} cannot extend a take: it has no image_to_video mode.",
+            code="unsupported_mode",
+        )
+    output = view(session, actor, parent).output_asset_id
+    asset = session.get(Asset, output) if output else None
+    if asset is None or not asset.mime.startswith("video/"):
+        raise InvalidInput("Only a finished video take can be extended.", code="take_not_ready")
+    last = ffmpeg.last_frame(gen.storage.path_for(asset.storage_key))
+    reference = jobs.Reference(image=Image.fromarray(last))
+    submission = jobs.Submission(
+        mode="image_to_video",
+        prompt=settings["prompt"] if spec.prompt else "",
+        model=spec.key,
+        ratio=_ratio_for(spec, settings.get("ratio")),
+        duration=_duration_for(spec, settings.get("duration")),
+        seed=settings.get("seed"),
+        negative_prompt=settings.get("negative_prompt") if spec.negative_prompt else None,
+        reference=reference,
+        title=shot.code,
+    )
+    return _new_take(session, actor, shot, project, submission, gen, parent, TakeLineage.EXTENSION)
+
+
+def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, data: bytes) -> Take:
+    """An outside clip as a take: probed (container allow-list) before it is kept."""
+    shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    if not data:
+        raise InvalidInput("The upload is empty.", code="empty_upload")
+    if len(data) > gen.settings.max_upload_bytes:
+        raise InvalidInput(
+            f"Clips are limited to {gen.settings.max_upload_bytes // (1024 * 1024)} MB.",
+            code="upload_too_large",
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        probe_path = Path(scratch) / "upload"
+        probe_path.write_bytes(data)
+        try:
+            info = ffmpeg.probe(probe_path)
+        except ffmpeg.MediaError as exc:
+            raise InvalidInput(str(exc), code="invalid_video") from None
+    suffix = UPLOAD_FORMATS.get(info.format_name, ".mp4")
+    key = f"ws{project.workspace_id}/uploads/{uuid.uuid4().hex}{suffix}"
+    gen.storage.write_bytes(key, data)
+    on_rollback(session, lambda: gen.storage.delete(key))
+    asset = media.record_file(
+        session,
+        gen.storage,
+        workspace_id=project.workspace_id,
+        key=key,
+        kind="video",
+        width=info.width,
+        height=info.height,
+        duration=info.duration,
+        fps=info.fps,
+        frame_count=info.frames,
+    )
+    if suffix == ".webm":
+        asset.mime = "video/webm"
+    take = Take(
+        shot_id=shot.id,
+        number=_next_number(session, shot.id),
+        upload_asset_id=asset.id,
+        created_by=actor.user_id,
+    )
+    session.add(take)
+    session.flush()
+    _audit(session, actor, project, take, "take.uploaded")
+    return take
+
+
+# ---------------------------------------------------------------- review marks
+
+
+def select_take(session: Session, actor: Actor, take_id: int) -> Shot:
+    """Circle this take: the one the storyboard and the rough cut use."""
+    take = get_take(session, actor, take_id, Role.EDITOR)
+    shot = session.get(Shot, take.shot_id)
+    assert shot is not None
+    shot.selected_take_id = take.id
+    shot.version += 1
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    _audit(session, actor, project, take, "take.selected")
+    session.flush()
+    return shot
+
+
+def mark_take(
+    session: Session,
+    actor: Actor,
+    take_id: int,
+    *,
+    favorite: bool | None = None,
+    rating: int | None = None,
+) -> Take:
+    take = get_take(session, actor, take_id, Role.EDITOR)
+    if favorite is not None:
+        take.favorite = favorite
+    if rating is not None:
+        if not 0 <= rating <= 5:
+            raise InvalidInput("Ratings go from 1 to 5 (0 clears it).", code="invalid_rating")
+        take.rating = rating or None
+    session.flush()
+    return take
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _settings_of(
+    session: Session, actor: Actor, take_id: int
+) -> tuple[Take, Shot, Project, dict[str, Any]]:
+    parent = get_take(session, actor, take_id, Role.EDITOR)
+    shot = session.get(Shot, parent.shot_id)
+    assert shot is not None
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    if parent.job_id is None:
+        raise InvalidInput(
+            "An uploaded take has no generation settings to reuse.", code="take_not_generated"
+        )
+    job = session.get(Job, parent.job_id)
+    assert job is not None
+    p = job.params
+    settings: dict[str, Any] = {
+        "mode": job.mode,
+        "prompt": p.get("user_prompt") or "",
+        "model": job.model_key,
+        "ratio": p.get("ratio"),
+        "duration": p.get("duration"),
+        "seed": p.get("seed"),
+        "negative_prompt": p.get("negative_prompt"),
+        "camera_move": p.get("camera_move"),
+        "motion_strength": p.get("motion_strength"),
+        "title": shot.code,
+    }
+    if job.reference_asset_id is not None:
+        settings["reference"] = jobs.Reference(asset_id=job.reference_asset_id)
+    return parent, shot, project, settings
+
+
+def _new_take(
+    session: Session,
+    actor: Actor,
+    shot: Shot,
+    project: Project,
+    submission: jobs.Submission,
+    gen: Generation,
+    parent: Take | None,
+    lineage: TakeLineage | None,
+) -> Take:
+    job, _ = jobs.submit_job(
+        session,
+        actor,
+        workspace_id=project.workspace_id,
+        request=submission,
+        registry=gen.registry,
+        storage=gen.storage,
+        dispatcher=gen.dispatcher,
+        max_attempts=gen.settings.job_max_attempts,
+    )
+    take = Take(
+        shot_id=shot.id,
+        number=_next_number(session, shot.id),
+        job_id=job.id,
+        parent_take_id=parent.id if parent else None,
+        lineage=lineage,
+        created_by=actor.user_id,
+    )
+    session.add(take)
+    session.flush()
+    _audit(session, actor, project, take, f"take.{lineage.value if lineage else 'generated'}")
+    return take
+
+
+def _next_number(session: Session, shot_id: int) -> int:
+    return (
+        int(session.scalar(select(func.max(Take.number)).where(Take.shot_id == shot_id)) or 0) + 1
+    )
+
+
+def _ratio_for(spec: reg.ModelSpec, wanted: str | None) -> str:
+    return wanted if wanted in spec.ratios else next(iter(spec.ratios))
+
+
+def _duration_for(spec: reg.ModelSpec, wanted: float | int | None) -> int | None:
+    if not spec.durations:
+        return None
+    if wanted is None:
+        return min(spec.durations)
+    return min(spec.durations, key=lambda d: (abs(d - float(wanted)), d))
+
+
+def _audit(session: Session, actor: Actor, project: Project, take: Take, action: str) -> None:
+    audit.record(
+        session,
+        action,
+        actor_user_id=actor.user_id,
+        workspace_id=project.workspace_id,
+        target=f"take:{take.id}",
+        shot_id=take.shot_id,
+    )
