@@ -1,4 +1,4 @@
-"""projects: takes (attempts at a shot) and the circled take
+"""projects: takes (attempts at a shot), the circled take, rough cuts
 
 Revision ID: 0004_takes
 Revises: 0003_projects
@@ -69,6 +69,37 @@ def upgrade() -> None:
     with op.batch_alter_table("takes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_takes_shot_id"), ["shot_id"], unique=False)
 
+    op.create_table(
+        "rough_cuts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            studio.db.base.UTCDateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_rough_cuts_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_rough_cuts_job_id_jobs")),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_rough_cuts_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rough_cuts")),
+        sa.UniqueConstraint("job_id", name=op.f("uq_rough_cuts_job_id")),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_rough_cuts_project_id_number")),
+    )
+    with op.batch_alter_table("rough_cuts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rough_cuts_project_id"), ["project_id"], unique=False)
+
     with op.batch_alter_table("shots", schema=None) as batch_op:
         batch_op.add_column(sa.Column("selected_take_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
@@ -84,6 +115,9 @@ def downgrade() -> None:
         batch_op.drop_constraint("fk_shots_selected_take_id_takes", type_="foreignkey")
         batch_op.drop_column("selected_take_id")
 
+    with op.batch_alter_table("rough_cuts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rough_cuts_project_id"))
+    op.drop_table("rough_cuts")
     with op.batch_alter_table("takes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_takes_shot_id"))
 

@@ -1,5 +1,5 @@
 """/v1/shots/{id}/takes and /v1/takes/{id}: generate, re-roll, vary, extend,
-upload, circle, favorite and rate takes."""
+upload, circle, favorite and rate takes; /v1/projects/{id}/rough_cut(s)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from studio.api.deps import api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep, task_body
 from studio.errors import InvalidInput
+from studio.generation import service as jobs
 from studio.generation.models import Job
 from studio.media import signing
-from studio.projects import takes
+from studio.projects import roughcut, takes
 from studio.projects.models import Shot, Take
 
 router = APIRouter()
@@ -149,3 +150,39 @@ def select_take(take_id: int, actor: ActorDep, session: SessionDep) -> dict[str,
 def mark(take_id: int, body: MarkIn, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
     take = takes.mark_take(session, actor, take_id, favorite=body.favorite, rating=body.rating)
     return {"id": take.id, "favorite": take.favorite, "rating": take.rating}
+
+
+class RoughCutIn(Strict):
+    title_card: bool = False
+    overlay_codes: bool = False
+
+
+@router.post("/projects/{project_id}/rough_cut", summary="Render the circled takes -> task id")
+def rough_cut(
+    project_id: int, body: RoughCutIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> dict[str, Any]:
+    cut = roughcut.request_rough_cut(
+        session,
+        actor,
+        project_id,
+        gen,
+        title_card=body.title_card,
+        overlay_codes=body.overlay_codes,
+    )
+    public_id = session.scalar(select(Job.public_id).where(Job.id == cut.job_id))
+    return {"id": public_id, "version": cut.number}
+
+
+@router.get("/projects/{project_id}/rough_cuts", summary="The project's cut versions, newest first")
+def rough_cuts(
+    project_id: int, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> list[dict[str, Any]]:
+    secret = request.app.state.media_secret
+    return [
+        {
+            "version": view.cut.number,
+            "options": view.cut.options,
+            "task": task_body(jobs.get_job(session, actor, view.public_id), gen, secret),
+        }
+        for view in roughcut.list_rough_cuts(session, actor, project_id)
+    ]

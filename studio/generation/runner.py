@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -60,6 +61,9 @@ class Watch:
     def fraction(self) -> float:
         # Leave headroom: encoding still follows the last step.
         return round(min(0.95, 0.95 * self.done / self.total), 4)
+
+
+ROUGH_CUT = "rough_cut"  # projects.roughcut's job kind, run on the cpu queue
 
 
 class LeaseLost(Exception):
@@ -120,7 +124,8 @@ class JobRunner:
                 worker_id=self.worker_id,
                 lease_seconds=self.settings.job_lease_seconds,
                 warm_models=self.warm_models(),
-                models=[spec.key for spec in self.registry.all()],
+                models=[spec.key for spec in self.registry.all()]
+                + ([ROUGH_CUT] if "cpu" in self.queues else []),
             )
         if claim is None:
             return None
@@ -143,38 +148,12 @@ class JobRunner:
         watcher.start()
         written: list[str] = []
         try:
-            spec = self.registry.get(model_key)
-            engine = get_engine(spec.engine)
-            if not engine.weights_present(spec):
-                raise StudioError(
-                    f"The weights for {spec.name} are not installed on this worker.",
-                    code="weights_missing",
+            if mode == ROUGH_CUT:
+                status = self._rough_cut(claim, params, workspace_id, watch, written)
+            else:
+                status = self._generate(
+                    claim, model_key, mode, params, workspace_id, reference_key, watch, written
                 )
-            request = GenerationRequest(
-                mode=mode,  # type: ignore[arg-type]
-                prompt=params["prompt"],
-                width=int(params["width"]),
-                height=int(params["height"]),
-                seed=int(params["seed"]),
-                steps=int(params["steps"]),
-                guidance=float(params["guidance"]),
-                num_frames=int(params["num_frames"]),
-                fps=int(params["fps"]),
-                negative_prompt=params.get("negative_prompt"),
-                image_path=self.storage.path_for(reference_key) if reference_key else None,
-                camera_move=params.get("camera_move"),
-                motion_strength=params.get("motion_strength"),
-                title=params.get("title"),
-                caption=params.get("user_prompt") or params.get("prompt"),
-            )
-            started = time.monotonic()
-            output = engine.run(spec, request, watch.step)
-            seconds = time.monotonic() - started
-            load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
-            timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-            status = self._finish(
-                claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
-            )
         except JobCanceled:
             status = self._end(claim.job_id, JobStatus.CANCELED)
         except LeaseLost:
@@ -204,6 +183,50 @@ class JobRunner:
         if status.finished and self.on_finished is not None:
             self.on_finished(claim.public_id)
         return Outcome(claim.public_id, status)
+
+    def _generate(
+        self,
+        claim: scheduler.Claim,
+        model_key: str,
+        mode: str,
+        params: dict[str, Any],
+        workspace_id: int,
+        reference_key: str | None,
+        watch: Watch,
+        written: list[str],
+    ) -> JobStatus:
+        spec = self.registry.get(model_key)
+        engine = get_engine(spec.engine)
+        if not engine.weights_present(spec):
+            raise StudioError(
+                f"The weights for {spec.name} are not installed on this worker.",
+                code="weights_missing",
+            )
+        request = GenerationRequest(
+            mode=mode,  # type: ignore[arg-type]
+            prompt=params["prompt"],
+            width=int(params["width"]),
+            height=int(params["height"]),
+            seed=int(params["seed"]),
+            steps=int(params["steps"]),
+            guidance=float(params["guidance"]),
+            num_frames=int(params["num_frames"]),
+            fps=int(params["fps"]),
+            negative_prompt=params.get("negative_prompt"),
+            image_path=self.storage.path_for(reference_key) if reference_key else None,
+            camera_move=params.get("camera_move"),
+            motion_strength=params.get("motion_strength"),
+            title=params.get("title"),
+            caption=params.get("user_prompt") or params.get("prompt"),
+        )
+        started = time.monotonic()
+        output = engine.run(spec, request, watch.step)
+        seconds = time.monotonic() - started
+        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
+        return self._finish(
+            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
+        )
 
     def _watch(self, watch: Watch) -> None:
         """The job's link to the database while the engine works, off the step loop.
@@ -261,6 +284,35 @@ class JobRunner:
         ffmpeg.write_poster(array[array.shape[0] // 2], self.storage.path_for(poster_key))
         info = ffmpeg.probe(self.storage.path_for(output_key)) if kind == "video" else None
         timings = {**timings, "encode_s": round(time.monotonic() - encode_started, 4)}
+        gpu_seconds = round(seconds, 3) if spec.queue == "gpu" else 0.0
+        size = (int(array.shape[2]), int(array.shape[1]))
+        return self._record(
+            claim,
+            workspace_id,
+            output_key,
+            kind,
+            poster_key,
+            info,
+            size,
+            gpu_seconds,
+            timings,
+            written,
+        )
+
+    def _record(
+        self,
+        claim: scheduler.Claim,
+        workspace_id: int,
+        output_key: str,
+        kind: str,
+        poster_key: str,
+        info: ffmpeg.Probe | None,
+        size: tuple[int, int],
+        gpu_seconds: float,
+        timings: dict[str, Any],
+        written: list[str],
+    ) -> JobStatus:
+        """Record the outputs and finish the job, only if it is still ours."""
         try:
             with self.db.session_scope() as session:
                 output = media.record_file(
@@ -269,8 +321,8 @@ class JobRunner:
                     workspace_id=workspace_id,
                     key=output_key,
                     kind=kind,
-                    width=info.width if info else int(array.shape[2]),
-                    height=info.height if info else int(array.shape[1]),
+                    width=info.width if info else size[0],
+                    height=info.height if info else size[1],
                     duration=info.duration if info else None,
                     fps=info.fps if info else None,
                     frame_count=info.frames if info else 1,
@@ -291,7 +343,7 @@ class JobRunner:
                         finished_at=utcnow(),
                         output_asset_id=output.id,
                         poster_asset_id=poster.id,
-                        gpu_seconds=round(seconds, 3) if spec.queue == "gpu" else 0.0,
+                        gpu_seconds=gpu_seconds,
                         timings=timings,
                         lease_expires_at=None,
                     )
@@ -303,6 +355,41 @@ class JobRunner:
             self._discard(written)
             raise
         return JobStatus.SUCCEEDED
+
+    def _rough_cut(
+        self,
+        claim: scheduler.Claim,
+        params: dict[str, Any],
+        workspace_id: int,
+        watch: Watch,
+        written: list[str],
+    ) -> JobStatus:
+        """A cpu-queue job that joins a project's circled takes (see projects.roughcut)."""
+        from studio.projects import roughcut  # projects builds on generation, not the reverse
+
+        started = time.monotonic()
+        base = f"ws{workspace_id}/cuts/{claim.public_id}/a{claim.attempt}"
+        output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
+        written.extend([output_key, poster_key])
+        target = self.storage.path_for(output_key)
+        method = roughcut.render(self.db.session_scope, self.storage, params, target, watch.step)
+        info = ffmpeg.probe(target)
+        ffmpeg.write_poster(
+            ffmpeg.read_frames(target, max_frames=1)[0], self.storage.path_for(poster_key)
+        )
+        timings = {"render_s": round(time.monotonic() - started, 4), "method": method}
+        return self._record(
+            claim,
+            workspace_id,
+            output_key,
+            "video",
+            poster_key,
+            info,
+            (info.width, info.height),
+            0.0,
+            timings,
+            written,
+        )
 
     def _end(
         self, job_id: int, status: JobStatus, code: str | None = None, message: str | None = None

@@ -396,3 +396,99 @@ __all__ = [
     "write_png",
     "write_poster",
 ]
+
+
+# ---------------------------------------------------------------- rough cuts
+
+
+def _run(stream: Any, what: str) -> None:
+    """Run an ffmpeg-python graph on files we made; MediaError with stderr on failure."""
+    try:
+        ffmpeg.run(
+            stream.global_args("-hide_banner", "-nostats", "-loglevel", "error").overwrite_output(),
+            cmd=ffmpeg_binary(),
+            capture_stdout=True,
+            capture_stderr=True,
+        )
+    except ffmpeg.Error as exc:
+        tail = (exc.stderr or b"").decode(errors="replace")[-1500:].strip() or "no output"
+        raise MediaError(f"{what} failed: {tail}") from None
+    except OSError as exc:
+        raise MediaError(f"Could not start ffmpeg: {exc.strerror or exc}.") from exc
+
+
+def normalize_clip(
+    source: Path,
+    target: Path,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    overlay_png: Path | None = None,
+    crf: int = 18,
+    preset: str = "veryfast",
+) -> None:
+    """Re-encode a clip we already probed to the cut's size and frame rate.
+
+    Letterboxed (scale to fit, pad), constant frame rate, yuv420p, H.264, no
+    audio; an optional RGBA PNG of the same size is laid over every frame
+    (shot-code burn-in without needing fonts inside ffmpeg).
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        video = (
+            ffmpeg.input(f"file:{source}", protocol_whitelist="file")
+            .video.filter("scale", width, height, force_original_aspect_ratio="decrease")
+            .filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color="black")
+            .filter("setsar", 1)
+            .filter("fps", fps=fps)
+        )
+        if overlay_png is not None:
+            video = ffmpeg.overlay(video, ffmpeg.input(f"file:{overlay_png}").video, x=0, y=0)
+        out = video.filter("format", "yuv420p").output(
+            f"file:{tmp}",
+            format="mp4",
+            vcodec="libx264",
+            crf=crf,
+            preset=preset,
+            r=fps,
+            movflags="+faststart",
+            an=None,
+        )
+        _run(out, "Normalizing a clip")
+
+
+def concat_copy(sources: list[Path], target: Path) -> None:
+    """Join clips that share codec, size and frame rate without re-encoding.
+
+    The concat list is written here from server paths (never a user's list).
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        listing = tmp.with_suffix(".txt")
+        lines = []
+        for source in sources:
+            escaped = str(Path(source).resolve()).replace("'", "'\\''")
+            lines.append(f"file '{escaped}'")
+        listing.write_text("\n".join(lines) + "\n")
+        try:
+            out = ffmpeg.input(
+                f"file:{listing}", format="concat", safe=0, protocol_whitelist="file"
+            ).output(f"file:{tmp}", format="mp4", c="copy", movflags="+faststart")
+            _run(out, "Joining the clips")
+        finally:
+            listing.unlink(missing_ok=True)
+
+
+def clips_match(probes: list[Probe]) -> bool:
+    """Whether clips can be joined by stream copy (same codec, size, fps, pixel format)."""
+    first = probes[0]
+    return (
+        all(
+            (p.codec, p.width, p.height, p.pix_fmt, round(p.fps, 3))
+            == (first.codec, first.width, first.height, first.pix_fmt, round(first.fps, 3))
+            for p in probes
+        )
+        and first.codec == "h264"
+        and first.pix_fmt == "yuv420p"
+    )

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studio.db.base import Base, CreatedAtMixin, UTCDateTime, enum_column
@@ -104,4 +115,20 @@ class Take(CreatedAtMixin, Base):
     lineage: Mapped[TakeLineage | None] = mapped_column(enum_column(TakeLineage, "take_lineage"))
     favorite: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[int | None] = mapped_column(Integer)  # 1..5
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class RoughCut(CreatedAtMixin, Base):
+    """A numbered version of a project's cut: the circled takes in shot order."""
+
+    __tablename__ = "rough_cuts"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,234 @@
+"""Rough cuts: the circled takes in shot order, rendered into one MP4 on the
+cpu queue, kept as numbered versions of the project.
+
+Matching clips (same codec, size, frame rate, pixel format) are joined by
+stream copy; otherwise each is letterboxed to the project's size and frame
+rate first. A title card and a burned-in shot code are optional.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from studio.accounts import audit
+from studio.accounts.access import Actor
+from studio.accounts.models import Role
+from studio.db.base import utcnow
+from studio.db.session import on_commit
+from studio.errors import InvalidInput
+from studio.generation.context import Generation
+from studio.generation.models import Job, JobStatus
+from studio.media import ffmpeg
+from studio.media.models import Asset
+from studio.media.storage import Storage
+from studio.projects import service as projects
+from studio.projects.models import RoughCut, Shot, Take
+
+ROUGH_CUT = "rough_cut"  # the job's model key and mode: a cpu-queue job, not a model
+TITLE_SECONDS = 2
+STILL_SECONDS = 2
+
+
+def request_rough_cut(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    gen: Generation,
+    *,
+    title_card: bool = False,
+    overlay_codes: bool = False,
+) -> RoughCut:
+    """Snapshot the circled takes now and queue the render."""
+    project = projects.get_project(session, actor, project_id, Role.EDITOR)
+    clips = []
+    for shot in projects.list_shots(session, actor, project.id):
+        if shot.selected_take_id is None:
+            continue
+        asset_id = _finished_output(session, shot)
+        clips.append({"code": shot.code, "asset_id": asset_id})
+    if not clips:
+        raise InvalidInput(
+            "Circle a finished take for at least one shot first.", code="nothing_to_cut"
+        )
+    width, height = (int(v) for v in project.default_ratio.split(":"))
+    number = (
+        int(
+            session.scalar(
+                select(func.max(RoughCut.number)).where(RoughCut.project_id == project.id)
+            )
+            or 0
+        )
+        + 1
+    )
+    options = {"title_card": title_card, "overlay_codes": overlay_codes}
+    job = Job(
+        workspace_id=project.workspace_id,
+        user_id=actor.user_id,
+        queue="cpu",
+        model_key=ROUGH_CUT,
+        mode=ROUGH_CUT,
+        status=JobStatus.QUEUED,
+        max_attempts=gen.settings.job_max_attempts,
+        timings={},
+        params={
+            "project_id": project.id,
+            "title": project.title,
+            "version": number,
+            "width": width,
+            "height": height,
+            "fps": project.default_fps,
+            "clips": clips,
+            **options,
+        },
+        dispatched_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    cut = RoughCut(
+        project_id=project.id,
+        number=number,
+        job_id=job.id,
+        options=options,
+        created_by=actor.user_id,
+    )
+    session.add(cut)
+    session.flush()
+    audit.record(
+        session,
+        "rough_cut.requested",
+        actor_user_id=actor.user_id,
+        workspace_id=project.workspace_id,
+        target=f"project:{project.id}",
+        version=number,
+    )
+    public_id = job.public_id
+    on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))
+    return cut
+
+
+def _finished_output(session: Session, shot: Shot) -> int:
+    take = session.get(Take, shot.selected_take_id)
+    assert take is not None
+    if take.upload_asset_id is not None:
+        return take.upload_asset_id
+    job = session.get(Job, take.job_id)
+    if job is None or job.status != JobStatus.SUCCEEDED or job.output_asset_id is None:
+        raise InvalidInput(
+            f"The circled take of {shot.code} is not finished yet; wait for it or circle another.",
+            code="take_not_ready",
+        )
+    return job.output_asset_id
+
+
+@dataclass(frozen=True)
+class CutView:
+    cut: RoughCut
+    public_id: str
+
+
+def list_rough_cuts(session: Session, actor: Actor, project_id: int) -> list[CutView]:
+    project = projects.get_project(session, actor, project_id)
+    rows = session.execute(
+        select(RoughCut, Job.public_id)
+        .join(Job, Job.id == RoughCut.job_id)
+        .where(RoughCut.project_id == project.id)
+        .order_by(RoughCut.number.desc())
+    ).tuples()
+    return [CutView(cut, public_id) for cut, public_id in rows]
+
+
+# ---------------------------------------------------------------- rendering (worker side)
+
+
+def render(
+    session_factory: Callable[[], Any],
+    storage: Storage,
+    params: dict[str, Any],
+    target: Path,
+    step: Callable[[int, int], None],
+) -> str:
+    """Render the cut to `target`; returns how ("copy" or "normalized")."""
+    width, height, fps = int(params["width"]), int(params["height"]), int(params["fps"])
+    with session_factory() as session:
+        assets = {
+            a.id: (a.storage_key, a.mime)
+            for a in session.scalars(
+                select(Asset).where(Asset.id.in_([c["asset_id"] for c in params["clips"]]))
+            )
+        }
+    total = len(params["clips"]) + 2
+    with tempfile.TemporaryDirectory(prefix="roughcut-") as scratch:
+        work = Path(scratch)
+        inputs: list[tuple[Path, str | None]] = []
+        if params.get("title_card"):
+            from studio.generation.engines.animatic import draw_card
+
+            card = draw_card(
+                width,
+                height,
+                title=str(params["title"]),
+                caption=f"Rough cut v{params['version']}",
+                seed=0,
+            )
+            frames = np.repeat(np.asarray(card.convert("RGB"))[None], fps * TITLE_SECONDS, axis=0)
+            path = work / "title.mp4"
+            ffmpeg.encode_mp4(frames, fps, path)
+            inputs.append((path, None))
+        for clip in params["clips"]:
+            key, mime = assets[clip["asset_id"]]
+            source = storage.path_for(key)
+            if mime.startswith("image/"):
+                still = np.asarray(Image.open(source).convert("RGB"))
+                path = work / f"{clip['code']}-still.mp4"
+                ffmpeg.encode_mp4(np.repeat(still[None], fps * STILL_SECONDS, axis=0), fps, path)
+                source = path
+            inputs.append((source, clip["code"]))
+        step(1, total)
+        probes = [ffmpeg.probe(path) for path, _ in inputs]
+        overlay = bool(params.get("overlay_codes"))
+        if not overlay and ffmpeg.clips_match(probes):
+            ffmpeg.concat_copy([path for path, _ in inputs], target)
+            step(total, total)
+            return "copy"
+        normalized = []
+        for index, (path, code) in enumerate(inputs):
+            overlay_png = None
+            if overlay and code:
+                overlay_png = work / f"overlay-{index}.png"
+                _code_overlay(code, width, height).save(overlay_png)
+            out = work / f"norm-{index:03d}.mp4"
+            ffmpeg.normalize_clip(
+                path, out, width=width, height=height, fps=fps, overlay_png=overlay_png
+            )
+            normalized.append(out)
+            step(index + 2, total)
+        ffmpeg.concat_copy(normalized, target)
+        step(total, total)
+        return "normalized"
+
+
+def _code_overlay(code: str, width: int, height: int) -> Image.Image:
+    """A transparent frame with the shot code in the lower left, for ffmpeg's overlay."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(12, height // 22))
+    margin = max(8, height // 40)
+    left, top, right, bottom = draw.textbbox((0, 0), code, font=font)
+    box = (
+        margin,
+        height - margin - (bottom - top) - margin,
+        margin * 3 + right - left,
+        height - margin,
+    )
+    draw.rectangle(box, fill=(0, 0, 0, 150))
+    draw.text((margin * 2, box[1] + margin // 2 - top), code, font=font, fill=(255, 255, 255, 235))
+    return image
