@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("duration", sa.Float(), nullable=True),
         sa.Column("fps", sa.Float(), nullable=True),
         sa.Column("frame_count", sa.Integer(), nullable=True),
+        sa.Column("codec", sa.String(length=32), nullable=True),
+        sa.Column("pix_fmt", sa.String(length=32), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column(
             "created_at",

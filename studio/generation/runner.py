@@ -326,6 +326,8 @@ class JobRunner:
                     duration=info.duration if info else None,
                     fps=info.fps if info else None,
                     frame_count=info.frames if info else 1,
+                    codec=info.codec if info else None,
+                    pix_fmt=info.pix_fmt if info else None,
                 )
                 poster = media.record_file(
                     session, self.storage, workspace_id=workspace_id, key=poster_key, kind="poster"

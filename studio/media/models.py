@@ -25,4 +25,7 @@ class Asset(CreatedAtMixin, Base):
     duration: Mapped[float | None] = mapped_column(Float)
     fps: Mapped[float | None] = mapped_column(Float)
     frame_count: Mapped[int | None] = mapped_column(Integer)
+    # Known for videos we probed: lets a rough cut decide on stream copy without re-probing.
+    codec: Mapped[str | None] = mapped_column(String(32))
+    pix_fmt: Mapped[str | None] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))

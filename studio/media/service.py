@@ -36,6 +36,8 @@ def record_file(
     duration: float | None = None,
     fps: float | None = None,
     frame_count: int | None = None,
+    codec: str | None = None,
+    pix_fmt: str | None = None,
 ) -> Asset:
     """An asset row for a file already written at `key`."""
     path = storage.path_for(key)
@@ -50,6 +52,8 @@ def record_file(
         duration=duration,
         fps=fps,
         frame_count=frame_count,
+        codec=codec,
+        pix_fmt=pix_fmt,
         sha256=sha256_of(path),
     )
     session.add(asset)

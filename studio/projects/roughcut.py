@@ -160,7 +160,7 @@ def render(
     width, height, fps = int(params["width"]), int(params["height"]), int(params["fps"])
     with session_factory() as session:
         assets = {
-            a.id: (a.storage_key, a.mime)
+            a.id: a
             for a in session.scalars(
                 select(Asset).where(Asset.id.in_([c["asset_id"] for c in params["clips"]]))
             )
@@ -183,19 +183,20 @@ def render(
             path = work / "title.mp4"
             ffmpeg.encode_mp4(frames, fps, path)
             inputs.append((path, None))
+        known: list[tuple[str | None, int | None, int | None, str | None, float | None]] = []
         for clip in params["clips"]:
-            key, mime = assets[clip["asset_id"]]
-            source = storage.path_for(key)
-            if mime.startswith("image/"):
+            asset = assets[clip["asset_id"]]
+            source = storage.path_for(asset.storage_key)
+            known.append((asset.codec, asset.width, asset.height, asset.pix_fmt, asset.fps))
+            if asset.mime.startswith("image/"):
                 still = np.asarray(Image.open(source).convert("RGB"))
                 path = work / f"{clip['code']}-still.mp4"
                 ffmpeg.encode_mp4(np.repeat(still[None], fps * STILL_SECONDS, axis=0), fps, path)
                 source = path
             inputs.append((source, clip["code"]))
         step(1, total)
-        probes = [ffmpeg.probe(path) for path, _ in inputs]
         overlay = bool(params.get("overlay_codes"))
-        if not overlay and ffmpeg.clips_match(probes):
+        if not overlay and _can_copy(inputs, known, params):
             ffmpeg.concat_copy([path for path, _ in inputs], target)
             step(total, total)
             return "copy"
@@ -214,6 +215,27 @@ def render(
         ffmpeg.concat_copy(normalized, target)
         step(total, total)
         return "normalized"
+
+
+def _can_copy(
+    inputs: list[tuple[Path, str | None]],
+    known: list[tuple[str | None, int | None, int | None, str | None, float | None]],
+    params: dict[str, Any],
+) -> bool:
+    """Stream copy is possible when every clip shares codec, size, pixel format and rate.
+
+    Uses what the assets recorded when they were made or uploaded; only clips
+    without that (stills turned into clips, a title card) are probed now.
+    """
+    if any(None in entry for entry in known) or params.get("title_card"):
+        return ffmpeg.clips_match([ffmpeg.probe(path) for path, _ in inputs])
+    first = known[0]
+    same = all(
+        (c, w, h, p, round(f or 0, 3))
+        == (first[0], first[1], first[2], first[3], round(first[4] or 0, 3))
+        for c, w, h, p, f in known
+    )
+    return same and first[0] == "h264" and first[3] == "yuv420p" and len(known) == len(inputs)
 
 
 def _code_overlay(code: str, width: int, height: int) -> Image.Image:

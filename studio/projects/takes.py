@@ -222,6 +222,8 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
         duration=info.duration,
         fps=info.fps,
         frame_count=info.frames,
+        codec=info.codec,
+        pix_fmt=info.pix_fmt,
     )
     if suffix == ".webm":
         asset.mime = "video/webm"
