@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
@@ -17,10 +16,9 @@ from studio.api.schemas import Strict
 from studio.api.tasks import GenDep, task_body
 from studio.errors import InvalidInput
 from studio.generation import service as jobs
-from studio.generation.models import Job
 from studio.media import signing
 from studio.projects import roughcut, takes
-from studio.projects.models import Shot, Take
+from studio.projects.models import Take
 
 router = APIRouter()
 ActorDep = Annotated[Actor, Depends(api_actor)]
@@ -53,8 +51,7 @@ class MarkIn(Strict):
 
 
 def _created(session: Session, take: Take) -> dict[str, Any]:
-    public_id = session.scalar(select(Job.public_id).where(Job.id == take.job_id))
-    return {"id": public_id, "take": take.id, "number": take.number}
+    return {"id": takes.task_id_of(session, take.job_id), "take": take.id, "number": take.number}
 
 
 def _take_json(
@@ -89,8 +86,7 @@ def list_takes(
     shot_id: int, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
 ) -> list[dict[str, Any]]:
     views = takes.list_takes(session, actor, shot_id)
-    shot = session.get(Shot, shot_id)
-    selected = shot.selected_take_id if shot else None
+    selected = takes.selected_take_id(session, actor, shot_id)
     return [_take_json(request, gen, tv, selected) for tv in views]
 
 
@@ -169,8 +165,7 @@ def rough_cut(
         title_card=body.title_card,
         overlay_codes=body.overlay_codes,
     )
-    public_id = session.scalar(select(Job.public_id).where(Job.id == cut.job_id))
-    return {"id": public_id, "version": cut.number}
+    return {"id": takes.task_id_of(session, cut.job_id), "version": cut.number}
 
 
 @router.get("/projects/{project_id}/rough_cuts", summary="The project's cut versions, newest first")

@@ -80,6 +80,17 @@ def view(session: Session, actor: Actor, take: Take, code: str | None = None) ->
     return TakeView(take, job_view, code)
 
 
+def task_id_of(session: Session, job_id: int | None) -> str | None:
+    """The public task id of a take's (or a rough cut's) job."""
+    if job_id is None:
+        return None
+    return session.scalar(select(Job.public_id).where(Job.id == job_id))
+
+
+def selected_take_id(session: Session, actor: Actor, shot_id: int) -> int | None:
+    return projects.get_shot(session, actor, shot_id).selected_take_id
+
+
 # ---------------------------------------------------------------- generating
 
 
