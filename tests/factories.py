@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,3 +93,20 @@ def call_ui(client: httpx.Client, api_name: str, *args: Any) -> list[Any]:
                     raise UIError(payload if isinstance(payload, str) else json.dumps(payload))
                 return list(payload)
     raise UIError("stream ended without a result")
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def wait_finished(
+    client: httpx.Client, auth: dict[str, str], task_id: str, timeout: float = 90
+) -> dict[str, Any]:
+    """Poll GET /v1/tasks/{id} until the task has ended (or fail after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task: dict[str, Any] = client.get(f"/v1/tasks/{task_id}", headers=auth).json()
+        if task["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return task
+        assert time.monotonic() < deadline, f"task still {task['status']}: {task}"
+        time.sleep(0.2)

@@ -133,40 +133,32 @@ IdemHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=25
 RunwayVersion = Annotated[str | None, Header(alias="X-Runway-Version")]
 
 
-@router.post("/text_to_video", response_model=TaskId, dependencies=[Depends(body_limit)])
-def text_to_video(
-    body: TaskIn,
-    actor: ActorDep,
-    session: SessionDep,
-    gen: GenDep,
-    idempotency_key: IdemHeader = None,
-    _v: RunwayVersion = None,
-) -> TaskId:
-    return _create("text_to_video", body, actor, session, gen, idempotency_key)
+def _add_create_route(mode: str) -> None:
+    """POST /v1/<mode>: Runway's create-task endpoint for one generation mode."""
+
+    def create(
+        body: TaskIn,
+        actor: ActorDep,
+        session: SessionDep,
+        gen: GenDep,
+        idempotency_key: IdemHeader = None,
+        _v: RunwayVersion = None,
+    ) -> TaskId:
+        return _create(mode, body, actor, session, gen, idempotency_key)
+
+    router.add_api_route(
+        f"/{mode}",
+        create,
+        methods=["POST"],
+        response_model=TaskId,
+        dependencies=[Depends(body_limit)],
+        name=mode,
+        summary=f"Create a {mode.replace('_', ' ')} task (Runway-compatible) -> task id",
+    )
 
 
-@router.post("/image_to_video", response_model=TaskId, dependencies=[Depends(body_limit)])
-def image_to_video(
-    body: TaskIn,
-    actor: ActorDep,
-    session: SessionDep,
-    gen: GenDep,
-    idempotency_key: IdemHeader = None,
-    _v: RunwayVersion = None,
-) -> TaskId:
-    return _create("image_to_video", body, actor, session, gen, idempotency_key)
-
-
-@router.post("/text_to_image", response_model=TaskId, dependencies=[Depends(body_limit)])
-def text_to_image(
-    body: TaskIn,
-    actor: ActorDep,
-    session: SessionDep,
-    gen: GenDep,
-    idempotency_key: IdemHeader = None,
-    _v: RunwayVersion = None,
-) -> TaskId:
-    return _create("text_to_image", body, actor, session, gen, idempotency_key)
+for _mode in ("text_to_video", "image_to_video", "text_to_image"):
+    _add_create_route(_mode)
 
 
 def task_body(view: jobs.JobView, gen: Generation, secret: str) -> dict[str, Any]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -13,21 +11,14 @@ import pytest
 from studio.accounts.models import Role, Workspace
 from studio.db.session import Database
 from studio.media import ffmpeg
-from tests.factories import add_member, make_api_key, make_user, make_workspace
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def finished(http: httpx.Client, auth: dict[str, str], task_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
-    while True:
-        task = http.get(f"/v1/tasks/{task_id}", headers=auth).json()
-        if task["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return task
-        assert time.monotonic() < deadline, task
-        time.sleep(0.2)
+from tests.factories import (
+    add_member,
+    bearer,
+    make_api_key,
+    make_user,
+    make_workspace,
+    wait_finished,
+)
 
 
 def upload_clip(
@@ -80,7 +71,7 @@ def test_mixed_takes_are_normalized_and_last_the_sum_of_their_durations(
     )
     assert created.status_code == 200, created.text
     assert created.json()["version"] == 1
-    task = finished(http, auth, created.json()["id"])
+    task = wait_finished(http, auth, created.json()["id"])
     assert task["status"] == "SUCCEEDED", task
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(http.get(task["output"][0]).content)
@@ -107,7 +98,7 @@ def test_matching_takes_are_joined_by_stream_copy_in_shot_order(
     ).json()
     assert (first["version"], second["version"]) == (1, 2)
     for created in (first, second):
-        assert finished(http, auth, created["id"])["status"] == "SUCCEEDED"
+        assert wait_finished(http, auth, created["id"])["status"] == "SUCCEEDED"
     versions = http.get(f"/v1/projects/{project_id}/rough_cuts", headers=auth).json()
     assert [v["version"] for v in versions] == [2, 1]
     plain = tmp_path / "plain.mp4"

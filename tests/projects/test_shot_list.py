@@ -7,11 +7,14 @@ import pytest
 
 from studio.accounts.models import Role
 from studio.db.session import Database
-from tests.factories import WorkspaceInfo, add_member, make_api_key, make_user, make_workspace
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from tests.factories import (
+    WorkspaceInfo,
+    add_member,
+    bearer,
+    make_api_key,
+    make_user,
+    make_workspace,
+)
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ upload, circle, favorite and rate; roles and workspace isolation."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -14,21 +12,14 @@ import pytest
 from studio.accounts.models import Role
 from studio.db.session import Database
 from studio.media import ffmpeg
-from tests.factories import add_member, make_api_key, make_user, make_workspace
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def finished(http: httpx.Client, auth: dict[str, str], task_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while True:
-        task = http.get(f"/v1/tasks/{task_id}", headers=auth).json()
-        if task["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return task
-        assert time.monotonic() < deadline, task
-        time.sleep(0.2)
+from tests.factories import (
+    add_member,
+    bearer,
+    make_api_key,
+    make_user,
+    make_workspace,
+    wait_finished,
+)
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def test_take_lineage_from_generate_to_extend(http: httpx.Client, shot) -> None:
         f"/v1/shots/{made['id']}/takes", json={"model": "animatic", "seed": 5}, headers=auth
     )
     assert first.status_code == 200, first.text
-    task = finished(http, auth, first.json()["id"])
+    task = wait_finished(http, auth, first.json()["id"])
     assert task["status"] == "SUCCEEDED", task
     assert (
         task["studio"]["ratio"] == "960:960" and task["studio"]["duration"] == 2
@@ -64,7 +55,7 @@ def test_take_lineage_from_generate_to_extend(http: httpx.Client, shot) -> None:
     ).json()
     extend = http.post(f"/v1/takes/{first.json()['take']}/extend", json={}, headers=auth).json()
     tasks = {
-        name: finished(http, auth, t["id"])
+        name: wait_finished(http, auth, t["id"])
         for name, t in [("reroll", reroll), ("vary", vary), ("extend", extend)]
     }
     assert all(t["status"] == "SUCCEEDED" for t in tasks.values()), tasks
