@@ -7,9 +7,14 @@ import gradio as gr
 from studio.db.session import Database
 from studio.generation.context import Generation
 from studio.ui.actions import ui_action
-from studio.ui.pages import account, generate, workspaces
+from studio.ui.pages import account, generate, projects, workspaces
 
-NAV = [("Workspaces", "workspaces"), ("Generate", "generate"), ("Account", "account")]
+NAV = [
+    ("Workspaces", "workspaces"),
+    ("Projects", "projects"),
+    ("Generate", "generate"),
+    ("Account", "account"),
+]
 
 
 def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.Blocks:
@@ -25,10 +30,11 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
                 for label, key in NAV
             ]
         ws_page = workspaces.build(db)
+        projects_page = projects.build(db, generation, media_secret)
         generate_page = generate.build(db, generation, media_secret)
         account_page = account.build(db)
 
-    columns = [ws_page.column, generate_page.column, account_page.column]
+    columns = [ws_page.column, projects_page.column, generate_page.column, account_page.column]
 
     def signed_in_as(request: gr.Request) -> str:
         with ui_action(db, request) as (_, actor):
@@ -49,8 +55,11 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
         blocks.load(
             _first_workspace(generate_page), None, generate_page.outputs, api_visibility="private"
         )
+        blocks.load(
+            _first_project(projects_page), None, projects_page.outputs, api_visibility="private"
+        )
         # Opening Account also refreshes it (keys may have changed elsewhere).
-        nav_buttons[2].click(
+        nav_buttons[3].click(
             account_page.refresh, None, account_page.outputs, api_visibility="private"
         )
     return blocks
@@ -66,5 +75,12 @@ def _show_only(index: int, count: int) -> Any:
 def _first_workspace(page: workspaces.WorkspacesPage | generate.GeneratePage) -> Any:
     def handler(request: gr.Request) -> tuple[Any, ...]:
         return page.refresh(None, request)
+
+    return handler
+
+
+def _first_project(page: projects.ProjectsPage) -> Any:
+    def handler(request: gr.Request) -> tuple[Any, ...]:
+        return page.refresh(None, None, request)
 
     return handler
