@@ -11,8 +11,11 @@ recently goes first; inside it, the user served least recently; inside that,
 a job for a model this worker has warm, then the oldest.
 
 Claiming is one conditional UPDATE (status still 'queued'), atomic on every
-backend. On Postgres the workspace row is locked FOR UPDATE SKIP LOCKED
-first, so two workers cannot both take a workspace's last free slot.
+backend. On Postgres the workspace row is locked FOR NO KEY UPDATE SKIP
+LOCKED first, so two workers cannot both take a workspace's last free slot.
+NO KEY: a plain FOR UPDATE would also collide with the key-share locks that
+every insert referencing the workspace takes (a job, an asset, an audit
+event), and a claimer would skip a busy workspace for no reason.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ def claim_next(
     for workspace_id in order:
         query = select(Workspace).where(Workspace.id == workspace_id)
         if postgres:
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, key_share=True)
         workspace = session.scalar(query)
         if workspace is None:  # another worker is claiming here right now
             continue
@@ -177,7 +180,7 @@ def _pick_job(
         query = select(Job.id).where(*base, Job.user_id == user_id)
         query = query.order_by(*(o for o in (warm_first, Job.id) if o is not None)).limit(1)
         if postgres:
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, key_share=True)
         job_id = session.scalar(query)
         if job_id is not None:
             return int(job_id)
