@@ -134,7 +134,7 @@ def claim_next(
         used = _gpu_seconds_used(session, [workspace_id]).get(workspace_id, 0.0)
         if not has_room(workspace, running, used):
             continue
-        job_id = _pick_job(session, workspace_id, runnable, warm, postgres)
+        job_id = _pick_job(session, workspace_id, runnable, warm)
         if job_id is None:
             continue
         claimed = session.execute(
@@ -162,8 +162,14 @@ def _pick_job(
     workspace_id: int,
     runnable: list[ColumnElement[bool]],
     warm: list[str],
-    postgres: bool,
 ) -> int | None:
+    """The next job of the least recently served user, warm models first.
+
+    No row lock here: the workspace lock already serializes claimers, and
+    SKIP LOCKED on the job would hide it whenever the sweeper is touching it
+    (its dispatched_at), leaving the job to wait for the next message.
+    The claim's conditional UPDATE simply waits for such a writer.
+    """
     base = (Job.workspace_id == workspace_id, *runnable)
     user_ids = list(session.scalars(select(Job.user_id).where(*base).distinct()))
     last_by_user = pairs(
@@ -179,8 +185,6 @@ def _pick_job(
         warm_first = case((Job.model_key.in_(warm), 0), else_=1) if warm else None
         query = select(Job.id).where(*base, Job.user_id == user_id)
         query = query.order_by(*(o for o in (warm_first, Job.id) if o is not None)).limit(1)
-        if postgres:
-            query = query.with_for_update(skip_locked=True, key_share=True)
         job_id = session.scalar(query)
         if job_id is not None:
             return int(job_id)
