@@ -316,22 +316,11 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
     workspace.input(refresh, [workspace], outputs, api_visibility="private")
     timer.tick(poll, [workspace], outputs[1:], api_visibility="private", show_progress="hidden")
     cancel_btn.click(cancel, [workspace, cancel_pick], outputs, api_name="cancel_job")
+    # "Use these settings again" fills every form field but the workspace.
     reuse_btn.click(
         reuse,
         [reuse_pick],
-        [
-            model,
-            mode,
-            prompt,
-            negative,
-            reference,
-            ratio,
-            duration,
-            camera,
-            motion,
-            random_seed,
-            seed,
-        ],
+        form[1:],
         api_name="reuse_settings",
     )
     return GeneratePage(column=column, outputs=outputs, refresh=refresh)
