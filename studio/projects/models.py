@@ -132,3 +132,49 @@ class RoughCut(CreatedAtMixin, Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Comment(CreatedAtMixin, Base):
+    """A note on a shot, or on one of its takes, optionally at a timecode.
+
+    A comment may also move the shot to a new status ("approved", "needs
+    another pass"); that change is recorded here so the thread explains it.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_shot_id_id", "shot_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"))
+    take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    timecode: Mapped[float | None] = mapped_column(Float)  # seconds into the take
+    status_change: Mapped[ShotStatus | None] = mapped_column(
+        enum_column(ShotStatus, "comment_status_change")
+    )
+    mentions: Mapped[list[int]] = mapped_column(JSON, default=list)  # user ids
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Activity(CreatedAtMixin, Base):
+    """One line of a project's activity feed ("Ana circled take 3 of SC01-SH020").
+
+    Separate from the audit log: this is for the team to read, it names
+    shots and takes, and it may be trimmed; the audit log is for admins and
+    is append-only.
+    """
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verb: Mapped[str] = mapped_column(String(40))  # "take.created", "comment.added"...
+    shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"))
+    take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"))
+    summary: Mapped[str] = mapped_column(String(300))

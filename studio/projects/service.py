@@ -18,6 +18,7 @@ from studio.accounts.models import Membership, Role, User
 from studio.accounts.validation import name as valid_name
 from studio.db.base import utcnow
 from studio.errors import Conflict, InvalidInput, NotFound
+from studio.projects import activity
 from studio.projects.models import Project, Scene, Shot, ShotStatus
 
 PROJECT_NOT_FOUND = "No such project in your workspaces."
@@ -197,6 +198,9 @@ def add_shot(
         target=f"shot:{shot.id}",
         code=shot.code,
     )
+    activity.record(
+        session, actor, project.id, "shot.created", f"added {shot.code}", shot_id=shot.id
+    )
     return shot
 
 
@@ -247,10 +251,17 @@ def update_shot(
         )
     project = session.get(Project, shot.project_id)
     assert project is not None
+    status_before = shot.status
     _apply(session, project, shot, values)
     shot.version += 1
     shot.updated_by = actor.user_id
     shot.updated_at = utcnow()
+    change = (
+        f"moved {shot.code} to {shot.status.value.replace('_', ' ')}"
+        if shot.status != status_before
+        else f"edited {shot.code}"
+    )
+    activity.record(session, actor, project.id, "shot.edited", change, shot_id=shot.id)
     session.flush()
     return shot
 
@@ -272,6 +283,7 @@ def reorder_shots(session: Session, actor: Actor, project_id: int, order: list[i
         workspace_id=project.workspace_id,
         target=f"project:{project.id}",
     )
+    activity.record(session, actor, project.id, "shots.reordered", "reordered the shot list")
     session.flush()
     return [shots[i] for i in order]
 
@@ -289,6 +301,14 @@ def duplicate_shot(session: Session, actor: Actor, shot_id: int) -> Shot:
     )
     copy.reference_asset_id = source.reference_asset_id
     copy.assignee_user_id = source.assignee_user_id
+    activity.record(
+        session,
+        actor,
+        source.project_id,
+        "shot.duplicated",
+        f"duplicated {source.code} as {copy.code}",
+        shot_id=copy.id,
+    )
     session.flush()
     return copy
 
@@ -298,6 +318,9 @@ def delete_shot(session: Session, actor: Actor, shot_id: int) -> Shot:
     shot = get_shot(session, actor, shot_id, Role.EDITOR)
     shot.deleted_at = utcnow()
     shot.version += 1
+    activity.record(
+        session, actor, shot.project_id, "shot.deleted", f"deleted {shot.code}", shot_id=shot.id
+    )
     session.flush()
     return shot
 
@@ -307,6 +330,9 @@ def restore_shot(session: Session, actor: Actor, shot_id: int) -> Shot:
     shot.deleted_at = None
     shot.version += 1
     shot.position = _next_position(session, shot.project_id)
+    activity.record(
+        session, actor, shot.project_id, "shot.restored", f"restored {shot.code}", shot_id=shot.id
+    )
     session.flush()
     return shot
 

@@ -30,6 +30,7 @@ from studio.generation.models import Job
 from studio.media import ffmpeg
 from studio.media import service as media
 from studio.media.models import Asset
+from studio.projects import activity
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot, Take, TakeLineage
 
@@ -373,7 +374,28 @@ def _duration_for(spec: reg.ModelSpec, wanted: float | int | None) -> int | None
     return min(spec.durations, key=lambda d: (abs(d - float(wanted)), d))
 
 
+TAKE_VERBS = {
+    "take.generated": "generated",
+    "take.reroll": "re-rolled into",
+    "take.variation": "made a variation:",
+    "take.extension": "extended into",
+    "take.uploaded": "uploaded",
+    "take.selected": "circled",
+}
+
+
 def _audit(session: Session, actor: Actor, project: Project, take: Take, action: str) -> None:
+    shot = session.get(Shot, take.shot_id)
+    code = shot.code if shot else "?"
+    activity.record(
+        session,
+        actor,
+        project.id,
+        action,
+        f"{TAKE_VERBS.get(action, action)} take {take.number} of {code}",
+        shot_id=take.shot_id,
+        take_id=take.id,
+    )
     audit.record(
         session,
         action,
