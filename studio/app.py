@@ -147,5 +147,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         theme=studio_theme(),
         css_paths=[STATIC_DIR / "studio.css"],
         js=FORCE_DARK_JS,
+        head='<script src="/static/studio.js" defer></script>',
         favicon_path=str(STATIC_DIR / "favicon.svg"),
     )

@@ -239,16 +239,7 @@ def update_shot(
     session: Session, actor: Actor, shot_id: int, values: ShotFields, *, expected_version: int
 ) -> Shot:
     """Edit a shot if nobody changed it since `expected_version`; else Conflict naming who did."""
-    shot = get_shot(session, actor, shot_id, Role.EDITOR)
-    if shot.deleted_at is not None:
-        raise NotFound(SHOT_NOT_FOUND, code="shot_not_found")
-    if shot.version != expected_version:
-        who = session.get(User, shot.updated_by) if shot.updated_by else None
-        raise Conflict(
-            f"{shot.code} was changed by {who.display_name if who else 'someone else'} "
-            "since you opened it. Reload to see their changes, then edit again.",
-            code="version_conflict",
-        )
+    shot = _editable(session, actor, shot_id, expected_version)
     project = session.get(Project, shot.project_id)
     assert project is not None
     status_before = shot.status
@@ -263,6 +254,41 @@ def update_shot(
     )
     activity.record(session, actor, project.id, "shot.edited", change, shot_id=shot.id)
     session.flush()
+    return shot
+
+
+def set_reference(
+    session: Session, actor: Actor, shot_id: int, asset_id: int | None, *, expected_version: int
+) -> Shot:
+    """Point the shot at a stored reference image (None clears it), with the version check.
+
+    The image itself is decoded and stored by `projects.references`.
+    """
+    shot = _editable(session, actor, shot_id, expected_version)
+    shot.reference_asset_id = asset_id
+    shot.version += 1
+    shot.updated_by = actor.user_id
+    shot.updated_at = utcnow()
+    change = "set the reference image of" if asset_id else "removed the reference image of"
+    activity.record(
+        session, actor, shot.project_id, "shot.edited", f"{change} {shot.code}", shot_id=shot.id
+    )
+    session.flush()
+    return shot
+
+
+def _editable(session: Session, actor: Actor, shot_id: int, expected_version: int) -> Shot:
+    """The shot, for an editor, if nobody changed it since `expected_version`."""
+    shot = get_shot(session, actor, shot_id, Role.EDITOR)
+    if shot.deleted_at is not None:
+        raise NotFound(SHOT_NOT_FOUND, code="shot_not_found")
+    if shot.version != expected_version:
+        who = session.get(User, shot.updated_by) if shot.updated_by else None
+        raise Conflict(
+            f"{shot.code} was changed by {who.display_name if who else 'someone else'} "
+            "since you opened it. Reload to see their changes, then edit again.",
+            code="version_conflict",
+        )
     return shot
 
 

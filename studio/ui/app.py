@@ -81,6 +81,6 @@ def _first_workspace(page: workspaces.WorkspacesPage | generate.GeneratePage) ->
 
 def _first_project(page: projects.ProjectsPage) -> Any:
     def handler(request: gr.Request) -> tuple[Any, ...]:
-        return page.refresh(None, None, request)
+        return page.refresh(request)
 
     return handler

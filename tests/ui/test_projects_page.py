@@ -1,11 +1,17 @@
-"""The Projects page handlers: project -> three shots -> a take each -> circle ->
-storyboard posters -> rough cut, as a signed-in browser calls them; viewers and
-other workspaces are refused."""
+"""The Projects page handlers, called the way a signed-in browser (or anyone
+with a session) calls them: `/gradio_api/call/<api_name>`.
+
+Covers the whole loop (project -> shots -> takes -> circle -> storyboard ->
+rough cut), the shot tab (edit with a version check, re-roll, vary, extend,
+favorite, rate, comment with a timecode and a status change), the shot list
+(reorder keeps codes, duplicate, delete and restore), and who may do what.
+"""
 
 from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -14,70 +20,225 @@ from studio.accounts.models import Role
 from studio.db.session import Database
 from tests.factories import UIError, add_member, call_ui, login, make_user, make_workspace
 
+# Output positions (see ProjectUI.frame and ProjectUI.live in ui/pages/projects.py).
+FRAME = {"project": 1, "shot": 4, "deleted": 5, "table": 9}
+LIVE = {"board": 0, "table": 1, "grid": 2, "take": 3, "comments": 4, "feed": 5, "cut": 6}
+FORM = {"header": 0, "description": 1, "prompt": 4, "status": 8, "version": 10}
 
-def wait_for_posters(http: httpx.Client, ws: int, project: int, count: int) -> str:
-    deadline = time.monotonic() + 60
+
+def client_for(server: httpx.Client) -> httpx.Client:
+    return httpx.Client(base_url=str(server.base_url), timeout=30)
+
+
+def new_project(http: httpx.Client, ws: int, title: str = "The Lighthouse") -> int:
+    out = call_ui(http, "create_project", ws, title, "A keeper's last night", "1280:720", 24, False)
+    project_id = out[2 + FRAME["project"]]["value"]
+    assert isinstance(project_id, int)
+    return project_id
+
+
+def add_shot(http: httpx.Client, ws: int, project: int, text: str) -> list[Any]:
+    out = call_ui(http, "add_shot", ws, project, None, None, False, text, "", None)
+    return list(out[2 + FRAME["shot"]]["choices"])
+
+
+def live(http: httpx.Client, project: int, shot: int | None, take: int | None) -> list[Any]:
+    return call_ui(http, "refresh_project", project, shot, take)
+
+
+def wait_takes(http: httpx.Client, project: int, shot: int, count: int) -> list[Any]:
+    """Until the shot's grid shows `count` finished videos; returns the live outputs."""
+    deadline = time.monotonic() + 90
     while True:
-        board = call_ui(http, "refresh_project", ws, project)[3]
-        if len(re.findall(r'<img src="/media/', board)) >= count:
-            return str(board)
-        assert time.monotonic() < deadline, board
+        out = live(http, project, shot, None)
+        if out[LIVE["grid"]].count("<video") >= count:
+            return out
+        assert "failed" not in out[LIVE["grid"]].lower(), out[LIVE["grid"]]
+        assert time.monotonic() < deadline, out[LIVE["grid"]]
         time.sleep(0.3)
+
+
+def take_ids(out: list[Any]) -> list[int]:
+    return [value for _, value in out[LIVE["take"]]["choices"]]
 
 
 def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.Client) -> None:
     team = make_workspace(db)
     login(http, team.owner)
-    created = call_ui(http, "create_project", team.id, "The Lighthouse")
-    project_id = created[2]["value"]
-    assert project_id
+    project = new_project(http, team.id)
     shots = []
     for text in ("Wide: the lighthouse at dusk", "Close: the keeper's hands", "Wide: the beam"):
-        result = call_ui(http, "add_shot", team.id, project_id, text)
-        shots = result[5]["choices"]
+        shots = add_shot(http, team.id, project, text)
     assert [label.split(" · ")[0] for label, _ in shots] == [
         "SC01-SH010",
         "SC01-SH020",
         "SC01-SH030",
     ]
     for _, shot_id in shots:
-        call_ui(http, "generate_shot_take", team.id, project_id, shot_id)
-    # Each take must exist before it can be circled (newest take of each shot).
+        call_ui(http, "generate_shot_take", project, shot_id, None, "animatic", 7)
     for _, shot_id in shots:
-        call_ui(http, "circle_newest_take", team.id, project_id, shot_id)
-    board = wait_for_posters(http, team.id, project_id, 3)
-    assert board.count('class="take shot-card"') == 3 and "take 1" in board
-    call_ui(http, "render_rough_cut", team.id, project_id)
+        out = wait_takes(http, project, shot_id, 1)
+        call_ui(http, "circle_take", project, shot_id, take_ids(out)[0])
+    board = live(http, project, None, None)[LIVE["board"]]
+    assert len(re.findall(r'<img src="/media/', board)) == 3, board
+    assert board.count("take 1") == 3
+    call_ui(http, "render_rough_cut", project, None, None, False, False)
     deadline = time.monotonic() + 90
-    while True:
-        player = call_ui(http, "refresh_project", team.id, project_id)[5]
-        if "<video" in player:
-            break
+    while "<video" not in (player := live(http, project, None, None)[LIVE["cut"]]):
         assert "failed" not in player, player
         assert time.monotonic() < deadline, player
         time.sleep(0.5)
     src = re.search(r'src="(/media/[^"]+)"', player)
-    assert src is not None
+    assert src is not None and "download" in player
     assert http.get(src.group(1)).headers["content-type"] == "video/mp4"
+    feed = live(http, project, None, None)[LIVE["feed"]]
+    assert "circled take 1 of SC01-SH030" in feed and "added SC01-SH010" in feed
 
 
-def test_viewers_and_outsiders_cannot_change_projects(db: Database, http: httpx.Client) -> None:
+def test_shot_tab_iterates_on_takes(db: Database, http: httpx.Client) -> None:
     team = make_workspace(db)
-    owner = httpx.Client(base_url=str(http.base_url))
+    login(http, team.owner)
+    project = new_project(http, team.id)
+    shot = add_shot(http, team.id, project, "Wide: waves on the rocks")[0][1]
+    call_ui(http, "generate_shot_take", project, shot, None, "animatic", 11)
+    first = take_ids(wait_takes(http, project, shot, 1))[0]
+    call_ui(http, "reroll_take", project, shot, first)
+    call_ui(http, "vary_take", project, shot, first, "waves at night", "")
+    call_ui(http, "extend_take", project, shot, first)
+    out = wait_takes(http, project, shot, 4)
+    grid = out[LIVE["grid"]]
+    assert "re-roll of take 1" in grid and "variation of take 1" in grid
+    assert "extends take 1" in grid and "seed 11" in grid
+
+    call_ui(http, "favorite_take", project, shot, first)
+    out = call_ui(http, "rate_take", project, shot, first, 4)
+    assert "★" in out[LIVE["grid"]] and "●●●●○" in out[LIVE["grid"]]
+    picked = call_ui(http, "pick_take", f"{first}|1", None)
+    assert picked[0]["value"] == first and picked[3] == 4
+
+    # A comment at a timecode of take 1 that approves the shot.
+    posted = call_ui(
+        http, "post_comment", project, shot, first, "Keep this one", True, "0:01.5", "approved", []
+    )
+    comments = posted[4 + 12 + LIVE["comments"]]
+    assert 'data-t="1.5"' in comments and "Keep this one" in comments
+    assert posted[4 + FORM["status"]] == "approved"
+    with pytest.raises(UIError, match="past its end"):
+        call_ui(http, "post_comment", project, shot, first, "Too late", True, "9:00", "", [])
+    with pytest.raises(UIError, match="not a timecode"):
+        call_ui(http, "post_comment", project, shot, first, "When?", True, "soon", "", [])
+
+    compared = call_ui(http, "compare_takes", first, take_ids(out)[0])
+    assert 'id="compare-view"' in compared[0] and 'class="differs"' in compared[0]
+
+
+def test_two_editors_never_overwrite_each_other(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    login(http, team.owner)
+    editor = make_user(db, "editor")
+    add_member(db, team, editor, Role.EDITOR)
+    other = client_for(http)
+    login(other, editor)
+    project = new_project(http, team.id)
+    shot = add_shot(http, team.id, project, "Close: a match is struck")[0][1]
+
+    mine = call_ui(http, "load_shot", project, shot, None)
+    theirs = call_ui(other, "load_shot", project, shot, None)
+    assert mine[FORM["version"]] == theirs[FORM["version"]] == 1
+
+    def save(client: httpx.Client, form: list[Any], description: str) -> list[Any]:
+        fields = form[1:9]
+        fields[0] = description
+        return call_ui(client, "save_shot", shot, *fields, None, form[FORM["version"]])
+
+    saved = save(other, theirs, "Close: a match flares in the dark")
+    assert saved[FORM["version"]] == 2
+    with pytest.raises(UIError, match=r"changed by .* Reload"):
+        save(http, mine, "Close: a match")
+    reloaded = call_ui(http, "reload_shot", shot)
+    assert reloaded[FORM["description"]] == "Close: a match flares in the dark"
+    assert save(http, reloaded, "Close: a match, slow")[FORM["version"]] == 3
+
+
+def test_shot_list_reorder_duplicate_delete_restore(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    login(http, team.owner)
+    project = new_project(http, team.id)
+    for text in ("one", "two", "three"):
+        shots = add_shot(http, team.id, project, text)
+    third = shots[2][1]
+    out = call_ui(http, "move_shot_up", team.id, project, third, None, False)
+    codes = [label.split(" · ")[0] for label, _ in out[FRAME["shot"]]["choices"]]
+    assert codes == ["SC01-SH010", "SC01-SH030", "SC01-SH020"]  # moved, code kept
+    out = call_ui(http, "duplicate_shot", team.id, project, third, None, False)
+    labels = [label for label, _ in out[FRAME["shot"]]["choices"]]
+    assert labels[-1].startswith("SC01-SH040 · three")
+    out = call_ui(http, "delete_shot", team.id, project, third, None, False)
+    assert "SC01-SH030" not in out[FRAME["table"]]
+    assert out[FRAME["deleted"]]["choices"] == [["SC01-SH030 · three", third]]
+    out = call_ui(http, "restore_shot", team.id, project, None, None, False, third)
+    assert "SC01-SH030" in out[FRAME["table"]]
+    exported = call_ui(http, "export_shots_csv", project)
+    assert exported[0]["orig_name"].endswith("-shots.csv")
+
+
+def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    owner = client_for(http)
     login(owner, team.owner)
-    project_id = call_ui(owner, "create_project", team.id, "Private")[2]["value"]
+    project = new_project(owner, team.id, "Private")
+    shot = add_shot(owner, team.id, project, "Wide: the harbour")[0][1]
+    call_ui(owner, "generate_shot_take", project, shot, None, "animatic", 1)
+    take = take_ids(wait_takes(owner, project, shot, 1))[0]
     viewer = make_user(db, "viewer")
     add_member(db, team, viewer, Role.VIEWER)
     login(http, viewer)
-    assert call_ui(http, "refresh_project", team.id, project_id)[3]  # viewers read
-    with pytest.raises(UIError, match="editor role"):
-        call_ui(http, "add_shot", team.id, project_id, "Sneaky")
-    with pytest.raises(UIError, match="editor role"):
-        call_ui(http, "render_rough_cut", team.id, project_id)
+    form = call_ui(http, "load_shot", project, shot, None)
+    assert form[FORM["description"]] == "Wide: the harbour"
+    posted = call_ui(http, "post_comment", project, shot, take, "Lovely", True, "", "", [])
+    assert "Lovely" in posted[4 + 12 + LIVE["comments"]]
+    refused: list[tuple[str, tuple[Any, ...]]] = [
+        ("add_shot", (team.id, project, None, None, False, "Sneaky", "", None)),
+        ("save_shot", (shot, "x", "", "", "", "", None, "", "todo", None, 1)),
+        ("generate_shot_take", (project, shot, None, "animatic", None)),
+        ("circle_take", (project, shot, take)),
+        ("reroll_take", (project, shot, take)),
+        ("vary_take", (project, shot, take, "other", "")),
+        ("extend_take", (project, shot, take)),
+        ("favorite_take", (project, shot, take)),
+        ("delete_shot", (team.id, project, shot, None, False)),
+        ("move_shot_up", (team.id, project, shot, None, False)),
+        ("render_rough_cut", (project, None, None, False, False)),
+        ("post_comment", (project, shot, take, "Approve", True, "", "approved", [])),
+    ]
+    for name, args in refused:
+        with pytest.raises(UIError, match=r"editor role|cannot change"):
+            call_ui(http, name, *args)
+            pytest.fail(f"{name} was allowed for a viewer")
+    form_after = call_ui(owner, "load_shot", project, shot, None)
+    assert form_after[FORM["version"]] == form[FORM["version"]]  # nothing changed
+
+
+def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    owner = client_for(http)
+    login(owner, team.owner)
+    project = new_project(owner, team.id, "Private")
+    shot = add_shot(owner, team.id, project, "Wide: the harbour")[0][1]
     outsider = make_workspace(db)
-    stranger = httpx.Client(base_url=str(http.base_url))
-    login(stranger, outsider.owner)
-    with pytest.raises(UIError, match="No such project"):
-        call_ui(stranger, "add_shot", outsider.id, project_id, "Sneaky")
-    with pytest.raises(UIError, match="not found"):
-        call_ui(stranger, "refresh_project", team.id, project_id)
+    login(http, outsider.owner)
+    attempts: list[tuple[str, tuple[Any, ...]]] = [
+        ("refresh_project", (project, shot, None)),
+        ("load_shot", (project, shot, None)),
+        ("add_shot", (outsider.id, project, None, None, False, "x", "", None)),
+        ("save_shot", (shot, "x", "", "", "", "", None, "", "todo", None, 1)),
+        ("generate_shot_take", (project, shot, None, "animatic", None)),
+        ("post_comment", (project, shot, None, "hi", False, "", "", [])),
+        ("render_rough_cut", (project, None, None, False, False)),
+        ("export_shots_csv", (project,)),
+        ("open_shot", (f"{shot}|1",)),
+    ]
+    for name, args in attempts:
+        with pytest.raises(UIError, match=r"[Nn]o such|not found"):
+            call_ui(http, name, *args)
+            pytest.fail(f"{name} was allowed for an outsider")

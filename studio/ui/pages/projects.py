@@ -1,35 +1,60 @@
-"""Projects: a project's shot list and storyboard, a take per shot, a rough cut.
+"""Projects: from a shot list to a rough cut.
 
-The first slice of issue 4's pages: create a project, add shots, generate
-an animatic (or the default model's) take for a shot, circle takes, see
-the storyboard, render the rough cut. Richer shot and review pages follow.
+The page is a project header (workspace, project, new/archive) over six
+tabs: Storyboard, Shot list, Shot, Compare, Activity and Rough cut. This
+module holds the shell, the shared selection (workspace, project, shot,
+take) and the live refresh; each tab's controls live in its own module
+(shot_list, shot, compare) and register their handlers against the shared
+`ProjectUI`.
+
+Every handler re-checks who is asking through `ui_action` and the services:
+any signed-in user can call any handler by its api_name.
 """
 
-import html
+from __future__ import annotations
+
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from studio.accounts import service as accounts
+from studio.accounts.access import Actor
 from studio.db.session import Database
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.media import signing
-from studio.projects import roughcut, storyboard, takes
+from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects import service as projects
+from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
+from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id, required_id
 
-STATUS_CLASS = {
-    "todo": "todo",
-    "in_progress": "progress",
-    "review": "review",
-    "approved": "approved",
-    "omitted": "omitted",
-}
+FPS_CHOICES = [12, 16, 24, 25, 30, 48, 50, 60]
+# Signed media URLs are minted from a clock rounded to this many seconds, so
+# an unchanged take grid renders to the same HTML on every poll and the
+# browser keeps playing instead of reloading every video.
+URL_BUCKET_SECONDS = 300
+
+
+@dataclass
+class ProjectUI:
+    """Components shared by the tabs, and the helpers their handlers use."""
+
+    db: Database
+    generation: Generation
+    url: Callable[[int], str]
+    workspace: gr.Dropdown
+    project: gr.Dropdown
+    shot: gr.Dropdown
+    take: gr.Dropdown
+    tabs: gr.Tabs
+    # Filled in while the tabs are built.
+    live: list[Any] = field(default_factory=list)
+    frame: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -39,162 +64,344 @@ class ProjectsPage:
     refresh: Callable[..., tuple[Any, ...]]
 
 
-def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPage:
-    ttl = generation.settings.media_url_ttl_seconds
+def stable_url_maker(secret: str, ttl: int) -> Callable[[int], str]:
+    bucket = max(1, min(URL_BUCKET_SECONDS, ttl // 4))
 
     def url(asset_id: int) -> str:
-        return signing.signed_path(asset_id, media_secret, now=time.time(), ttl_seconds=ttl)
+        now = time.time() // bucket * bucket
+        return signing.signed_path(asset_id, secret, now=now, ttl_seconds=ttl)
 
+    return url
+
+
+def live_values(
+    ui: ProjectUI,
+    session: Any,
+    actor: Actor,
+    project_id: int | None,
+    shot_id: int | None,
+    take_id: int | None,
+) -> tuple[Any, ...]:
+    """What changes under a user's feet: posters, progress, new takes, comments, feed, cuts.
+
+    Order matches `ui.live`: board, shot table, take grid, take picker,
+    comments, feed, rough cuts.
+    """
+    if project_id is None:
+        empty = '<div class="empty-state">Pick or create a project.</div>'
+        return (empty, empty, "", gr.update(choices=[], value=None), "", empty, empty)
+    cards = storyboard.storyboard(session, actor, project_id)
+    shots = projects.list_shots(session, actor, project_id)
+    project = projects.get_project(session, actor, project_id)
+    names = {
+        m.user_id: m.display_name
+        for m in accounts.list_members(session, actor, project.workspace_id)
+    }
+    if shot_id is not None and shot_id not in {s.id for s in shots}:
+        shot_id = None
+    take_views = takes.list_takes(session, actor, shot_id) if shot_id else []
+    selected = next((s.selected_take_id for s in shots if s.id == shot_id), None)
+    if take_id not in {tv.take.id for tv in take_views}:
+        take_id = take_views[0].take.id if take_views else None
+    thread = review.list_comments(session, actor, shot_id) if shot_id else []
+    versions = roughcut.list_rough_cuts(session, actor, project_id)
+    cut_jobs = {v.public_id: jobs.get_job(session, actor, v.public_id) for v in versions[:10]}
+    return (
+        render.board(cards, ui.url),
+        render.shot_table(shots, {c.shot_id: c for c in cards}, names),
+        render.take_grid(take_views, selected, take_id, ui.url)
+        if shot_id
+        else '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>',
+        gr.update(choices=take_choices(take_views, selected), value=take_id),
+        render.comments(thread) if shot_id else "",
+        render.feed(activity.feed(session, actor, project_id, limit=60)),
+        render.cuts(versions[:10], cut_jobs, ui.url),
+    )
+
+
+def take_choices(views: list[takes.TakeView], selected: int | None) -> list[tuple[str, int]]:
+    out = []
+    for tv in views:
+        label = f"Take {tv.take.number}"
+        if tv.job is not None:
+            label += f" · seed {tv.job.params.get('seed')} · {tv.job.model_key}"
+        else:
+            label += " · uploaded"
+        if tv.take.id == selected:
+            label += " · circled"
+        out.append((label, tv.take.id))
+    return out
+
+
+def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPage:
+    from studio.ui.pages import compare, shot, shot_list  # tab modules import this one
+
+    url = stable_url_maker(media_secret, generation.settings.media_url_ttl_seconds)
     with gr.Column(visible=False, elem_id="page-projects") as column:
-        gr.Markdown("## Projects")
-        with gr.Row():
+        with gr.Row(equal_height=True):
             workspace = id_dropdown("Workspace", scale=2, elem_id="proj-workspace")
             project = id_dropdown("Project", scale=3, elem_id="proj-project")
-            new_title = gr.Textbox(label="New project", placeholder="The Lighthouse", scale=2)
-            create_btn = gr.Button("Create project", variant="primary", scale=1)
+            archived = gr.Checkbox(label="Show archived", value=False, scale=1, min_width=120)
+        info = gr.Markdown(elem_id="proj-info")
+        with gr.Row():
+            archive_btn = gr.Button("Archive project", size="sm", elem_id="proj-archive")
+            restore_btn = gr.Button("Restore project", size="sm", elem_id="proj-restore")
+        with gr.Accordion("New project", open=False, elem_id="proj-new"):
+            with gr.Row():
+                new_title = gr.Textbox(label="Title", placeholder="The Lighthouse", scale=2)
+                new_logline = gr.Textbox(
+                    label="Logline", placeholder="A keeper's last night on the rock", scale=3
+                )
+                new_ratio = gr.Dropdown(
+                    label="Ratio", choices=list(RATIO_CHOICES), value="1280:720", scale=1
+                )
+                new_fps = gr.Dropdown(label="FPS", choices=FPS_CHOICES, value=24, scale=1)
+            create_btn = gr.Button("Create project", variant="primary", elem_id="proj-create")
         empty = gr.Markdown(
-            "### No project yet\nCreate one, add shots, and generate a take for each.",
+            "### No project yet\nOpen **New project** above: give it a title, then add "
+            "shots and generate a take for each.",
             visible=False,
             elem_classes=["empty-state"],
         )
-        board = gr.HTML(elem_id="proj-storyboard")
-        with gr.Row():
-            shot_text = gr.Textbox(
-                label="Add a shot", placeholder="Wide: the keeper climbs the stairs", scale=4
-            )
-            add_btn = gr.Button("Add shot", scale=1, elem_id="proj-add-shot")
-        with gr.Row():
-            shot_pick = id_dropdown("Shot", scale=3, elem_id="proj-shot")
-            take_btn = gr.Button("Generate take", variant="primary", scale=1, elem_id="proj-take")
-            circle_btn = gr.Button("Circle newest take", scale=1, elem_id="proj-circle")
-        with gr.Row():
-            cut_btn = gr.Button("Render rough cut", variant="primary", elem_id="proj-cut")
-            cut_html = gr.HTML(elem_id="proj-cut-player")
+        # Filled by static/studio.js when a storyboard card or table row is clicked.
+        open_shot = gr.Textbox(elem_id="open-shot", elem_classes=["hidden-input"], show_label=False)
+        with gr.Tabs(elem_id="proj-tabs") as tabs:
+            with gr.Tab("Storyboard", id="board", elem_id="tab-board"):
+                board = gr.HTML(elem_id="proj-storyboard")
+            with gr.Tab("Shot list", id="list", elem_id="tab-list"):
+                list_tab = shot_list.build_controls()
+            with gr.Tab("Shot", id="shot", elem_id="tab-shot"):
+                shot_tab = shot.build_controls(generation)
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+                compare_tab = compare.build_controls()
+            with gr.Tab("Activity", id="activity", elem_id="tab-activity"):
+                feed = gr.HTML(elem_id="proj-activity")
+            with gr.Tab("Rough cut", id="cut", elem_id="tab-cut"):
+                with gr.Row():
+                    title_card = gr.Checkbox(label="Title card", value=False)
+                    overlay = gr.Checkbox(label="Shot codes burned in", value=False)
+                    cut_btn = gr.Button("Render rough cut", variant="primary", elem_id="proj-cut")
+                gr.Markdown(
+                    "The circled take of each shot, in shot-list order. Matching takes are "
+                    "joined without re-encoding; mixed sizes or frame rates are normalized "
+                    "to the first take's.",
+                    elem_classes=["hint"],
+                )
+                cut_html = gr.HTML(elem_id="proj-cut-player")
         timer = gr.Timer(2.0)
 
-    def refresh(picked_ws: Any, picked_project: Any, request: gr.Request) -> tuple[Any, ...]:
+    ui = ProjectUI(
+        db=db,
+        generation=generation,
+        url=url,
+        workspace=workspace,
+        project=project,
+        shot=shot_tab.shot,
+        take=shot_tab.take,
+        tabs=tabs,
+    )
+    ui.live = [
+        board,
+        list_tab.table,
+        shot_tab.grid,
+        shot_tab.take,
+        shot_tab.comments,
+        feed,
+        cut_html,
+    ]
+
+    def frame(
+        picked_ws: Any,
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        show_archived: bool,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        """Everything: the pickers' choices, the project header, and the live parts."""
         workspace_id = optional_id(picked_ws, "workspace")
         project_id = optional_id(picked_project, "project")
+        shot_id = optional_id(picked_shot, "shot")
         with ui_action(db, request) as (session, actor):
             mine = accounts.list_my_workspaces(session, actor)
             ws_choices = [(m.workspace.name, m.workspace.id) for m in mine]
-            if workspace_id is None and ws_choices:
-                workspace_id = ws_choices[0][1]
+            if workspace_id not in [c[1] for c in ws_choices]:
+                workspace_id = ws_choices[0][1] if ws_choices else None
             listed = projects.list_projects(session, actor, workspace_id) if workspace_id else []
-            choices = [(p.title, p.id) for p in listed]
+            if show_archived and workspace_id:
+                listed += projects.list_projects(session, actor, workspace_id, archived=True)
+            choices = [(p.title + (" (archived)" if p.archived_at else ""), p.id) for p in listed]
             if project_id not in [p.id for p in listed]:
                 project_id = choices[0][1] if choices else None
-            cards = storyboard.storyboard(session, actor, project_id) if project_id else []
-            cuts = roughcut.list_rough_cuts(session, actor, project_id) if project_id else []
-            cut_view = jobs.get_job(session, actor, cuts[0].public_id) if cuts else None
+            current = next((p for p in listed if p.id == project_id), None)
+            shots = projects.list_shots(session, actor, project_id) if project_id else []
+            if shot_id not in [s.id for s in shots]:
+                shot_id = None
+            deleted = (
+                projects.list_shots(session, actor, project_id, deleted=True) if project_id else []
+            )
+            members = accounts.list_members(session, actor, workspace_id) if workspace_id else []
+            live = live_values(
+                ui, session, actor, project_id, shot_id, optional_id(picked_take, "take")
+            )
+        shot_choices = [(f"{s.code} · {(s.description or s.prompt)[:40]}", s.id) for s in shots]
+        emails = [(f"{m.display_name} <{m.email}>", m.email) for m in members]
+        header = ""
+        if current is not None:
+            header = (
+                f"**{current.title}**"
+                + (f" — {current.logline}" if current.logline else "")
+                + f"  \n<small>{current.default_ratio} · {current.default_fps} fps · "
+                f"{len(shots)} shots"
+                + (" · archived (read only until restored)" if current.archived_at else "")
+                + "</small>"
+            )
         return (
             gr.update(choices=ws_choices, value=workspace_id),
             gr.update(choices=choices, value=project_id),
+            header,
             gr.update(visible=project_id is None),
-            _board_html(cards, url),
-            gr.update(choices=[(f"{c.code} · {c.description[:40]}", c.shot_id) for c in cards]),
-            _cut_html(cuts[0].cut.number if cuts else None, cut_view, url),
+            gr.update(choices=shot_choices, value=shot_id),
+            gr.update(choices=[(f"{s.code} · {s.description[:40]}", s.id) for s in deleted]),
+            gr.update(choices=emails),
+            gr.update(choices=emails),
+            *live,
         )
 
-    outputs = [workspace, project, empty, board, shot_pick, cut_html]
+    ui.frame = [
+        workspace,
+        project,
+        info,
+        empty,
+        shot_tab.shot,
+        list_tab.deleted,
+        shot_tab.assignee,
+        shot_tab.mentions,
+        *ui.live,
+    ]
+    frame_inputs = [workspace, project, shot_tab.shot, shot_tab.take, archived]
 
-    def create(picked_ws: Any, title: str, request: gr.Request) -> tuple[Any, ...]:
+    def poll(
+        picked_project: Any, picked_shot: Any, picked_take: Any, request: gr.Request
+    ) -> tuple[Any, ...]:
+        with ui_action(db, request) as (session, actor):
+            return live_values(
+                ui,
+                session,
+                actor,
+                optional_id(picked_project, "project"),
+                optional_id(picked_shot, "shot"),
+                optional_id(picked_take, "take"),
+            )
+
+    def create(
+        picked_ws: Any,
+        title: str,
+        logline: str,
+        ratio: str,
+        fps: Any,
+        show_archived: bool,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
             made = projects.create_project(
-                session, actor, workspace_id=required_id(picked_ws, "workspace"), title=title
+                session,
+                actor,
+                workspace_id=required_id(picked_ws, "workspace"),
+                title=title,
+                logline=logline or "",
+                default_ratio=ratio or "1280:720",
+                default_fps=int(fps or 24),
             )
             project_id = made.id
-        return ("", *refresh(picked_ws, project_id, request))
+        gr.Info(f"Project “{title.strip()}” created. Add its first shot in the Shot list tab.")
+        return ("", "", *frame(picked_ws, project_id, None, None, show_archived, request))
 
-    def add(picked_ws: Any, picked_project: Any, text: str, request: gr.Request) -> tuple[Any, ...]:
+    def set_archived(archive: bool) -> Callable[..., tuple[Any, ...]]:
+        def handler(
+            picked_ws: Any, picked_project: Any, show_archived: bool, request: gr.Request
+        ) -> tuple[Any, ...]:
+            with ui_action(db, request) as (session, actor):
+                changed = projects.set_archived(
+                    session, actor, required_id(picked_project, "project"), archive
+                )
+                title = changed.title
+            gr.Info(f"“{title}” {'archived' if archive else 'restored'}.")
+            keep = None if archive and not show_archived else picked_project
+            return frame(picked_ws, keep, None, None, show_archived, request)
+
+        return handler
+
+    def render_cut(
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        with_title: bool,
+        with_codes: bool,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
-            projects.add_shot(
+            cut = roughcut.request_rough_cut(
                 session,
                 actor,
                 required_id(picked_project, "project"),
-                projects.ShotFields(description=text),
-            )
-        return ("", *refresh(picked_ws, picked_project, request))
-
-    def generate(
-        picked_ws: Any, picked_project: Any, picked_shot: Any, request: gr.Request
-    ) -> tuple[Any, ...]:
-        with ui_action(db, request) as (session, actor):
-            take = takes.generate_take(session, actor, required_id(picked_shot, "shot"), generation)
-            number = take.number
-        gr.Info(f"Take {number} queued.")
-        return refresh(picked_ws, picked_project, request)
-
-    def circle(
-        picked_ws: Any, picked_project: Any, picked_shot: Any, request: gr.Request
-    ) -> tuple[Any, ...]:
-        with ui_action(db, request) as (session, actor):
-            views = takes.list_takes(session, actor, required_id(picked_shot, "shot"))
-            if not views:
-                raise gr.Error("This shot has no take yet: generate one first.")
-            takes.select_take(session, actor, views[0].take.id)
-        return refresh(picked_ws, picked_project, request)
-
-    def render(picked_ws: Any, picked_project: Any, request: gr.Request) -> tuple[Any, ...]:
-        with ui_action(db, request) as (session, actor):
-            cut = roughcut.request_rough_cut(
-                session, actor, required_id(picked_project, "project"), generation
+                generation,
+                title_card=bool(with_title),
+                overlay_codes=bool(with_codes),
             )
             number = cut.number
-        gr.Info(f"Rough cut v{number} queued.")
-        return refresh(picked_ws, picked_project, request)
+        gr.Info(f"Rough cut v{number} queued: it appears below with its progress.")
+        return poll(picked_project, picked_shot, picked_take, request)
+
+    def opened(token: str, request: gr.Request) -> tuple[Any, ...]:
+        """A storyboard card or shot-list row was clicked: open that shot."""
+        shot_id = optional_id((token or "").split("|")[0], "shot")
+        if shot_id is None:
+            return (gr.update(), gr.update())
+        with ui_action(db, request) as (session, actor):
+            projects.get_shot(session, actor, shot_id)  # refuses others' shots by name
+        # Setting the picker fires its change event, which loads the form.
+        return (gr.Tabs(selected="shot"), gr.update(value=shot_id))
 
     create_btn.click(
-        create, [workspace, new_title], [new_title, *outputs], api_name="create_project"
+        create,
+        [workspace, new_title, new_logline, new_ratio, new_fps, archived],
+        [new_title, new_logline, *ui.frame],
+        api_name="create_project",
     )
-    add_btn.click(add, [workspace, project, shot_text], [shot_text, *outputs], api_name="add_shot")
-    take_btn.click(
-        generate, [workspace, project, shot_pick], outputs, api_name="generate_shot_take"
+    archive_btn.click(
+        set_archived(True),
+        [workspace, project, archived],
+        ui.frame,
+        api_name="archive_project",
+        js="(ws, p, a) => { if (!confirm('Archive this project? It stays readable and can be "
+        "restored from \"Show archived\".')) { throw new Error('cancelled'); } "
+        "return [ws, p, a]; }",
     )
-    circle_btn.click(
-        circle, [workspace, project, shot_pick], outputs, api_name="circle_newest_take"
+    restore_btn.click(
+        set_archived(False), [workspace, project, archived], ui.frame, api_name="restore_project"
     )
-    cut_btn.click(render, [workspace, project], outputs, api_name="render_rough_cut")
-    workspace.input(refresh, [workspace, project], outputs, api_visibility="private")
-    project.input(refresh, [workspace, project], outputs, api_visibility="private")
+    cut_btn.click(
+        render_cut,
+        [project, shot_tab.shot, shot_tab.take, title_card, overlay],
+        ui.live,
+        api_name="render_rough_cut",
+    )
+    for picker in (workspace, project, archived):
+        picker.input(frame, frame_inputs, ui.frame, api_visibility="private")
+    open_shot.input(opened, [open_shot], [tabs, shot_tab.shot], api_name="open_shot")
     timer.tick(
-        refresh, [workspace, project], outputs, api_name="refresh_project", show_progress="hidden"
+        poll,
+        [project, shot_tab.shot, shot_tab.take],
+        ui.live,
+        api_name="refresh_project",
+        show_progress="hidden",
     )
-    return ProjectsPage(column=column, outputs=outputs, refresh=refresh)
+    shot_list.wire(ui, list_tab, frame, frame_inputs)
+    shot.wire(ui, shot_tab)
+    compare.wire(ui, compare_tab, shot_tab)
 
+    def first(request: gr.Request) -> tuple[Any, ...]:
+        return frame(None, None, None, None, False, request)
 
-def _board_html(cards: list[storyboard.Card], url: Callable[[int], str]) -> str:
-    if not cards:
-        return '<div class="empty-state">No shots yet. Add the first shot below.</div>'
-    items = []
-    for card in cards:
-        if card.poster_asset_id:
-            picture = f'<img src="{url(card.poster_asset_id)}" alt="{card.code}">'
-        elif card.reference_asset_id:
-            picture = f'<img src="{url(card.reference_asset_id)}" alt="{card.code} reference">'
-        else:
-            waiting = card.latest_status in ("queued", "running")
-            note = "generating…" if waiting else "no circled take yet"
-            picture = f'<div class="no-media">{note}</div>'
-        length = f"{card.target_duration:g} s" if card.target_duration else "—"
-        take = f"take {card.selected_number}" if card.selected_number else f"{card.takes} takes"
-        items.append(
-            f'<figure class="take shot-card" data-shot="{card.shot_id}">{picture}<figcaption>'
-            f'<span class="status {STATUS_CLASS.get(card.status, "todo")}">'
-            f"{card.status.replace('_', ' ')}</span> <b>{card.code}</b> · {length} · {take}"
-            f"<br><small>{html.escape(card.description[:100])}</small></figcaption></figure>"
-        )
-    return '<div class="takes storyboard">' + "".join(items) + "</div>"
-
-
-def _cut_html(number: int | None, view: jobs.JobView | None, url: Callable[[int], str]) -> str:
-    if number is None or view is None:
-        return '<div class="empty-state">No rough cut yet: circle takes, then render.</div>'
-    if view.output_asset_id:
-        return (
-            f'<div class="rough-cut"><b>Rough cut v{number}</b><br>'
-            f'<video id="rough-cut-video" src="{url(view.output_asset_id)}" controls '
-            'preload="metadata" style="max-width:100%"></video></div>'
-        )
-    state = view.error_message or f"{view.status.value} · {round(view.progress * 100)}%"
-    return f'<div class="rough-cut"><b>Rough cut v{number}</b>: {html.escape(state)}</div>'
+    return ProjectsPage(column=column, outputs=ui.frame, refresh=first)

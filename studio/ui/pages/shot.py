@@ -1,0 +1,573 @@
+"""The Shot tab: the core loop of iterating on one shot.
+
+Left: the shot's description, prompt and settings (saved with a version
+check, so two people editing the same shot never overwrite each other
+silently), its reference image, and Generate. Right: its takes, newest
+first, with live progress; re-roll, vary, extend, circle, favorite, rate
+and upload act on the picked take; the comment thread sits under them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from studio.accounts.models import User
+from studio.generation import registry as reg
+from studio.generation.context import Generation
+from studio.projects import references, review, takes
+from studio.projects import service as projects
+from studio.projects.models import ShotStatus
+from studio.projects.service import RATIO_CHOICES
+from studio.ui.actions import ui_action
+from studio.ui.pages import project_html as render
+from studio.ui.widgets import id_dropdown, optional_id, required_id
+
+if TYPE_CHECKING:
+    from studio.ui.pages.projects import ProjectUI
+
+STATUS_CHOICES = [(s.value.replace("_", " "), s.value) for s in ShotStatus]
+RATING_CHOICES = [("no rating", 0), ("●", 1), ("●●", 2), ("●●●", 3), ("●●●●", 4), ("●●●●●", 5)]
+
+
+@dataclass
+class ShotTab:
+    shot: gr.Dropdown
+    header: gr.Markdown
+    fields: list[Any]  # description, dialogue, camera, prompt, negative, duration, ratio, status
+    assignee: gr.Dropdown
+    version: gr.Number
+    save: gr.Button
+    reload: gr.Button
+    reference: gr.HTML
+    reference_in: gr.Image
+    set_reference: gr.Button
+    clear_reference: gr.Button
+    model: gr.Dropdown
+    seed: gr.Number
+    generate: gr.Button
+    grid: gr.HTML
+    take: gr.Dropdown
+    pick_take: gr.Textbox
+    circle: gr.Button
+    favorite: gr.Button
+    rating: gr.Dropdown
+    reroll: gr.Button
+    extend: gr.Button
+    vary_prompt: gr.Textbox
+    vary_negative: gr.Textbox
+    vary: gr.Button
+    upload_in: gr.File
+    upload: gr.Button
+    comments: gr.HTML
+    comment_body: gr.Textbox
+    comment_timecode: gr.Textbox
+    comment_status: gr.Dropdown
+    comment_on_take: gr.Checkbox
+    mentions: gr.Dropdown
+    post: gr.Button
+
+
+def _model_choices(registry: reg.Registry) -> list[tuple[str, str]]:
+    return [("Default for the shot", "")] + [
+        (spec.name + ("" if reg.weights_available(spec) else " (weights not installed)"), spec.key)
+        for spec in registry.all()
+        if spec.supports("text_to_video") or spec.supports("image_to_video")
+    ]
+
+
+def build_controls(generation: Generation) -> ShotTab:
+    with gr.Row():
+        with gr.Column(scale=2, min_width=360):
+            shot = id_dropdown("Shot", elem_id="shot-pick")
+            header = gr.Markdown(elem_id="shot-header")
+            description = gr.Textbox(label="Description", lines=2, elem_id="shot-description")
+            prompt = gr.Textbox(
+                label="Prompt",
+                lines=3,
+                placeholder="Empty: the description is used",
+                elem_id="shot-prompt",
+            )
+            with gr.Accordion("Dialogue, camera, negative prompt", open=False):
+                dialogue = gr.Textbox(label="Dialogue", lines=2)
+                camera = gr.Textbox(label="Camera notes", lines=2)
+                negative = gr.Textbox(label="Negative prompt", lines=2)
+            with gr.Row():
+                duration = gr.Number(label="Target length (s)", minimum=0, maximum=600)
+                ratio = gr.Dropdown(
+                    label="Ratio",
+                    choices=[("project default", "")] + [(r, r) for r in RATIO_CHOICES],
+                    value="",
+                )
+            with gr.Row():
+                status = gr.Dropdown(label="Status", choices=STATUS_CHOICES, value="todo")
+                assignee = gr.Dropdown(
+                    label="Assignee", choices=[], allow_custom_value=True, value=None
+                )
+            version = gr.Number(
+                value=0, precision=0, elem_id="shot-version", elem_classes=["hidden-input"]
+            )
+            with gr.Row():
+                save = gr.Button("Save shot", variant="primary", elem_id="shot-save")
+                reload = gr.Button("Reload", elem_id="shot-reload")
+            with gr.Accordion("Reference image", open=False):
+                reference = gr.HTML()
+                reference_in = gr.Image(
+                    label="New reference (PNG, JPEG, WebP)", type="filepath", height=160
+                )
+                with gr.Row():
+                    set_reference = gr.Button("Use as reference", size="sm")
+                    clear_reference = gr.Button("Remove reference", size="sm")
+            with gr.Row(equal_height=True):
+                model = gr.Dropdown(
+                    label="Model",
+                    choices=_model_choices(generation.registry),
+                    value="",
+                    scale=3,
+                    elem_id="shot-model",
+                )
+                seed = gr.Number(label="Seed", precision=0, minimum=0, scale=1)
+            generate = gr.Button(
+                "Generate take", variant="primary", size="lg", elem_id="shot-generate"
+            )
+        with gr.Column(scale=3, min_width=480):
+            grid = gr.HTML(elem_id="shot-takes")
+            pick_take = gr.Textbox(
+                elem_id="pick-take", elem_classes=["hidden-input"], show_label=False
+            )
+            with gr.Row(equal_height=True):
+                take = id_dropdown("Take", scale=3, elem_id="take-pick")
+                circle = gr.Button("Circle", variant="primary", scale=1, elem_id="take-circle")
+                favorite = gr.Button("★ Favorite", scale=1, elem_id="take-favorite")
+                rating = gr.Dropdown(
+                    label="Rating", choices=RATING_CHOICES, value=0, scale=1, elem_id="take-rating"
+                )
+            with gr.Row():
+                reroll = gr.Button("Re-roll (new seed)", elem_id="take-reroll")
+                extend = gr.Button("Extend from last frame", elem_id="take-extend")
+            with gr.Accordion("Vary: same seed, edited prompt", open=False):
+                vary_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="vary-prompt")
+                vary_negative = gr.Textbox(label="Negative prompt", lines=1)
+                vary = gr.Button("Vary this take", elem_id="take-vary")
+            with gr.Accordion("Upload a clip as a take", open=False):
+                upload_in = gr.File(label="MP4, MOV or WebM", file_types=["video"], type="filepath")
+                upload = gr.Button("Add as take", elem_id="take-upload")
+            gr.Markdown("#### Comments")
+            comments = gr.HTML(elem_id="shot-comments")
+            comment_body = gr.Textbox(
+                label="Comment",
+                lines=2,
+                placeholder="The beam is too fast here…",
+                elem_id="comment-body",
+            )
+            with gr.Row():
+                comment_on_take = gr.Checkbox(
+                    label="About the picked take", value=True, scale=1, min_width=120
+                )
+                comment_timecode = gr.Textbox(
+                    label="At (on the picked take)", placeholder="1:05 or 3.5", scale=1
+                )
+                comment_status = gr.Dropdown(
+                    label="Move the shot to",
+                    choices=[("no change", ""), *STATUS_CHOICES],
+                    value="",
+                    scale=1,
+                )
+                mentions = gr.Dropdown(
+                    label="Mention",
+                    choices=[],
+                    multiselect=True,
+                    allow_custom_value=True,
+                    scale=2,
+                )
+            post = gr.Button("Post comment", elem_id="comment-post")
+    return ShotTab(
+        shot=shot,
+        header=header,
+        fields=[description, dialogue, camera, prompt, negative, duration, ratio, status],
+        assignee=assignee,
+        version=version,
+        save=save,
+        reload=reload,
+        reference=reference,
+        reference_in=reference_in,
+        set_reference=set_reference,
+        clear_reference=clear_reference,
+        model=model,
+        seed=seed,
+        generate=generate,
+        grid=grid,
+        take=take,
+        pick_take=pick_take,
+        circle=circle,
+        favorite=favorite,
+        rating=rating,
+        reroll=reroll,
+        extend=extend,
+        vary_prompt=vary_prompt,
+        vary_negative=vary_negative,
+        vary=vary,
+        upload_in=upload_in,
+        upload=upload,
+        comments=comments,
+        comment_body=comment_body,
+        comment_timecode=comment_timecode,
+        comment_status=comment_status,
+        comment_on_take=comment_on_take,
+        mentions=mentions,
+        post=post,
+    )
+
+
+def wire(ui: ProjectUI, tab: ShotTab) -> None:
+    from studio.ui.pages.projects import live_values
+
+    db, generation = ui.db, ui.generation
+    form = [tab.header, *tab.fields, tab.assignee, tab.version, tab.reference]
+
+    def form_values(session: Any, actor: Any, shot_id: int | None) -> tuple[Any, ...]:
+        if shot_id is None:
+            blank = ("", "", "", "", "", None, "", "todo", None, 0, "")
+            return (
+                "### Open a shot\nClick a card on the storyboard or a row of the shot list.",
+                *blank,
+            )
+        shot = projects.get_shot(session, actor, shot_id)
+        assignee = session.get(User, shot.assignee_user_id) if shot.assignee_user_id else None
+        editor = session.get(User, shot.updated_by) if shot.updated_by else None
+        header = (
+            f"### {shot.code} {render.status_badge(shot.status.value)}\n"
+            f"<small>version {shot.version}"
+            + (f" · last edited by {editor.display_name}" if editor else "")
+            + "</small>"
+        )
+        reference = (
+            f'<img class="reference" src="{ui.url(shot.reference_asset_id)}" alt="reference">'
+            if shot.reference_asset_id
+            else '<div class="hint">No reference image: takes start from the prompt.</div>'
+        )
+        return (
+            header,
+            shot.description,
+            shot.dialogue,
+            shot.camera_notes,
+            shot.prompt,
+            shot.negative_prompt,
+            shot.target_duration,
+            shot.ratio or "",
+            shot.status.value,
+            assignee.email if assignee else None,
+            shot.version,
+            reference,
+        )
+
+    def load(
+        picked_project: Any, picked_shot: Any, picked_take: Any, request: gr.Request
+    ) -> tuple[Any, ...]:
+        shot_id = optional_id(picked_shot, "shot")
+        with ui_action(db, request) as (session, actor):
+            values = form_values(session, actor, shot_id)
+            live = live_values(
+                ui,
+                session,
+                actor,
+                optional_id(picked_project, "project"),
+                shot_id,
+                optional_id(picked_take, "take"),
+            )
+        return (*values, *live)
+
+    def save(
+        picked_shot: Any,
+        description: str,
+        dialogue: str,
+        camera: str,
+        prompt: str,
+        negative: str,
+        duration: Any,
+        ratio: str,
+        status: str,
+        assignee: Any,
+        version: Any,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        shot_id = required_id(picked_shot, "shot")
+        with ui_action(db, request) as (session, actor):
+            projects.update_shot(
+                session,
+                actor,
+                shot_id,
+                projects.ShotFields(
+                    description=description or "",
+                    dialogue=dialogue or "",
+                    camera_notes=camera or "",
+                    prompt=prompt or "",
+                    negative_prompt=negative or "",
+                    target_duration=float(duration) if duration not in (None, "", 0) else None,
+                    ratio=ratio or "",
+                    status=status or None,
+                    assignee_email=assignee or "",
+                ),
+                expected_version=int(version or 0),
+            )
+            result = form_values(session, actor, shot_id)
+        gr.Info("Shot saved.")
+        return result
+
+    def reload_form(picked_shot: Any, request: gr.Request) -> tuple[Any, ...]:
+        with ui_action(db, request) as (session, actor):
+            return form_values(session, actor, optional_id(picked_shot, "shot"))
+
+    def set_reference(clear: bool) -> Callable[..., tuple[Any, ...]]:
+        def handler(
+            picked_shot: Any, path: Any, version: Any, request: gr.Request
+        ) -> tuple[Any, ...]:
+            shot_id = required_id(picked_shot, "shot")
+            data = None
+            if not clear:
+                if not path:
+                    raise gr.Error("Drop an image in first.")
+                file = Path(str(path))
+                if file.stat().st_size > generation.settings.max_upload_bytes:
+                    raise gr.Error(
+                        f"The image is larger than "
+                        f"{generation.settings.max_upload_bytes // 1_000_000} MB."
+                    )
+                data = file.read_bytes()
+            with ui_action(db, request) as (session, actor):
+                references.set_reference_image(
+                    session, actor, shot_id, generation, data, expected_version=int(version or 0)
+                )
+                return (None, *form_values(session, actor, shot_id))
+
+        return handler
+
+    def take_action(
+        action: Callable[[Any, Any, int], str | None],
+    ) -> Callable[..., tuple[Any, ...]]:
+        """Run `action(session, actor, take_id)` -> message, then refresh the live parts."""
+
+        def handler(
+            picked_project: Any, picked_shot: Any, picked_take: Any, request: gr.Request
+        ) -> tuple[Any, ...]:
+            take_id = required_id(picked_take, "take")
+            with ui_action(db, request) as (session, actor):
+                message = action(session, actor, take_id)
+                live = live_values(
+                    ui,
+                    session,
+                    actor,
+                    optional_id(picked_project, "project"),
+                    optional_id(picked_shot, "shot"),
+                    take_id,
+                )
+            if message:
+                gr.Info(message)
+            return live
+
+        return handler
+
+    def circle(session: Any, actor: Any, take_id: int) -> str:
+        shot = takes.select_take(session, actor, take_id)
+        number = takes.get_take(session, actor, take_id).number
+        return f"Take {number} circled for {shot.code}."
+
+    def favorite(session: Any, actor: Any, take_id: int) -> str:
+        take = takes.get_take(session, actor, take_id)
+        takes.mark_take(session, actor, take_id, favorite=not take.favorite)
+        return (
+            f"Take {take.number} {'is a favorite' if take.favorite else 'is no longer a favorite'}."
+        )
+
+    def reroll(session: Any, actor: Any, take_id: int) -> str:
+        made = takes.reroll_take(session, actor, take_id, generation)
+        return f"Take {made.number} queued: same settings, new seed."
+
+    def extend(session: Any, actor: Any, take_id: int) -> str:
+        made = takes.extend_take(session, actor, take_id, generation)
+        return f"Take {made.number} queued: it continues from the last frame."
+
+    def rate(
+        picked_project: Any, picked_shot: Any, picked_take: Any, stars: Any, request: gr.Request
+    ) -> tuple[Any, ...]:
+        def apply(session: Any, actor: Any, take_id: int) -> None:
+            takes.mark_take(session, actor, take_id, rating=int(stars or 0))
+
+        return take_action(apply)(picked_project, picked_shot, picked_take, request)
+
+    def vary(
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        prompt: str,
+        negative: str,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        def apply(session: Any, actor: Any, take_id: int) -> str:
+            changes = {"prompt": prompt or None, "negative_prompt": negative or None}
+            made = takes.vary_take(session, actor, take_id, generation, changes)
+            return f"Take {made.number} queued: same seed, edited prompt."
+
+        return take_action(apply)(picked_project, picked_shot, picked_take, request)
+
+    def generate(
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        model: str,
+        seed: Any,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        shot_id = required_id(picked_shot, "shot")
+        with ui_action(db, request) as (session, actor):
+            made = takes.generate_take(
+                session,
+                actor,
+                shot_id,
+                generation,
+                model=model or None,
+                seed=int(seed) if seed not in (None, "") else None,
+            )
+            number, made_id = made.number, made.id
+            live = live_values(
+                ui, session, actor, optional_id(picked_project, "project"), shot_id, made_id
+            )
+        gr.Info(f"Take {number} queued.")
+        return live
+
+    def upload(
+        picked_project: Any, picked_shot: Any, path: Any, request: gr.Request
+    ) -> tuple[Any, ...]:
+        shot_id = required_id(picked_shot, "shot")
+        if not path:
+            raise gr.Error("Choose a video file first.")
+        file = Path(str(path))
+        if file.stat().st_size > generation.settings.max_upload_bytes:
+            raise gr.Error(
+                f"Clips are limited to {generation.settings.max_upload_bytes // (1024 * 1024)} MB."
+            )
+        with ui_action(db, request) as (session, actor):
+            made = takes.upload_take(session, actor, shot_id, generation, file.read_bytes())
+            number, made_id = made.number, made.id
+            live = live_values(
+                ui, session, actor, optional_id(picked_project, "project"), shot_id, made_id
+            )
+        gr.Info(f"Take {number} added from your clip.")
+        return (None, *live)
+
+    def post(
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        body: str,
+        on_take: bool,
+        timecode: str,
+        status: str,
+        mentioned: Any,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        shot_id = required_id(picked_shot, "shot")
+        at = review.parse_timecode(timecode) if timecode else None
+        take_id = optional_id(picked_take, "take") if on_take or at is not None else None
+        with ui_action(db, request) as (session, actor):
+            review.add_comment(
+                session,
+                actor,
+                shot_id,
+                body,
+                take_id=take_id,
+                timecode=at,
+                status=status or None,
+                mentions=list(mentioned or []),
+            )
+            live = live_values(
+                ui,
+                session,
+                actor,
+                optional_id(picked_project, "project"),
+                shot_id,
+                optional_id(picked_take, "take"),
+            )
+            values = form_values(session, actor, shot_id) if status else None
+        form_update = values if values is not None else tuple(gr.update() for _ in form)
+        return ("", "", "", [], *form_update, *live)
+
+    def picked(token: str, picked_take: Any, request: gr.Request) -> tuple[Any, ...]:
+        """A take card was clicked (static/studio.js), or the picker changed."""
+        take_id = optional_id((token or "").split("|")[0], "take") or optional_id(
+            picked_take, "take"
+        )
+        if take_id is None:
+            return (gr.update(), "", "", 0)
+        with ui_action(db, request) as (session, actor):
+            tv = takes.view(session, actor, takes.get_take(session, actor, take_id))
+            prompt = str(tv.job.params.get("user_prompt") or "") if tv.job else ""
+            negative = str(tv.job.params.get("negative_prompt") or "") if tv.job else ""
+            return (gr.update(value=take_id), prompt, negative, tv.take.rating or 0)
+
+    shot_state = [ui.project, tab.shot, tab.take]
+    tab.shot.change(load, shot_state, [*form, *ui.live], api_name="load_shot")
+    tab.save.click(
+        save, [tab.shot, *tab.fields, tab.assignee, tab.version], form, api_name="save_shot"
+    )
+    tab.reload.click(reload_form, [tab.shot], form, api_name="reload_shot")
+    tab.set_reference.click(
+        set_reference(False),
+        [tab.shot, tab.reference_in, tab.version],
+        [tab.reference_in, *form],
+        api_name="set_shot_reference",
+    )
+    tab.clear_reference.click(
+        set_reference(True),
+        [tab.shot, tab.reference_in, tab.version],
+        [tab.reference_in, *form],
+        api_name="clear_shot_reference",
+    )
+    tab.generate.click(
+        generate, [*shot_state, tab.model, tab.seed], ui.live, api_name="generate_shot_take"
+    )
+    tab.circle.click(take_action(circle), shot_state, ui.live, api_name="circle_take")
+    tab.favorite.click(take_action(favorite), shot_state, ui.live, api_name="favorite_take")
+    tab.rating.input(rate, [*shot_state, tab.rating], ui.live, api_name="rate_take")
+    tab.reroll.click(take_action(reroll), shot_state, ui.live, api_name="reroll_take")
+    tab.extend.click(take_action(extend), shot_state, ui.live, api_name="extend_take")
+    tab.vary.click(
+        vary, [*shot_state, tab.vary_prompt, tab.vary_negative], ui.live, api_name="vary_take"
+    )
+    tab.upload.click(
+        upload,
+        [ui.project, tab.shot, tab.upload_in],
+        [tab.upload_in, *ui.live],
+        api_name="upload_take",
+    )
+    tab.post.click(
+        post,
+        [
+            *shot_state,
+            tab.comment_body,
+            tab.comment_on_take,
+            tab.comment_timecode,
+            tab.comment_status,
+            tab.mentions,
+        ],
+        [
+            tab.comment_body,
+            tab.comment_timecode,
+            tab.comment_status,
+            tab.mentions,
+            *form,
+            *ui.live,
+        ],
+        api_name="post_comment",
+    )
+    pick_outputs = [tab.take, tab.vary_prompt, tab.vary_negative, tab.rating]
+    tab.pick_take.input(picked, [tab.pick_take, tab.take], pick_outputs, api_name="pick_take")
+
+    def picker_changed(picked_take: Any, request: gr.Request) -> tuple[Any, ...]:
+        return picked("", picked_take, request)
+
+    tab.take.input(picker_changed, [tab.take], pick_outputs, api_visibility="private")
