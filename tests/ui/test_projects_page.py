@@ -113,7 +113,7 @@ def test_shot_tab_iterates_on_takes(db: Database, http: httpx.Client) -> None:
     call_ui(http, "favorite_take", project, shot, first)
     out = call_ui(http, "rate_take", project, shot, first, 4)
     assert "★" in out[LIVE["grid"]] and "●●●●○" in out[LIVE["grid"]]
-    picked = call_ui(http, "pick_take", f"{first}|1", None)
+    picked = call_ui(http, "pick_take", first)
     assert picked[0]["value"] == first and picked[3] == 4
 
     # A comment at a timecode of take 1 that approves the shot.
@@ -225,6 +225,8 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
     login(owner, team.owner)
     project = new_project(owner, team.id, "Private")
     shot = add_shot(owner, team.id, project, "Wide: the harbour")[0][1]
+    queued = call_ui(owner, "generate_shot_take", project, shot, None, "animatic", 1)
+    first_take = take_ids(queued)[0]
     outsider = make_workspace(db)
     login(http, outsider.owner)
     attempts: list[tuple[str, tuple[Any, ...]]] = [
@@ -236,7 +238,9 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         ("post_comment", (project, shot, None, "hi", False, "", "", [])),
         ("render_rough_cut", (project, None, None, False, False)),
         ("export_shots_csv", (project,)),
-        ("open_shot", (f"{shot}|1",)),
+        ("pick_take", (first_take,)),
+        ("circle_take", (project, shot, first_take)),
+        ("compare_takes", (first_take, first_take)),
     ]
     for name, args in attempts:
         with pytest.raises(UIError, match=r"[Nn]o such|not found"):

@@ -36,7 +36,7 @@ def build_controls() -> CompareTab:
     return CompareTab(left, right, view)
 
 
-def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab) -> None:
+def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab, opened: gr.Tab) -> None:
     from studio.ui.pages.projects import take_choices
 
     db = ui.db
@@ -80,8 +80,9 @@ def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab) -> None:
         tab.view,
         api_name="compare_takes",
     )
+    # Opening the tab (or another shot) lines up the shot's two newest takes.
     gr.on(
-        [shot_tab.shot.change],
+        [shot_tab.shot.change, opened.select],
         choices_for_shot,
         [shot_tab.shot],
         [tab.left, tab.right, tab.view],

@@ -30,10 +30,23 @@ from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects import service as projects
 from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
+from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id, required_id
 
 FPS_CHOICES = [12, 16, 24, 25, 30, 48, 50, 60]
+# A click (or Enter) on a storyboard card or shot-list row opens that shot.
+# Gradio re-renders the HTML inside `element` on every poll; listening on
+# `element` itself keeps working.
+OPEN_SHOT_JS = """
+const open = (event) => {
+  if (event.target.closest('video, a, button')) return;
+  const row = event.target.closest('[data-shot]');
+  if (row && row.dataset.shot) trigger('click', {shot: row.dataset.shot});
+};
+element.addEventListener('click', open);
+element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
+"""
 # Signed media URLs are minted from a clock rounded to this many seconds, so
 # an unchanged take grid renders to the same HTML on every poll and the
 # browser keeps playing instead of reloading every video.
@@ -163,16 +176,14 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             visible=False,
             elem_classes=["empty-state"],
         )
-        # Filled by static/studio.js when a storyboard card or table row is clicked.
-        open_shot = gr.Textbox(elem_id="open-shot", elem_classes=["hidden-input"], show_label=False)
         with gr.Tabs(elem_id="proj-tabs") as tabs:
             with gr.Tab("Storyboard", id="board", elem_id="tab-board"):
-                board = gr.HTML(elem_id="proj-storyboard")
+                board = gr.HTML(elem_id="proj-storyboard", js_on_load=OPEN_SHOT_JS)
             with gr.Tab("Shot list", id="list", elem_id="tab-list"):
                 list_tab = shot_list.build_controls()
             with gr.Tab("Shot", id="shot", elem_id="tab-shot"):
                 shot_tab = shot.build_controls(generation)
-            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab_button:
                 compare_tab = compare.build_controls()
             with gr.Tab("Activity", id="activity", elem_id="tab-activity"):
                 feed = gr.HTML(elem_id="proj-activity")
@@ -314,7 +325,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 default_fps=int(fps or 24),
             )
             project_id = made.id
-        gr.Info(f"Project “{title.strip()}” created. Add its first shot in the Shot list tab.")
+        notify(f"Project “{title.strip()}” created. Add its first shot in the Shot list tab.")
         return ("", "", *frame(picked_ws, project_id, None, None, show_archived, request))
 
     def set_archived(archive: bool) -> Callable[..., tuple[Any, ...]]:
@@ -326,7 +337,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                     session, actor, required_id(picked_project, "project"), archive
                 )
                 title = changed.title
-            gr.Info(f"“{title}” {'archived' if archive else 'restored'}.")
+            notify(f"“{title}” {'archived' if archive else 'restored'}.")
             keep = None if archive and not show_archived else picked_project
             return frame(picked_ws, keep, None, None, show_archived, request)
 
@@ -350,12 +361,12 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 overlay_codes=bool(with_codes),
             )
             number = cut.number
-        gr.Info(f"Rough cut v{number} queued: it appears below with its progress.")
+        notify(f"Rough cut v{number} queued: it appears below with its progress.")
         return poll(picked_project, picked_shot, picked_take, request)
 
-    def opened(token: str, request: gr.Request) -> tuple[Any, ...]:
+    def opened(event: gr.EventData, request: gr.Request) -> tuple[Any, ...]:
         """A storyboard card or shot-list row was clicked: open that shot."""
-        shot_id = optional_id((token or "").split("|")[0], "shot")
+        shot_id = optional_id(str(event._data.get("shot", "")) if event._data else "", "shot")
         if shot_id is None:
             return (gr.update(), gr.update())
         with ui_action(db, request) as (session, actor):
@@ -389,7 +400,13 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     )
     for picker in (workspace, project, archived):
         picker.input(frame, frame_inputs, ui.frame, api_visibility="private")
-    open_shot.input(opened, [open_shot], [tabs, shot_tab.shot], api_name="open_shot")
+    gr.on(
+        [board.click, list_tab.table.click],
+        opened,
+        None,
+        [tabs, shot_tab.shot],
+        api_visibility="private",
+    )
     timer.tick(
         poll,
         [project, shot_tab.shot, shot_tab.take],
@@ -399,7 +416,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     )
     shot_list.wire(ui, list_tab, frame, frame_inputs)
     shot.wire(ui, shot_tab)
-    compare.wire(ui, compare_tab, shot_tab)
+    compare.wire(ui, compare_tab, shot_tab, compare_tab_button)
 
     def first(request: gr.Request) -> tuple[Any, ...]:
         return frame(None, None, None, None, False, request)

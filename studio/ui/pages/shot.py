@@ -24,6 +24,7 @@ from studio.projects import service as projects
 from studio.projects.models import ShotStatus
 from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
+from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id, required_id
 
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
     from studio.ui.pages.projects import ProjectUI
 
 STATUS_CHOICES = [(s.value.replace("_", " "), s.value) for s in ShotStatus]
+# Clicking a take's card (not its player controls) picks it for the actions.
+PICK_TAKE_JS = """
+element.addEventListener('click', (event) => {
+  if (event.target.closest('video, a, button')) return;
+  const card = event.target.closest('.take-card[data-take]');
+  if (card) trigger('click', {take: card.dataset.take});
+});
+"""
 RATING_CHOICES = [("no rating", 0), ("●", 1), ("●●", 2), ("●●●", 3), ("●●●●", 4), ("●●●●●", 5)]
 
 
@@ -52,7 +61,6 @@ class ShotTab:
     generate: gr.Button
     grid: gr.HTML
     take: gr.Dropdown
-    pick_take: gr.Textbox
     circle: gr.Button
     favorite: gr.Button
     rating: gr.Dropdown
@@ -135,20 +143,22 @@ def build_controls(generation: Generation) -> ShotTab:
                 "Generate take", variant="primary", size="lg", elem_id="shot-generate"
             )
         with gr.Column(scale=3, min_width=480):
-            grid = gr.HTML(elem_id="shot-takes")
-            pick_take = gr.Textbox(
-                elem_id="pick-take", elem_classes=["hidden-input"], show_label=False
-            )
+            grid = gr.HTML(elem_id="shot-takes", js_on_load=PICK_TAKE_JS)
             with gr.Row(equal_height=True):
-                take = id_dropdown("Take", scale=3, elem_id="take-pick")
-                circle = gr.Button("Circle", variant="primary", scale=1, elem_id="take-circle")
-                favorite = gr.Button("★ Favorite", scale=1, elem_id="take-favorite")
+                take = id_dropdown("Take", scale=3, min_width=200, elem_id="take-pick")
                 rating = gr.Dropdown(
-                    label="Rating", choices=RATING_CHOICES, value=0, scale=1, elem_id="take-rating"
+                    label="Rating",
+                    choices=RATING_CHOICES,
+                    value=0,
+                    scale=1,
+                    min_width=110,
+                    elem_id="take-rating",
                 )
             with gr.Row():
-                reroll = gr.Button("Re-roll (new seed)", elem_id="take-reroll")
-                extend = gr.Button("Extend from last frame", elem_id="take-extend")
+                circle = gr.Button("Circle", variant="primary", size="sm", elem_id="take-circle")
+                favorite = gr.Button("★ Favorite", size="sm", elem_id="take-favorite")
+                reroll = gr.Button("Re-roll (new seed)", size="sm", elem_id="take-reroll")
+                extend = gr.Button("Extend from last frame", size="sm", elem_id="take-extend")
             with gr.Accordion("Vary: same seed, edited prompt", open=False):
                 vary_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="vary-prompt")
                 vary_negative = gr.Textbox(label="Negative prompt", lines=1)
@@ -202,7 +212,6 @@ def build_controls(generation: Generation) -> ShotTab:
         generate=generate,
         grid=grid,
         take=take,
-        pick_take=pick_take,
         circle=circle,
         favorite=favorite,
         rating=rating,
@@ -315,7 +324,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
                 expected_version=int(version or 0),
             )
             result = form_values(session, actor, shot_id)
-        gr.Info("Shot saved.")
+        notify("Shot saved.")
         return result
 
     def reload_form(picked_shot: Any, request: gr.Request) -> tuple[Any, ...]:
@@ -366,7 +375,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
                     take_id,
                 )
             if message:
-                gr.Info(message)
+                notify(message)
             return live
 
         return handler
@@ -436,7 +445,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
             live = live_values(
                 ui, session, actor, optional_id(picked_project, "project"), shot_id, made_id
             )
-        gr.Info(f"Take {number} queued.")
+        notify(f"Take {number} queued.")
         return live
 
     def upload(
@@ -456,7 +465,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
             live = live_values(
                 ui, session, actor, optional_id(picked_project, "project"), shot_id, made_id
             )
-        gr.Info(f"Take {number} added from your clip.")
+        notify(f"Take {number} added from your clip.")
         return (None, *live)
 
     def post(
@@ -496,11 +505,9 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         form_update = values if values is not None else tuple(gr.update() for _ in form)
         return ("", "", "", [], *form_update, *live)
 
-    def picked(token: str, picked_take: Any, request: gr.Request) -> tuple[Any, ...]:
-        """A take card was clicked (static/studio.js), or the picker changed."""
-        take_id = optional_id((token or "").split("|")[0], "take") or optional_id(
-            picked_take, "take"
-        )
+    def picked(picked_take: Any, request: gr.Request) -> tuple[Any, ...]:
+        """The take picker changed: fill the vary prompt and the rating from that take."""
+        take_id = optional_id(picked_take, "take")
         if take_id is None:
             return (gr.update(), "", "", 0)
         with ui_action(db, request) as (session, actor):
@@ -508,6 +515,11 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
             prompt = str(tv.job.params.get("user_prompt") or "") if tv.job else ""
             negative = str(tv.job.params.get("negative_prompt") or "") if tv.job else ""
             return (gr.update(value=take_id), prompt, negative, tv.take.rating or 0)
+
+    def card_clicked(event: gr.EventData, request: gr.Request) -> tuple[Any, ...]:
+        """A take card was clicked in the grid."""
+        data = event._data or {}
+        return picked(data.get("take"), request)
 
     shot_state = [ui.project, tab.shot, tab.take]
     tab.shot.change(load, shot_state, [*form, *ui.live], api_name="load_shot")
@@ -565,9 +577,5 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         api_name="post_comment",
     )
     pick_outputs = [tab.take, tab.vary_prompt, tab.vary_negative, tab.rating]
-    tab.pick_take.input(picked, [tab.pick_take, tab.take], pick_outputs, api_name="pick_take")
-
-    def picker_changed(picked_take: Any, request: gr.Request) -> tuple[Any, ...]:
-        return picked("", picked_take, request)
-
-    tab.take.input(picker_changed, [tab.take], pick_outputs, api_visibility="private")
+    tab.take.input(picked, [tab.take], pick_outputs, api_name="pick_take")
+    tab.grid.click(card_clicked, None, pick_outputs, api_visibility="private")

@@ -15,6 +15,7 @@ from studio.accounts.models import Role
 from studio.projects import csvio
 from studio.projects import service as projects
 from studio.ui.actions import ui_action
+from studio.ui.notify import notify
 from studio.ui.widgets import id_dropdown, required_id
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ def build_controls() -> ShotListTab:
         "when shots move.",
         elem_classes=["hint"],
     )
-    table = gr.HTML(elem_id="shot-table")
+    from studio.ui.pages.projects import OPEN_SHOT_JS
+
+    table = gr.HTML(elem_id="shot-table", js_on_load=OPEN_SHOT_JS)
     with gr.Row(equal_height=True):
         description = gr.Textbox(
             label="New shot", placeholder="Wide: the keeper climbs the stairs", scale=4
@@ -56,7 +59,7 @@ def build_controls() -> ShotListTab:
         prompt = gr.Textbox(
             label="Prompt (optional)", placeholder="defaults to the description", scale=4
         )
-        scene = gr.Number(label="Scene", value=None, precision=0, minimum=1, maximum=99, scale=1)
+        scene = gr.Number(label="Scene (empty: the last)", value=None, precision=0, scale=1)
         add = gr.Button("Add shot", variant="primary", scale=1, elem_id="proj-add-shot")
     with gr.Row():
         gr.Markdown("**Selected shot** (pick it in the Shot tab or click a row):")
@@ -121,10 +124,10 @@ def wire(
                 actor,
                 required_id(picked_project, "project"),
                 projects.ShotFields(description=text, prompt=prompt or None),
-                scene_number=int(scene) if scene not in (None, "") else None,
+                scene_number=int(scene) if scene not in (None, "", 0) else None,
             )
             code = made.code
-        gr.Info(f"{code} added.")
+        notify(f"{code} added.")
         return (
             "",
             "",
@@ -169,7 +172,7 @@ def wire(
         with ui_action(db, request) as (session, actor):
             copy = projects.duplicate_shot(session, actor, required_id(picked_shot, "shot"))
             copy_id, code = copy.id, copy.code
-        gr.Info(f"Duplicated as {code}.")
+        notify(f"Duplicated as {code}.")
         return frame(picked_ws, picked_project, copy_id, None, show_archived, request)
 
     def delete(
@@ -183,7 +186,7 @@ def wire(
         with ui_action(db, request) as (session, actor):
             gone = projects.delete_shot(session, actor, required_id(picked_shot, "shot"))
             code = gone.code
-        gr.Info(f"{code} deleted. Restore it from “Deleted shots” if that was a mistake.")
+        notify(f"{code} deleted. Restore it from “Deleted shots” if that was a mistake.")
         return frame(picked_ws, picked_project, None, None, show_archived, request)
 
     def restore(
@@ -200,7 +203,7 @@ def wire(
                 session, actor, required_id(picked_deleted, "deleted shot")
             )
             back_id, code = back.id, back.code
-        gr.Info(f"{code} is back, at the end of the list.")
+        notify(f"{code} is back, at the end of the list.")
         return frame(picked_ws, picked_project, back_id, None, show_archived, request)
 
     def import_csv(
@@ -221,7 +224,7 @@ def wire(
             result = csvio.import_csv(
                 session, actor, required_id(picked_project, "project"), file.read_bytes()
             )
-        gr.Info(f"Imported: {result.created} shots added, {result.updated} updated.")
+        notify(f"Imported: {result.created} shots added, {result.updated} updated.")
         return (
             None,
             *frame(picked_ws, picked_project, picked_shot, picked_take, show_archived, request),
