@@ -21,7 +21,7 @@ from studio.db.session import Database
 from tests.factories import UIError, add_member, call_ui, login, make_user, make_workspace
 
 # Output positions (see ProjectUI.frame and ProjectUI.live in ui/pages/projects.py).
-FRAME = {"project": 1, "shot": 4, "deleted": 5, "table": 9}
+FRAME = {"project": 1, "shot": 4, "deleted": 5, "table": 11}
 LIVE = {"board": 0, "table": 1, "grid": 2, "take": 3, "comments": 4, "feed": 5, "cut": 6}
 FORM = {"header": 0, "description": 1, "prompt": 4, "status": 8, "version": 10}
 
@@ -32,7 +32,7 @@ def client_for(server: httpx.Client) -> httpx.Client:
 
 def new_project(http: httpx.Client, ws: int, title: str = "The Lighthouse") -> int:
     out = call_ui(http, "create_project", ws, title, "A keeper's last night", "1280:720", 24, False)
-    project_id = out[2 + FRAME["project"]]["value"]
+    project_id = out[3 + FRAME["project"]]["value"]
     assert isinstance(project_id, int)
     return project_id
 
@@ -75,7 +75,7 @@ def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.
         "SC01-SH030",
     ]
     for _, shot_id in shots:
-        call_ui(http, "generate_shot_take", project, shot_id, None, "animatic", 7)
+        call_ui(http, "generate_shot_take", project, shot_id, None, "animatic", "7")
     for _, shot_id in shots:
         out = wait_takes(http, project, shot_id, 1)
         call_ui(http, "circle_take", project, shot_id, take_ids(out)[0])
@@ -100,7 +100,7 @@ def test_shot_tab_iterates_on_takes(db: Database, http: httpx.Client) -> None:
     login(http, team.owner)
     project = new_project(http, team.id)
     shot = add_shot(http, team.id, project, "Wide: waves on the rocks")[0][1]
-    call_ui(http, "generate_shot_take", project, shot, None, "animatic", 11)
+    call_ui(http, "generate_shot_take", project, shot, None, "animatic", "11")
     first = take_ids(wait_takes(http, project, shot, 1))[0]
     call_ui(http, "reroll_take", project, shot, first)
     call_ui(http, "vary_take", project, shot, first, "waves at night", "")
@@ -188,7 +188,7 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
     login(owner, team.owner)
     project = new_project(owner, team.id, "Private")
     shot = add_shot(owner, team.id, project, "Wide: the harbour")[0][1]
-    call_ui(owner, "generate_shot_take", project, shot, None, "animatic", 1)
+    call_ui(owner, "generate_shot_take", project, shot, None, "animatic", "1")
     take = take_ids(wait_takes(owner, project, shot, 1))[0]
     viewer = make_user(db, "viewer")
     add_member(db, team, viewer, Role.VIEWER)
@@ -225,7 +225,7 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
     login(owner, team.owner)
     project = new_project(owner, team.id, "Private")
     shot = add_shot(owner, team.id, project, "Wide: the harbour")[0][1]
-    queued = call_ui(owner, "generate_shot_take", project, shot, None, "animatic", 1)
+    queued = call_ui(owner, "generate_shot_take", project, shot, None, "animatic", "1")
     first_take = take_ids(queued)[0]
     outsider = make_workspace(db)
     login(http, outsider.owner)

@@ -155,11 +155,20 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             workspace = id_dropdown("Workspace", scale=2, elem_id="proj-workspace")
             project = id_dropdown("Project", scale=3, elem_id="proj-project")
             archived = gr.Checkbox(label="Show archived", value=False, scale=1, min_width=120)
-        info = gr.Markdown(elem_id="proj-info")
-        with gr.Row():
-            archive_btn = gr.Button("Archive project", size="sm", elem_id="proj-archive")
-            restore_btn = gr.Button("Restore project", size="sm", elem_id="proj-restore")
-        with gr.Accordion("New project", open=False, elem_id="proj-new"):
+        with gr.Row(equal_height=True):
+            info = gr.Markdown(elem_id="proj-info")
+            archive_btn = gr.Button(
+                "Archive project", size="sm", scale=0, min_width=140, elem_id="proj-archive"
+            )
+            restore_btn = gr.Button(
+                "Restore project",
+                size="sm",
+                scale=0,
+                min_width=140,
+                visible=False,
+                elem_id="proj-restore",
+            )
+        with gr.Accordion("New project", open=False, elem_id="proj-new") as new_box:
             with gr.Row():
                 new_title = gr.Textbox(label="Title", placeholder="The Lighthouse", scale=2)
                 new_logline = gr.Textbox(
@@ -276,6 +285,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             gr.update(choices=[(f"{s.code} · {s.description[:40]}", s.id) for s in deleted]),
             gr.update(choices=emails),
             gr.update(choices=emails),
+            gr.update(visible=current is not None and current.archived_at is None),
+            gr.update(visible=current is not None and current.archived_at is not None),
             *live,
         )
 
@@ -288,6 +299,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         list_tab.deleted,
         shot_tab.assignee,
         shot_tab.mentions,
+        archive_btn,
+        restore_btn,
         *ui.live,
     ]
     frame_inputs = [workspace, project, shot_tab.shot, shot_tab.take, archived]
@@ -326,7 +339,12 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             )
             project_id = made.id
         notify(f"Project “{title.strip()}” created. Add its first shot in the Shot list tab.")
-        return ("", "", *frame(picked_ws, project_id, None, None, show_archived, request))
+        return (
+            "",
+            "",
+            gr.Accordion(open=False),
+            *frame(picked_ws, project_id, None, None, show_archived, request),
+        )
 
     def set_archived(archive: bool) -> Callable[..., tuple[Any, ...]]:
         def handler(
@@ -377,7 +395,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     create_btn.click(
         create,
         [workspace, new_title, new_logline, new_ratio, new_fps, archived],
-        [new_title, new_logline, *ui.frame],
+        [new_title, new_logline, new_box, *ui.frame],
         api_name="create_project",
     )
     archive_btn.click(

@@ -57,7 +57,7 @@ class ShotTab:
     set_reference: gr.Button
     clear_reference: gr.Button
     model: gr.Dropdown
-    seed: gr.Number
+    seed: gr.Textbox
     generate: gr.Button
     grid: gr.HTML
     take: gr.Dropdown
@@ -138,7 +138,7 @@ def build_controls(generation: Generation) -> ShotTab:
                     scale=3,
                     elem_id="shot-model",
                 )
-                seed = gr.Number(label="Seed", precision=0, minimum=0, scale=1)
+                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=100)
             generate = gr.Button(
                 "Generate take", variant="primary", size="lg", elem_id="shot-generate"
             )
@@ -175,9 +175,6 @@ def build_controls(generation: Generation) -> ShotTab:
                 elem_id="comment-body",
             )
             with gr.Row():
-                comment_on_take = gr.Checkbox(
-                    label="About the picked take", value=True, scale=1, min_width=120
-                )
                 comment_timecode = gr.Textbox(
                     label="At (on the picked take)", placeholder="1:05 or 3.5", scale=1
                 )
@@ -194,7 +191,11 @@ def build_controls(generation: Generation) -> ShotTab:
                     allow_custom_value=True,
                     scale=2,
                 )
-            post = gr.Button("Post comment", elem_id="comment-post")
+            with gr.Row(equal_height=True):
+                comment_on_take = gr.Checkbox(
+                    label="On the picked take", value=True, scale=1, min_width=170
+                )
+                post = gr.Button("Post comment", scale=2, elem_id="comment-post")
     return ShotTab(
         shot=shot,
         header=header,
@@ -439,7 +440,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
                 shot_id,
                 generation,
                 model=model or None,
-                seed=int(seed) if seed not in (None, "") else None,
+                seed=_seed(seed),
             )
             number, made_id = made.number, made.id
             live = live_values(
@@ -579,3 +580,13 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
     pick_outputs = [tab.take, tab.vary_prompt, tab.vary_negative, tab.rating]
     tab.take.input(picked, [tab.take], pick_outputs, api_name="pick_take")
     tab.grid.click(card_clicked, None, pick_outputs, api_visibility="private")
+
+
+def _seed(value: Any) -> int | None:
+    """Empty means a random seed; anything else must be a whole number."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise gr.Error("The seed is a whole number (or leave it empty for a random one).")
+    return int(text)
