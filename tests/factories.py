@@ -110,3 +110,12 @@ def wait_finished(
             return task
         assert time.monotonic() < deadline, f"task still {task['status']}: {task}"
         time.sleep(0.2)
+
+
+def upload_ui_file(client: httpx.Client, name: str, data: bytes) -> dict[str, Any]:
+    """Upload a file the way Gradio's file inputs do; returns the FileData to pass on."""
+    response = client.post("/gradio_api/upload", files={"files": (name, data)})
+    if response.status_code != 200:
+        raise UIError(f"HTTP {response.status_code}: {response.text}")
+    path = response.json()[0]
+    return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
 from studio.api.schemas import Strict
-from studio.errors import StudioError
-from studio.projects import csvio
+from studio.api.tasks import GenDep
+from studio.errors import InvalidInput, StudioError
+from studio.projects import csvio, references
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot
 
@@ -84,6 +85,7 @@ class ShotOut(BaseModel):
     ratio: str | None
     status: str
     assignee_user_id: int | None
+    reference_asset_id: int | None
     version: int
     deleted: bool
 
@@ -118,6 +120,7 @@ def _shot(session: Session, shot: Shot) -> ShotOut:
         ratio=shot.ratio,
         status=shot.status.value,
         assignee_user_id=shot.assignee_user_id,
+        reference_asset_id=shot.reference_asset_id,
         version=shot.version,
         deleted=shot.deleted_at is not None,
     )
@@ -228,14 +231,68 @@ def patch_shot(
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
 ) -> ShotOut:
-    version = (if_match or "").strip().strip('"').removeprefix("W/").strip('"')
+    shot = projects.update_shot(
+        session, actor, shot_id, body.values(), expected_version=_if_match(if_match)
+    )
+    response.headers["ETag"] = f'"{shot.version}"'
+    return _shot(session, shot)
+
+
+def _if_match(header: str | None) -> int:
+    version = (header or "").strip().strip('"').removeprefix("W/").strip('"')
     if not version.isdigit():
         raise PreconditionRequired(
             "Send the shot's version as If-Match (from GET /v1/shots/{id}), so edits by "
             "others are never overwritten."
         )
-    shot = projects.update_shot(
-        session, actor, shot_id, body.values(), expected_version=int(version)
+    return int(version)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
+
+
+@router.put(
+    "/shots/{shot_id}/reference",
+    response_model=ShotOut,
+    summary="Set the shot's reference image (PNG, JPEG or WebP as the body)",
+)
+async def put_reference(
+    shot_id: int,
+    request: Request,
+    actor: ActorDep,
+    gen: GenDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ShotOut:
+    expected = _if_match(if_match)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > gen.settings.max_upload_bytes:
+        raise InvalidInput(
+            f"Images are limited to {gen.settings.max_upload_bytes // (1024 * 1024)} MB.",
+            code="upload_too_large",
+        )
+    data = await request.body()
+    if not data:
+        raise InvalidInput("Send the image as the request body.", code="empty_upload")
+    with request.app.state.db.session_scope() as session:
+        shot = references.set_reference_image(
+            session, actor, shot_id, gen, data, expected_version=expected
+        )
+        response.headers["ETag"] = f'"{shot.version}"'
+        return _shot(session, shot)
+
+
+@router.delete("/shots/{shot_id}/reference", response_model=ShotOut)
+def delete_reference(
+    shot_id: int,
+    actor: ActorDep,
+    session: SessionDep,
+    gen: GenDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ShotOut:
+    shot = references.set_reference_image(
+        session, actor, shot_id, gen, None, expected_version=_if_match(if_match)
     )
     response.headers["ETag"] = f'"{shot.version}"'
     return _shot(session, shot)

@@ -9,16 +9,26 @@ favorite, rate, comment with a timecode and a status change), the shot list
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from studio.accounts.models import Role
 from studio.db.session import Database
-from tests.factories import UIError, add_member, call_ui, login, make_user, make_workspace
+from tests.factories import (
+    UIError,
+    add_member,
+    call_ui,
+    login,
+    make_user,
+    make_workspace,
+    upload_ui_file,
+)
 
 # Output positions (see ProjectUI.frame and ProjectUI.live in ui/pages/projects.py).
 FRAME = {"project": 1, "shot": 4, "deleted": 5, "table": 11}
@@ -182,6 +192,65 @@ def test_shot_list_reorder_duplicate_delete_restore(db: Database, http: httpx.Cl
     assert exported[0]["orig_name"].endswith("-shots.csv")
 
 
+def test_csv_import_names_bad_rows_and_imports_nothing(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    login(http, team.owner)
+    project = new_project(http, team.id)
+    bad = (
+        b"scene,description,prompt,duration,status\n"
+        b"1,Wide: harbour,boats at dawn,4,todo\n"
+        b"1,Close: rope,,-3,todo\n"
+        b"2,Wide: cliffs,,5,finished\n"
+    )
+    with pytest.raises(UIError, match=r"(?s)[Rr]ow 3.*[Rr]ow 4"):
+        call_ui(
+            http,
+            "import_shots_csv",
+            team.id,
+            project,
+            None,
+            None,
+            False,
+            upload_ui_file(http, "bad.csv", bad),
+        )
+    assert "The shot list is empty" in live(http, project, None, None)[LIVE["table"]]
+    good = b"scene,description,prompt,duration\n1,Wide: harbour,boats at dawn,4\n2,Cliffs,,5\n"
+    out = call_ui(
+        http,
+        "import_shots_csv",
+        team.id,
+        project,
+        None,
+        None,
+        False,
+        upload_ui_file(http, "good.csv", good),
+    )
+    table = out[1 + FRAME["table"]]
+    assert "SC01-SH010" in table and "SC02-SH010" in table
+
+
+def test_reference_image_and_live_updates_between_members(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    login(http, team.owner)
+    editor = make_user(db, "editor")
+    add_member(db, team, editor, Role.EDITOR)
+    other = client_for(http)
+    login(other, editor)
+    project = new_project(http, team.id)
+    shot = add_shot(http, team.id, project, "Close: the door")[0][1]
+    image = upload_ui_file(http, "door.png", _png())
+    form = call_ui(http, "set_shot_reference", shot, image, 1)
+    assert '<img class="reference"' in form[1 + 11] and form[1 + FORM["version"]] == 2
+    board = live(other, project, None, None)[LIVE["board"]]
+    assert 'alt="SC01-SH010 reference"' in board  # no circled take yet: the reference shows
+    with pytest.raises(UIError, match="changed by"):
+        call_ui(other, "set_shot_reference", shot, image, 1)  # stale version
+    # A take one member starts shows up on the other's next poll, with its progress.
+    call_ui(other, "generate_shot_take", project, shot, None, "animatic", "")
+    grid = live(http, project, shot, None)[LIVE["grid"]]
+    assert "Take 1" in grid
+
+
 def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Client) -> None:
     team = make_workspace(db)
     owner = client_for(http)
@@ -246,3 +315,9 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         with pytest.raises(UIError, match=r"[Nn]o such|not found"):
             call_ui(http, name, *args)
             pytest.fail(f"{name} was allowed for an outsider")
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 36), (30, 90, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
