@@ -173,7 +173,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             accounts.set_password(session, user, password)
         has_workspace = session.scalar(select(Membership.id).where(Membership.user_id == user.id))
         if has_workspace is None:
-            accounts.create_workspace(session, Actor(user=user), name=DEMO_WORKSPACE)
+            workspace = accounts.create_workspace(session, Actor(user=user), name=DEMO_WORKSPACE)
+            _demo_project(session, Actor(user=user), workspace.id)
     print(f"Open {settings.base_url} and sign in as {DEMO_EMAIL}")
     if password:
         print(f"One-time demo password: {password}")
@@ -181,6 +182,33 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         print(
             "The demo password was printed when it was made; "
             "`studio demo --reset` prints a new one."
+        )
+
+
+DEMO_SHOTS = [
+    ("Wide: a lighthouse on a rock at dusk, waves breaking below", 4),
+    ("Close: the keeper's hands strike a match and light the lamp", 2),
+    ("Wide: the beam sweeps across the fog towards a small boat", 4),
+]
+
+
+def _demo_project(session: Any, actor: Any, workspace_id: int) -> None:
+    """A sample project with three shots, so the first visit has something to work on."""
+    from studio.projects import service as projects
+
+    project = projects.create_project(
+        session,
+        actor,
+        workspace_id=workspace_id,
+        title="The Lighthouse",
+        logline="A keeper's last night on the rock.",
+    )
+    for description, seconds in DEMO_SHOTS:
+        projects.add_shot(
+            session,
+            actor,
+            project.id,
+            projects.ShotFields(description=description, target_duration=seconds),
         )
 
 

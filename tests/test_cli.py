@@ -13,9 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from studio.accounts.models import User, Workspace
+from studio.accounts.models import Membership, User, Workspace
 from studio.cli import DEMO_EMAIL
 from studio.db.session import Database
+from studio.projects.models import Project, Shot
 from tests.conftest import TEST_SECRET, LiveServer
 from tests.factories import make_user, unique_email
 
@@ -102,6 +103,16 @@ def test_demo_prints_a_login_that_works(run, db: Database, live_server: LiveServ
         assert browser.get("/", headers={"Accept": "text/html"}).status_code == 200
     again = run("demo")
     assert again.returncode == 0 and "One-time demo password" not in again.stdout
+    # The first visit has a sample project to work on, made once.
+    with db.session_scope() as session:
+        shots = session.scalars(
+            select(Shot.code)
+            .join(Project, Project.id == Shot.project_id)
+            .join(Membership, Membership.workspace_id == Project.workspace_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == DEMO_EMAIL, Project.title == "The Lighthouse")
+        ).all()
+    assert sorted(shots) == ["SC01-SH010", "SC01-SH020", "SC01-SH030"]
 
 
 def test_deployment_without_a_secret_key_refuses_to_serve(tmp_path: Path) -> None:

@@ -132,6 +132,22 @@ def live_values(
     )
 
 
+def next_step(cards: list[storyboard.Card]) -> str:
+    """The one obvious thing to do next on this project."""
+    if not cards:
+        return "  \n**Next:** add the first shot in the Shot list tab."
+    untaken = next((c for c in cards if c.takes == 0), None)
+    if untaken is not None:
+        return (
+            f"  \n**Next:** generate a take for {untaken.code}: click its card on the "
+            "storyboard, then Generate take."
+        )
+    uncircled = next((c for c in cards if c.selected_take_id is None), None)
+    if uncircled is not None:
+        return f"  \n**Next:** circle a take for {uncircled.code}."
+    return "  \n**Next:** every shot has a circled take: render the rough cut."
+
+
 def take_choices(views: list[takes.TakeView], selected: int | None) -> list[tuple[str, int]]:
     out = []
     for tv in views:
@@ -264,6 +280,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             live = live_values(
                 ui, session, actor, project_id, shot_id, optional_id(picked_take, "take")
             )
+            cards = storyboard.storyboard(session, actor, project_id) if project_id else []
         shot_choices = [(f"{s.code} · {(s.description or s.prompt)[:40]}", s.id) for s in shots]
         emails = [(f"{m.display_name} <{m.email}>", m.email) for m in members]
         header = ""
@@ -275,6 +292,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 f"{len(shots)} shots"
                 + (" · archived (read only until restored)" if current.archived_at else "")
                 + "</small>"
+                + next_step(cards)
             )
         return (
             gr.update(choices=ws_choices, value=workspace_id),
