@@ -1,7 +1,6 @@
 """Generate: pick a model and settings, queue takes, watch the queue, reuse settings."""
 
 import html
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,10 @@ from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import JobStatus
 from studio.generation.runway import runway_status
-from studio.media import images, signing
+from studio.media import images
 from studio.media.ffmpeg import MediaError
 from studio.ui.actions import ui_action
+from studio.ui.media_urls import stable_signer
 from studio.ui.widgets import id_dropdown, optional_id, required_id
 
 MODE_LABELS = {
@@ -392,19 +392,16 @@ def _queue_html(active: list[jobs.JobView]) -> str:
 def _history_html(done: list[jobs.JobView], secret: str, ttl: int) -> str:
     if not done:
         return '<div class="empty-state">No takes yet. Your finished generations appear here.</div>'
-    now = time.time()
+    # Stable URLs (see ui/media_urls.py): the history re-renders on every poll.
+    url = stable_signer(secret, ttl)
     cards = []
     for view in done[:24]:
         status = runway_status(view)
         p = view.params
         media = ""
         if view.output_asset_id:
-            src = signing.signed_path(view.output_asset_id, secret, now=now, ttl_seconds=ttl)
-            poster = (
-                signing.signed_path(view.poster_asset_id, secret, now=now, ttl_seconds=ttl)
-                if view.poster_asset_id
-                else ""
-            )
+            src = url(view.output_asset_id)
+            poster = url(view.poster_asset_id) if view.poster_asset_id else ""
             if view.output_mime == "video/mp4":
                 media = (
                     f'<video src="{src}" poster="{poster}" controls loop muted '

@@ -13,7 +13,6 @@ any signed-in user can call any handler by its api_name.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +24,11 @@ from studio.accounts.access import Actor
 from studio.db.session import Database
 from studio.generation import service as jobs
 from studio.generation.context import Generation
-from studio.media import signing
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects import service as projects
 from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
+from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id, required_id
@@ -47,10 +46,6 @@ const open = (event) => {
 element.addEventListener('click', open);
 element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
 """
-# Signed media URLs are minted from a clock rounded to this many seconds, so
-# an unchanged take grid renders to the same HTML on every poll and the
-# browser keeps playing instead of reloading every video.
-URL_BUCKET_SECONDS = 300
 
 
 @dataclass
@@ -75,16 +70,6 @@ class ProjectsPage:
     column: gr.Column
     outputs: list[Any]
     refresh: Callable[..., tuple[Any, ...]]
-
-
-def stable_url_maker(secret: str, ttl: int) -> Callable[[int], str]:
-    bucket = max(1, min(URL_BUCKET_SECONDS, ttl // 4))
-
-    def url(asset_id: int) -> str:
-        now = time.time() // bucket * bucket
-        return signing.signed_path(asset_id, secret, now=now, ttl_seconds=ttl)
-
-    return url
 
 
 def live_values(
@@ -165,7 +150,7 @@ def take_choices(views: list[takes.TakeView], selected: int | None) -> list[tupl
 def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPage:
     from studio.ui.pages import compare, shot, shot_list  # tab modules import this one
 
-    url = stable_url_maker(media_secret, generation.settings.media_url_ttl_seconds)
+    url = stable_signer(media_secret, generation.settings.media_url_ttl_seconds)
     with gr.Column(visible=False, elem_id="page-projects") as column:
         with gr.Row(equal_height=True):
             workspace = id_dropdown("Workspace", scale=2, elem_id="proj-workspace")
