@@ -15,11 +15,13 @@ import time
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
 from studio.accounts.models import Role
 from studio.db.session import Database
+from studio.media import ffmpeg
 from tests.factories import (
     UIError,
     add_member,
@@ -321,3 +323,26 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 36), (30, 90, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_archive_restore_and_upload_a_clip(db: Database, http: httpx.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    team = make_workspace(db)
+    login(http, team.owner)
+    project = new_project(http, team.id, "Old pitch")
+    shot = add_shot(http, team.id, project, "Wide: the pier")[0][1]
+
+    clip = tmp_path / "outside.mp4"
+    frames = np.full((12, 64, 112, 3), 90, dtype=np.uint8)
+    ffmpeg.encode_mp4(frames, 12, clip, preset="ultrafast")
+    out = call_ui(
+        http, "upload_take", project, shot, upload_ui_file(http, "outside.mp4", clip.read_bytes())
+    )
+    assert "uploaded clip" in out[1 + LIVE["grid"]] and "<video" in out[1 + LIVE["grid"]]
+    with pytest.raises(UIError, match=r"(?i)video|media|decode|format"):
+        call_ui(http, "upload_take", project, shot, upload_ui_file(http, "fake.mp4", b"x" * 500))
+
+    archived = call_ui(http, "archive_project", team.id, project, False)
+    assert project not in [v for _, v in archived[FRAME["project"]]["choices"]]
+    shown = call_ui(http, "restore_project", team.id, project, True)
+    assert shown[FRAME["project"]]["value"] == project
+    assert project in [v for _, v in shown[FRAME["project"]]["choices"]]
