@@ -7,12 +7,13 @@ import gradio as gr
 from studio.db.session import Database
 from studio.generation.context import Generation
 from studio.ui.actions import ui_action
-from studio.ui.pages import account, generate, projects, workspaces
+from studio.ui.pages import account, generate, jams, projects, workspaces
 
 NAV = [
     ("Workspaces", "workspaces"),
     ("Projects", "projects"),
     ("Generate", "generate"),
+    ("Jams", "jams"),
     ("Account", "account"),
 ]
 
@@ -32,9 +33,16 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
         ws_page = workspaces.build(db)
         projects_page = projects.build(db, generation, media_secret)
         generate_page = generate.build(db, generation, media_secret)
+        jams_page = jams.build(db, generation, media_secret)
         account_page = account.build(db)
 
-    columns = [ws_page.column, projects_page.column, generate_page.column, account_page.column]
+    columns = [
+        ws_page.column,
+        projects_page.column,
+        generate_page.column,
+        jams_page.column,
+        account_page.column,
+    ]
 
     def signed_in_as(request: gr.Request) -> str:
         with ui_action(db, request) as (_, actor):
@@ -58,8 +66,9 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
         blocks.load(
             _first_project(projects_page), None, projects_page.outputs, api_visibility="private"
         )
+        blocks.load(jams_page.refresh, None, jams_page.outputs, api_visibility="private")
         # Opening Account also refreshes it (keys may have changed elsewhere).
-        nav_buttons[3].click(
+        nav_buttons[[key for _, key in NAV].index("account")].click(
             account_page.refresh, None, account_page.outputs, api_visibility="private"
         )
     return blocks

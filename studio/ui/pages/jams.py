@@ -1,0 +1,343 @@
+"""Jams: the list, a jam's page (elements, countdown, brief, schedule, my
+team), the submission form, the judge console, the organizer dashboard and
+the results with the gallery and the audience vote.
+
+This module holds the shell (jam picker, tabs, list, jam page, team,
+results) and the shared `JamUI`; the Submit, Judge and Organize tabs live in
+jams_entry, jams_judge and jams_organize, and HTML in jams_html.
+
+Every handler re-checks who is asking through `ui_action` and the jam
+services (any signed-in user can call any handler by its api_name); what a
+tab shows is what the services return for that person, so drafts, other
+teams and unassigned entries never reach the page of someone who may not
+see them. Time-dependent answers come from the database clock (JamView.server_now).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from sqlalchemy.orm import Session
+
+from studio.accounts.access import Actor
+from studio.db.session import Database
+from studio.errors import NotFound
+from studio.generation.context import Generation
+from studio.jams import results, service, teams, votes
+from studio.media import signing
+from studio.ui.actions import ui_action
+from studio.ui.notify import notify
+from studio.ui.pages import jams_html as render
+from studio.ui.widgets import optional_id
+
+STATIC_DIR = Path(__file__).resolve().parents[3] / "static"
+# Countdowns, local times, row clicks and judge keys: see static/jams.js.
+JAMS_JS = (STATIC_DIR / "jams.js").read_text(encoding="utf-8")
+URL_BUCKET_SECONDS = 300  # same HTML on every refresh, so players don't reload
+REFRESH_SECONDS = 15.0
+NO_JAM = render.empty("Pick a jam in the <b>Jams</b> tab (or from the list above).")
+
+
+@dataclass
+class Context:
+    """One person's view of the jams, read once per event."""
+
+    views: list[service.JamView]
+    view: service.JamView | None
+    team: teams.TeamView | None
+
+
+@dataclass
+class JamUI:
+    db: Database
+    generation: Generation
+    url: Callable[[int], str]
+    picker: gr.Dropdown
+    tabs: gr.Tabs
+    # Filled in while the tabs are built; each section's outputs, in order.
+    overview: list[Any] = field(default_factory=list)
+    entry_live: list[Any] = field(default_factory=list)
+    entry_form: list[Any] = field(default_factory=list)
+    judge: list[Any] = field(default_factory=list)
+    organize: list[Any] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+    # (session, actor, ctx) -> values, per section (set by the tab modules).
+    entry_live_values: Callable[..., tuple[Any, ...]] | None = None
+    entry_form_values: Callable[..., tuple[Any, ...]] | None = None
+    judge_values: Callable[..., tuple[Any, ...]] | None = None
+    organize_values: Callable[..., tuple[Any, ...]] | None = None
+
+    def context(self, session: Session, actor: Actor, slug: str | None) -> Context:
+        views = service.list_jams(session, actor)
+        view = next((v for v in views if v.slug == slug), None) if slug else None
+        team = teams.get_my_team(session, actor, view.slug) if view and view.my_team_id else None
+        return Context(views, view, team)
+
+    def everything(self, session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
+        assert self.entry_live_values and self.entry_form_values
+        assert self.judge_values and self.organize_values
+        return (
+            *overview_values(ctx, actor),
+            *self.entry_live_values(session, actor, ctx),
+            *self.entry_form_values(session, actor, ctx),
+            *self.judge_values(session, actor, ctx, None),
+            *self.organize_values(session, actor, ctx),
+            *results_values(self, session, actor, ctx),
+        )
+
+    @property
+    def all_outputs(self) -> list[Any]:
+        return [
+            *self.overview,
+            *self.entry_live,
+            *self.entry_form,
+            *self.judge,
+            *self.organize,
+            *self.results,
+        ]
+
+
+@dataclass
+class JamsPage:
+    column: gr.Column
+    outputs: list[Any]
+    refresh: Callable[..., tuple[Any, ...]]
+
+
+def slug_of(value: Any) -> str | None:
+    """The jam picker's value (a slug); the services check it exists."""
+    if value is None or value == "" or value == []:
+        return None
+    if not isinstance(value, str):
+        raise gr.Error("Choose a jam from the list.")
+    return value.strip().lower() or None
+
+
+def required_slug(value: Any) -> str:
+    slug = slug_of(value)
+    if slug is None:
+        raise gr.Error("Choose a jam first.")
+    return slug
+
+
+def stable_url(secret: str, ttl: int) -> Callable[[int], str]:
+    bucket = max(1, min(URL_BUCKET_SECONDS, ttl // 4))
+
+    def url(asset_id: int) -> str:
+        now = time.time() // bucket * bucket
+        return signing.signed_path(asset_id, secret, now=now, ttl_seconds=ttl)
+
+    return url
+
+
+def overview_values(ctx: Context, actor: Actor) -> tuple[Any, ...]:
+    """Order matches JamUI.overview."""
+    view, team = ctx.view, ctx.team
+    choices = [(v.title, v.slug) for v in ctx.views]
+    return (
+        gr.update(choices=choices, value=view.slug if view else None),
+        render.jam_list(ctx.views),
+        render.overview(view, team) if view else NO_JAM,
+        render.team_panel(view, team) if view else "",
+        gr.update(visible=bool(view and view.registration_open and team is None)),
+        gr.update(visible=bool(view and view.registration_open and team is not None)),
+        gr.update(visible=team is not None),  # Submit tab
+        gr.update(visible=bool(view and view.is_judge)),  # Judge tab
+        gr.update(visible=bool(actor.user.is_admin or (view and view.is_organizer))),  # Organize
+        gr.update(visible=bool(view and (view.audience_vote or view.results_published))),
+    )
+
+
+def results_values(ui: JamUI, session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
+    """Order matches JamUI.results: results, gallery, ballot, vote picker."""
+    view = ctx.view
+    if view is None:
+        return (NO_JAM, "", "", gr.update(choices=[], value=None))
+    if view.results_published:
+        published = results.get_results(session, actor, view.slug)
+        board = render.results_page(published, view.rubric, ui.url, view.timezone)
+        films = render.gallery(results.gallery(session, actor, view.slug), published.awards, ui.url)
+    else:
+        planned = render.when(view.schedule["results_at"], view.timezone)
+        board = render.empty(f"Results are published after judging closes ({planned} is planned).")
+        films = ""
+    ballot = None
+    if view.audience_vote:
+        ballot = votes.get_ballot(session, actor, view.slug)
+    choices = [
+        (f"{e.title} — {e.team_name}", e.entry_id)
+        for e in (ballot.entries if ballot and ballot.open else [])
+        if not e.own_team
+    ]
+    return (
+        board,
+        films,
+        render.ballot(ballot, view),
+        gr.update(choices=choices, value=ballot.my_vote if ballot else None),
+    )
+
+
+def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
+    from studio.ui.pages import jams_entry, jams_judge, jams_organize
+
+    url = stable_url(media_secret, generation.settings.media_url_ttl_seconds)
+    with gr.Column(visible=False, elem_id="page-jams") as column:
+        with gr.Row(equal_height=True):
+            picker = gr.Dropdown(
+                label="Jam",
+                choices=[],
+                allow_custom_value=True,
+                scale=4,
+                elem_id="jam-pick",
+            )
+            refresh_btn = gr.Button("Refresh", size="sm", scale=0, min_width=90)
+        with gr.Tabs(elem_id="jam-tabs") as tabs:
+            with gr.Tab("Jams", id="list", elem_id="tab-jam-list"):
+                listing = gr.HTML(elem_id="jam-list", js_on_load=JAMS_JS)
+            with gr.Tab("Jam", id="jam", elem_id="tab-jam"):
+                page_html = gr.HTML(NO_JAM, elem_id="jam-overview", js_on_load=JAMS_JS)
+                gr.Markdown("#### My team")
+                team_html = gr.HTML(elem_id="jam-team")
+                with gr.Row(visible=False, equal_height=True) as register_box:
+                    team_name = gr.Textbox(label="Team name", placeholder="The Night Owls", scale=3)
+                    register_btn = gr.Button(
+                        "Register team", variant="primary", scale=1, elem_id="jam-register"
+                    )
+                with gr.Row(visible=False, equal_height=True) as invite_box:
+                    invite_email = gr.Textbox(
+                        label="Invite a member by email",
+                        placeholder="they must have signed in to Studio once",
+                        scale=3,
+                    )
+                    invite_btn = gr.Button("Invite", scale=1, elem_id="jam-invite")
+            with gr.Tab("Submit", id="submit", elem_id="tab-jam-submit", visible=False) as sub_tab:
+                entry_tab = jams_entry.build_controls()
+            with gr.Tab("Judge", id="judge", elem_id="tab-jam-judge", visible=False) as judge_tab:
+                judge_controls = jams_judge.build_controls(JAMS_JS)
+            with gr.Tab(
+                "Organize", id="organize", elem_id="tab-jam-organize", visible=False
+            ) as org_tab:
+                org_controls = jams_organize.build_controls()
+            with gr.Tab(
+                "Results", id="results", elem_id="tab-jam-results", visible=False
+            ) as results_tab:
+                results_html = gr.HTML(elem_id="jam-results", js_on_load=JAMS_JS)
+                gr.Markdown("#### Gallery")
+                gallery_html = gr.HTML(elem_id="jam-gallery")
+                gr.Markdown("#### Audience vote")
+                ballot_html = gr.HTML(elem_id="jam-ballot", js_on_load=JAMS_JS)
+                with gr.Row(equal_height=True):
+                    vote_pick = gr.Dropdown(
+                        label="Your favourite film",
+                        choices=[],
+                        allow_custom_value=True,
+                        scale=3,
+                        elem_id="jam-vote-pick",
+                    )
+                    vote_btn = gr.Button("Vote", scale=1, elem_id="jam-vote")
+        timer = gr.Timer(REFRESH_SECONDS)
+
+    ui = JamUI(db=db, generation=generation, url=url, picker=picker, tabs=tabs)
+    ui.overview = [
+        picker,
+        listing,
+        page_html,
+        team_html,
+        register_box,
+        invite_box,
+        sub_tab,
+        judge_tab,
+        org_tab,
+        results_tab,
+    ]
+    ui.results = [results_html, gallery_html, ballot_html, vote_pick]
+    jams_entry.wire(ui, entry_tab)
+    jams_judge.wire(ui, judge_controls)
+    jams_organize.wire(ui, org_controls)
+
+    def frame(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = slug_of(picked)
+        with ui_action(db, request) as (session, actor):
+            return ui.everything(session, actor, ui.context(session, actor, slug))
+
+    def open_jam(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        with ui_action(db, request) as (session, actor):
+            ctx = ui.context(session, actor, slug)
+            if ctx.view is None:
+                raise NotFound("No such jam.")
+            out = ui.everything(session, actor, ctx)
+        return (gr.Tabs(selected="jam"), *out)
+
+    def clicked(event: gr.EventData, request: gr.Request) -> tuple[Any, ...]:
+        slug = str(event._data.get("jam", "")) if event._data else ""
+        return open_jam(slug, request)
+
+    def live(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+        """The timer: countdown-bearing parts only (never the form someone is typing in)."""
+        slug = slug_of(picked)
+        with ui_action(db, request) as (session, actor):
+            ctx = ui.context(session, actor, slug)
+            assert ui.entry_live_values is not None
+            return (
+                *overview_values(ctx, actor)[1:4],
+                *ui.entry_live_values(session, actor, ctx),
+            )
+
+    def register(picked: Any, name: str, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        with ui_action(db, request) as (session, actor):
+            made = teams.register_team(session, actor, slug, name=name or "")
+            team_name = made.name
+            out = ui.everything(session, actor, ui.context(session, actor, slug))
+        notify(f"Team “{team_name}” registered: its workspace is ready in Projects.")
+        return ("", *out)
+
+    def invite(picked: Any, email: str, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        with ui_action(db, request) as (session, actor):
+            teams.invite_member(session, actor, slug, email=email or "")
+            out = overview_values(ui.context(session, actor, slug), actor)
+        notify(f"{(email or '').strip()} joined the team.")
+        return ("", *out)
+
+    def vote(picked: Any, entry: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        entry_id = optional_id(entry, "film")
+        if entry_id is None:
+            raise gr.Error("Choose a film to vote for.")
+        with ui_action(db, request) as (session, actor):
+            votes.cast_vote(session, actor, slug, entry_id)
+            out = results_values(ui, session, actor, ui.context(session, actor, slug))
+        notify("Vote recorded. You can move it until voting closes.")
+        return out
+
+    picker.input(
+        open_jam, [picker], [tabs, *ui.all_outputs], api_name="open_jam", show_progress="hidden"
+    )
+    listing.click(clicked, None, [tabs, *ui.all_outputs], api_visibility="private")
+    refresh_btn.click(frame, [picker], ui.all_outputs, api_name="refresh_jams")
+    timer.tick(
+        live,
+        [picker],
+        [*ui.overview[1:4], *ui.entry_live],
+        api_name="tick_jam",
+        show_progress="hidden",
+    )
+    register_btn.click(
+        register, [picker, team_name], [team_name, *ui.all_outputs], api_name="register_team"
+    )
+    invite_btn.click(
+        invite, [picker, invite_email], [invite_email, *ui.overview], api_name="invite_member"
+    )
+    vote_btn.click(vote, [picker, vote_pick], ui.results, api_name="cast_vote")
+
+    def first(request: gr.Request) -> tuple[Any, ...]:
+        return frame(None, request)
+
+    return JamsPage(column=column, outputs=ui.all_outputs, refresh=first)

@@ -1,0 +1,148 @@
+"""A film jam in a real browser (Debian's Chromium): a team submits a film
+and a judge scores it.
+
+The jam kicked off an hour ago. A team member signs in, opens the jam from
+the list, sees the required elements first and a ticking countdown, uploads
+a small real MP4 and submits it: "submitted". Judging starts only after the
+deadline and grace period, and a live server's database clock cannot be
+moved, so the organizer then closes submissions early (update_jam moves the
+deadline to now, as an organizer may) and assigns the judge. The judge signs
+in, opens the console, scores with the keyboard (arrow keys on one slider,
+typing in another), writes a private note and submits with Ctrl+Enter; the
+scores are read back through the judging service. Screenshots land in
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from studio.db.session import Database
+from studio.jams import judging, service
+from studio.jams.rules import JamRules
+from tests.conftest import LiveServer
+from tests.factories import make_user
+from tests.jams.helpers import actor, film_bytes, make_jam, register
+from tests.ui.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_team_submits_a_film_and_a_judge_scores_it(
+    page: Page,
+    live_server: LiveServer,
+    db: Database,
+    backend: str,
+    artifacts_dir: Path,
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    slug, admin = make_jam(
+        db,
+        title="Harbour Jam",
+        brief="A film about a night at sea, made in 48 hours.",
+        registration_opens_at=now - timedelta(hours=2),
+        kickoff_at=now - timedelta(hours=1),
+        registration_closes_at=now + timedelta(hours=1),
+        deadline_at=now + timedelta(hours=2),
+        grace_seconds=0,
+        judges_per_entry=1,
+    )
+    member, judge = make_user(db, "member"), make_user(db, "judge")
+    register(db, slug, member, "Otters", when=now - timedelta(hours=2))
+    with db.session_scope() as session:
+        judging.add_judge(session, actor(session, admin), slug, email=judge.email)
+    film = tmp_path / "night-swim.mp4"
+    film.write_bytes(film_bytes(2.0))
+
+    def snap(number: int, name: str) -> None:
+        page.screenshot(path=str(artifacts_dir / f"{backend}-jams-{number:02d}-{name}.png"))
+
+    # The team member: the jam list, then the jam page with its elements first.
+    sign_in(page, live_server.url, member.email, member.password)
+    page.click("#nav-jams")
+    listing = page.locator("#jam-list")
+    expect(listing).to_contain_text("Harbour Jam")
+    expect(listing).to_contain_text("your team is in")
+    listing.locator(f'tr[data-jam="{slug}"]').click()
+    overview = page.locator("#jam-overview")
+    expect(overview.locator(".jam-elements")).to_contain_text("Your film must use")
+    expect(overview.locator(".jam-elements")).to_contain_text("genre")
+    elements = overview.locator(".jam-elements").bounding_box()
+    title = overview.locator(".jam-title").bounding_box()
+    assert elements and title and elements["y"] < title["y"], "elements come first"
+    countdown = overview.locator(".jam-clock .countdown")
+    expect(countdown).to_have_text(re.compile(r"^in 1 h 5\d min \d\d s$"))
+    first = countdown.inner_text()
+    page.wait_for_timeout(1200)
+    assert countdown.inner_text() != first, "the countdown ticks"
+    expect(overview.locator("time.local-time[data-local]").first).to_be_visible()
+    snap(1, "jam-page")
+
+    # The submission form: what happens now, a real MP4, Submit.
+    page.get_by_role("tab", name="Submit").click()
+    expect(page.locator("#jam-submit-line")).to_contain_text("on time")
+    page.locator("#entry-title textarea, #entry-title input").first.fill("Night Swim")
+    page.locator("#entry-logline textarea").fill("Two swimmers race the tide.")
+    page.locator("#entry-film input[type=file]").set_input_files(str(film))
+    expect(page.locator("#entry-film")).to_contain_text("night-swim.mp4")
+    page.click("#entry-submit")
+    entry = page.locator("#jam-entry .jam-entry")
+    expect(entry).to_have_attribute("data-status", "submitted", timeout=30_000)
+    expect(entry).to_contain_text("submitted")
+    expect(entry.locator("video")).to_have_count(1)
+    snap(2, "submitted")
+
+    # The organizer closes submissions now and assigns the judge.
+    closed = datetime.now(UTC) - timedelta(seconds=1)
+    with db.session_scope() as session:
+        boss = actor(session, admin)
+        service.update_jam(
+            session,
+            boss,
+            slug,
+            JamRules(registration_closes_at=closed - timedelta(minutes=5), deadline_at=closed),
+        )
+    with db.session_scope() as session:
+        report = judging.assign_judges(session, actor(session, admin), slug)
+        assert report.created == 1
+
+    # The judge: one entry, a player, sliders from the rubric; keyboard scoring.
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, judge.email, judge.password)
+    page.click("#nav-jams")
+    page.locator(f'#jam-list tr[data-jam="{slug}"]').click()
+    page.get_by_role("tab", name="Judge").click()
+    console = page.locator("#judge-entry")
+    expect(console).to_contain_text("Night Swim")
+    expect(console.locator("video")).to_have_count(1)
+    expect(page.locator("#judge-queue")).to_contain_text("0 of 1 submitted")
+    artistic = page.locator("#judge-score-0 input[type=range]")
+    expect(artistic).to_have_value("6")
+    artistic.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(artistic).to_have_value("8")
+    technical = page.locator("#judge-score-1 input[type=number]")
+    technical.fill("4")
+    technical.press("Tab")
+    expect(page.locator("#judge-score-1 input[type=range]")).to_have_value("4")
+    page.locator("#judge-notes textarea").fill("The tide sound carries it.")
+    snap(3, "judge-console")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#judge-queue")).to_contain_text("1 of 1 submitted")
+    expect(console).to_contain_text("submitted")
+    snap(4, "scored")
+
+    with db.session_scope() as session:
+        me = actor(session, judge)
+        (sheet,) = judging.list_my_assignments(session, me, slug)
+        assert sheet.submitted_at is not None
+        assert sheet.scores == {"artistic": 8.0, "technical": 4.0, "adherence": 6.0}
+        assert sheet.notes == "The tide sound carries it."
+        assert sheet.entry.title == "Night Swim"
