@@ -3,8 +3,9 @@
     .venv/bin/python bench/rough_cut.py [--runs 5] [--size 1920x1080]
 
 Both sides join the same 24 files. The studio side is the whole job as a
-worker runs it (snapshot the circled takes, claim, probe every clip, stream
-copy, probe the result, poster, record assets, finish); the plain side is one
+worker runs it (snapshot the circled takes, claim, decide on stream copy from
+what the clips' assets recorded, stream copy with the index first, hash and
+probe the result, poster, record assets, finish); the plain side is one
 `ffmpeg -f concat -safe 0 -i list -c copy` call. Goal: studio <= 1.5x plain.
 Runs alternate, on a scratch SQLite database.
 """
@@ -133,6 +134,9 @@ def main() -> None:
             f"{statistics.median(studio):.3f} s / "
             f"{statistics.median(faststart):.3f} s = **{fast_ratio:.2f}x** | (same file kind) | |"
         )
+        print()
+        pairs = zip(studio, plain, strict=True)
+        print("runs, studio / plain:", ", ".join(f"{a:.3f}/{b:.3f} s" for a, b in pairs))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

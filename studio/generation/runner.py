@@ -311,8 +311,13 @@ class JobRunner:
         gpu_seconds: float,
         timings: dict[str, Any],
         written: list[str],
+        *,
+        output_sha256: str | None = None,
     ) -> JobStatus:
-        """Record the outputs and finish the job, only if it is still ours."""
+        """Record the outputs and finish the job, only if it is still ours.
+
+        `output_sha256`: the output's hash when whoever wrote it already has it.
+        """
         try:
             with self.db.session_scope() as session:
                 output = media.record_file(
@@ -328,6 +333,7 @@ class JobRunner:
                     frame_count=info.frames if info else 1,
                     codec=info.codec if info else None,
                     pix_fmt=info.pix_fmt if info else None,
+                    sha256=output_sha256,
                 )
                 poster = media.record_file(
                     session, self.storage, workspace_id=workspace_id, key=poster_key, kind="poster"
@@ -374,12 +380,16 @@ class JobRunner:
         output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
         written.extend([output_key, poster_key])
         target = self.storage.path_for(output_key)
-        method = roughcut.render(self.db.session_scope, self.storage, params, target, watch.step)
-        info = ffmpeg.probe(target)
-        ffmpeg.write_poster(
-            ffmpeg.read_frames(target, max_frames=1)[0], self.storage.path_for(poster_key)
+        rendered = roughcut.render(
+            self.db.session_scope,
+            self.storage,
+            params,
+            target,
+            watch.step,
+            poster=self.storage.path_for(poster_key),
         )
-        timings = {"render_s": round(time.monotonic() - started, 4), "method": method}
+        info = rendered.info
+        timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
         return self._record(
             claim,
             workspace_id,
@@ -391,6 +401,7 @@ class JobRunner:
             0.0,
             timings,
             written,
+            output_sha256=rendered.sha256,
         )
 
     def _end(

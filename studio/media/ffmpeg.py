@@ -12,12 +12,15 @@ Errors users can see are MediaError with a readable message.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import struct
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
+from io import FileIO
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +44,7 @@ _IMAGE_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", 
 _IMAGE_BRANDS |= {b"msf1"}
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 _MAX_BOXES = 100_000
+_HASH_CHUNK = 8 << 20
 
 
 class MediaError(Exception):
@@ -183,7 +187,11 @@ def write_poster(frame: np.ndarray, path: Path, *, max_width: int = 640) -> None
     if image.width > max_width:
         height = max(1, round(image.height * max_width / image.width))
         image = image.resize((max_width, height), Image.Resampling.LANCZOS)
-    with atomic_path(Path(path)) as tmp:
+    _save_poster(image, Path(path))
+
+
+def _save_poster(image: Image.Image, path: Path) -> None:
+    with atomic_path(path) as tmp:
         image.save(tmp, format="JPEG", quality=85, optimize=True, progressive=True)
 
 
@@ -221,12 +229,17 @@ def _sniff(path: Path) -> str:
 
 def _top_level_boxes(path: Path) -> list[bytes]:
     """The types of an ISO-BMFF file's top-level boxes; MediaError if truncated or broken."""
+    return [kind for kind, _, _ in _box_layout(path)]
+
+
+def _box_layout(path: Path) -> list[tuple[bytes, int, int]]:
+    """(type, offset, size) of each top-level ISO-BMFF box; MediaError if truncated or broken."""
     size_total = path.stat().st_size
-    types: list[bytes] = []
+    boxes: list[tuple[bytes, int, int]] = []
     offset = 0
     with open(path, "rb") as handle:
         while offset < size_total:
-            if len(types) >= _MAX_BOXES:
+            if len(boxes) >= _MAX_BOXES:
                 raise MediaError(NOT_A_VIDEO)
             handle.seek(offset)
             header = handle.read(8)
@@ -244,9 +257,9 @@ def _top_level_boxes(path: Path) -> list[bytes]:
                 size = size_total - offset
             if size < header_len or offset + size > size_total:
                 raise MediaError("This video file is incomplete or damaged.")
-            types.append(kind)
+            boxes.append((kind, offset, size))
             offset += size
-    return types
+    return boxes
 
 
 def _open(path: Path, allowed_formats: tuple[str, ...]) -> tuple[Any, str]:
@@ -383,9 +396,44 @@ def last_frame(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS
     return last
 
 
+def write_video_poster(
+    source: Path,
+    path: Path,
+    *,
+    max_width: int = 640,
+    allowed_formats: tuple[str, ...] = DEFAULT_FORMATS,
+) -> None:
+    """A JPEG poster, as write_poster makes, of a video's first keyframe.
+
+    Cheap: only keyframes are decoded (and only the first is kept), without
+    frame threading (which would decode several frames before returning
+    one), and swscale converts and shrinks it to the poster's size in one step.
+    """
+    container, _ = _open(Path(source), allowed_formats)
+    image: Image.Image | None = None
+    try:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        for frame in container.decode(stream):
+            width, height = frame.width, frame.height
+            if width > max_width:
+                width, height = max_width, max(1, round(height * max_width / width))
+            small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+            image = small.to_image()
+            break
+    except av.FFmpegError as exc:
+        raise MediaError(NOT_A_VIDEO) from exc
+    finally:
+        container.close()
+    if image is None:
+        raise MediaError("This video has no frames we can decode.")
+    _save_poster(image, Path(path))
+
+
 __all__ = [
     "DEFAULT_FORMATS",
     "NOT_A_VIDEO",
+    "Joined",
     "MediaError",
     "Probe",
     "encode_mp4",
@@ -395,6 +443,7 @@ __all__ = [
     "read_frames",
     "write_png",
     "write_poster",
+    "write_video_poster",
 ]
 
 
@@ -458,26 +507,112 @@ def normalize_clip(
         _run(out, "Normalizing a clip")
 
 
-def concat_copy(sources: list[Path], target: Path) -> None:
+@dataclass(frozen=True)
+class Joined:
+    sha256: str  # of the file written
+    probe: Probe  # of the file written
+
+
+def concat_copy(sources: list[Path], target: Path) -> Joined:
     """Join clips that share codec, size and frame rate without re-encoding.
+
+    Returns the written file's SHA-256 and probe, both taken while it is
+    being flushed to disk (the hash on a second thread).
+
+    The result has its index ('moov') first, so a browser can play it while it
+    downloads. ffmpeg's ``+faststart`` gets there by writing the whole file and
+    then rewriting it; instead, room for the index is reserved at the front
+    (``-moov_size``), sized from the clips' own indexes, which together
+    describe every sample the join will hold. The layout is checked
+    afterwards; should the index not have fitted (ffmpeg still exits 0), the
+    join is redone with ``+faststart``. Clips without an MP4 index (Matroska)
+    go straight to ``+faststart``.
 
     The concat list is written here from server paths (never a user's list).
     """
     target = Path(target)
-    with atomic_path(target) as tmp:
-        listing = tmp.with_suffix(".txt")
-        lines = []
-        for source in sources:
-            escaped = str(Path(source).resolve()).replace("'", "'\\''")
-            lines.append(f"file '{escaped}'")
-        listing.write_text("\n".join(lines) + "\n")
+    paths = [Path(source).resolve() for source in sources]
+    reserve = _moov_reserve(paths)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="concat-hash") as pool:
+        with atomic_path(target) as tmp:
+            listing = tmp.with_suffix(".txt")
+            lines = []
+            for path in paths:
+                escaped = str(path).replace("'", "'\\''")
+                lines.append(f"file '{escaped}'")
+            listing.write_text("\n".join(lines) + "\n")
+            try:
+                joined = ffmpeg.input(
+                    f"file:{listing}", format="concat", safe=0, protocol_whitelist="file"
+                )
+                fitted = False
+                if reserve is not None:
+                    _run(_mp4_copy(joined, tmp, moov_size=reserve), "Joining the clips")
+                    fitted = _index_fits(tmp, reserve)
+                if not fitted:
+                    _run(_mp4_copy(joined, tmp, movflags="+faststart"), "Joining the clips")
+            finally:
+                listing.unlink(missing_ok=True)
+            digest = pool.submit(_sha256, FileIO(tmp, "rb"))
+            info = probe(tmp)
+        # meanwhile atomic_path has fsynced the file and renamed it into place
+        return Joined(digest.result(), info)
+
+
+def _mp4_copy(joined: Any, tmp: Path, **options: Any) -> Any:
+    return joined.output(f"file:{tmp}", format="mp4", c="copy", **options)
+
+
+def _sha256(handle: FileIO) -> str:
+    """Hash in large reads: each read and update runs without the GIL, and few
+    chunks mean few waits to get it back while other threads work."""
+    digest = hashlib.sha256()
+    view = memoryview(bytearray(_HASH_CHUNK))
+    with handle:
+        while size := handle.readinto(view):
+            digest.update(view[:size])
+    return digest.hexdigest()
+
+
+def _moov_reserve(paths: list[Path]) -> int | None:
+    """Bytes to reserve for the joined file's index, or None when a clip has no MP4 index.
+
+    The clips' indexes hold every sample's size, time, offset and sync flag
+    plus one set of headers each; the join's index holds the same samples
+    under one set of headers. A quarter more and 4 KiB cover chunking that
+    differs from the clips' (and 64-bit offsets).
+    """
+    total = 0
+    for path in paths:
         try:
-            out = ffmpeg.input(
-                f"file:{listing}", format="concat", safe=0, protocol_whitelist="file"
-            ).output(f"file:{tmp}", format="mp4", c="copy", movflags="+faststart")
-            _run(out, "Joining the clips")
-        finally:
-            listing.unlink(missing_ok=True)
+            if _sniff(path) != _ISO_DEMUXER:
+                return None
+            sizes = [size for kind, _, size in _box_layout(path) if kind == b"moov"]
+        except MediaError:
+            return None
+        if not sizes:
+            return None
+        total += sizes[0]
+    return total + total // 4 + 4096
+
+
+def _index_fits(path: Path, reserve: int) -> bool:
+    """Whether ffmpeg placed the index inside the room reserved for it, ahead of the media.
+
+    On success the file is ftyp, moov, free (the unused room) ... mdat. When
+    the index was too big ffmpeg logs an error, overwrites the start of the
+    media with it and still exits 0; this catches that.
+    """
+    try:
+        boxes = _box_layout(path)
+    except MediaError:
+        return False
+    kinds = [kind for kind, _, _ in boxes]
+    if len(boxes) < 4 or kinds[:3] != [b"ftyp", b"moov", b"free"] or b"mdat" not in kinds:
+        return False
+    _, room_start, moov_size = boxes[1]
+    _, free_start, free_size = boxes[2]
+    return moov_size + 8 <= reserve and free_start + free_size == room_start + reserve
 
 
 def clips_match(probes: list[Probe]) -> bool:

@@ -38,8 +38,13 @@ def record_file(
     frame_count: int | None = None,
     codec: str | None = None,
     pix_fmt: str | None = None,
+    sha256: str | None = None,
 ) -> Asset:
-    """An asset row for a file already written at `key`."""
+    """An asset row for a file already written at `key`.
+
+    `sha256`: the file's hash when the writer computed it from the bytes it
+    wrote (saves reading the file again); hashed here otherwise.
+    """
     path = storage.path_for(key)
     asset = Asset(
         workspace_id=workspace_id,
@@ -54,7 +59,7 @@ def record_file(
         frame_count=frame_count,
         codec=codec,
         pix_fmt=pix_fmt,
-        sha256=sha256_of(path),
+        sha256=sha256 or sha256_of(path),
     )
     session.add(asset)
     session.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,16 @@ def request_rough_cut(
 ) -> RoughCut:
     """Snapshot the circled takes now and queue the render."""
     project = projects.get_project(session, actor, project_id, Role.EDITOR)
+    shots = projects.list_shots(session, actor, project.id)
+    circled = [shot for shot in shots if shot.selected_take_id is not None]
+    # Load every circled take and its job in two queries; _finished_output then finds them
+    # in the session (held in these lists: its identity map only keeps weak references).
+    take_ids = [shot.selected_take_id for shot in circled]
+    takes = list(session.scalars(select(Take).where(Take.id.in_(take_ids))))
+    job_ids = [take.job_id for take in takes if take.job_id is not None]
+    _jobs = list(session.scalars(select(Job).where(Job.id.in_(job_ids)))) if job_ids else []
     clips = []
-    for shot in projects.list_shots(session, actor, project.id):
-        if shot.selected_take_id is None:
-            continue
+    for shot in circled:
         asset_id = _finished_output(session, shot)
         clips.append({"code": shot.code, "asset_id": asset_id})
     if not clips:
@@ -149,14 +156,27 @@ def list_rough_cuts(session: Session, actor: Actor, project_id: int) -> list[Cut
 # ---------------------------------------------------------------- rendering (worker side)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    method: str  # "copy" or "normalized"
+    sha256: str  # of the file written to the target
+    info: ffmpeg.Probe  # of the file written to the target
+
+
 def render(
     session_factory: Callable[[], Any],
     storage: Storage,
     params: dict[str, Any],
     target: Path,
     step: Callable[[int, int], None],
-) -> str:
-    """Render the cut to `target`; returns how ("copy" or "normalized")."""
+    *,
+    poster: Path | None = None,
+) -> Rendered:
+    """Render the cut to `target` (and its poster, the first frame, to `poster`).
+
+    The poster is taken from the first file joined, whose first frame the cut
+    opens with (stream copy keeps it bit for bit), while ffmpeg joins.
+    """
     width, height, fps = int(params["width"]), int(params["height"]), int(params["fps"])
     with session_factory() as session:
         assets = {
@@ -166,7 +186,10 @@ def render(
             )
         }
     total = len(params["clips"]) + 2
-    with tempfile.TemporaryDirectory(prefix="roughcut-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="roughcut-poster") as pool,
+    ):
         work = Path(scratch)
         inputs: list[tuple[Path, str | None]] = []
         if params.get("title_card"):
@@ -197,24 +220,30 @@ def render(
         step(1, total)
         overlay = bool(params.get("overlay_codes"))
         if not overlay and _can_copy(inputs, known, params):
-            ffmpeg.concat_copy([path for path, _ in inputs], target)
-            step(total, total)
-            return "copy"
-        normalized = []
-        for index, (path, code) in enumerate(inputs):
-            overlay_png = None
-            if overlay and code:
-                overlay_png = work / f"overlay-{index}.png"
-                _code_overlay(code, width, height).save(overlay_png)
-            out = work / f"norm-{index:03d}.mp4"
-            ffmpeg.normalize_clip(
-                path, out, width=width, height=height, fps=fps, overlay_png=overlay_png
-            )
-            normalized.append(out)
-            step(index + 2, total)
-        ffmpeg.concat_copy(normalized, target)
+            joined = [path for path, _ in inputs]
+            method = "copy"
+        else:
+            joined = []
+            for index, (path, code) in enumerate(inputs):
+                overlay_png = None
+                if overlay and code:
+                    overlay_png = work / f"overlay-{index}.png"
+                    _code_overlay(code, width, height).save(overlay_png)
+                out = work / f"norm-{index:03d}.mp4"
+                ffmpeg.normalize_clip(
+                    path, out, width=width, height=height, fps=fps, overlay_png=overlay_png
+                )
+                joined.append(out)
+                step(index + 2, total)
+            method = "normalized"
+        posted: Future[None] | None = None
+        if poster is not None:
+            posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
+        result = ffmpeg.concat_copy(joined, target)
+        if posted is not None:
+            posted.result()
         step(total, total)
-        return "normalized"
+        return Rendered(method, result.sha256, result.probe)
 
 
 def _can_copy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from studio.media import ffmpeg
 from studio.media.ffmpeg import (
     NOT_A_VIDEO,
     MediaError,
+    concat_copy,
     encode_mp4,
     ffmpeg_binary,
     last_frame,
@@ -19,6 +22,7 @@ from studio.media.ffmpeg import (
     read_frames,
     write_png,
     write_poster,
+    write_video_poster,
 )
 
 
@@ -220,3 +224,114 @@ def test_probe_refuses_a_truncated_mp4(
     path.write_bytes(data[:cut])
     with pytest.raises(MediaError):
         probe(path)
+
+
+# ---------------------------------------------------------------- joining and posters
+
+
+def box_kinds(path: Path) -> list[bytes]:
+    return [kind for kind, _, _ in ffmpeg._box_layout(path)]
+
+
+def count_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The argument lists of every ffmpeg run concat_copy makes."""
+    runs: list[list[str]] = []
+    real = ffmpeg._run
+
+    def counted(stream, what):  # type: ignore[no-untyped-def]
+        runs.append(stream.get_args())
+        real(stream, what)
+
+    monkeypatch.setattr(ffmpeg, "_run", counted)
+    return runs
+
+
+def test_concat_copy_puts_the_index_first_in_one_pass_and_returns_the_hash(
+    clip: tuple[Path, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, frames = clip
+    runs = count_runs(monkeypatch)
+    target = tmp_path / "joined.mp4"
+    joined = concat_copy([path, path, path], target)
+    digest = joined.sha256
+    assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
+    info = probe(target)
+    assert joined.probe == info  # probed as it was written
+    assert (info.codec, info.pix_fmt, info.width, info.height) == ("h264", "yuv420p", 128, 96)
+    assert info.frames == 90 and abs(info.duration - 90 / 24) <= 3 / 24
+    assert info.faststart is True  # streamable: the index before the media
+    assert len(runs) == 1 and "-moov_size" in runs[0] and "+faststart" not in runs[0]
+    reserve = int(runs[0][runs[0].index("-moov_size") + 1])
+    assert ffmpeg._index_fits(target, reserve)
+    decoded = read_frames(target)
+    assert decoded.shape == (90, 96, 128, 3)
+    assert np.abs(decoded[30].astype(np.int16) - frames[0].astype(np.int16)).mean() < 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["joined.mp4"]  # no list, no temp
+
+
+def test_concat_copy_redoes_the_join_with_faststart_when_the_index_does_not_fit(
+    clip: tuple[Path, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = clip
+    runs = count_runs(monkeypatch)
+    monkeypatch.setattr(ffmpeg, "_moov_reserve", lambda paths: 64)  # far too small
+    target = tmp_path / "joined.mp4"
+    digest = concat_copy([path, path], target).sha256
+    assert len(runs) == 2 and "-moov_size" in runs[0] and "+faststart" in runs[1]
+    assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
+    info = probe(target)
+    assert info.faststart is True and info.frames == 60
+    assert read_frames(target).shape == (60, 96, 128, 3)
+    assert box_kinds(target)[:2] == [b"ftyp", b"moov"]
+    assert leftovers(tmp_path) == []
+
+
+def test_concat_copy_of_matroska_clips_uses_faststart(
+    clip: tuple[Path, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mkv = tmp_path / "clip.mkv"
+    ffmpeg_cli("-i", str(clip[0]), "-c", "copy", str(mkv))
+    runs = count_runs(monkeypatch)
+    target = tmp_path / "joined.mp4"
+    digest = concat_copy([mkv, mkv], target).sha256
+    assert len(runs) == 1 and "+faststart" in runs[0]
+    assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
+    info = probe(target)
+    assert info.faststart is True and info.frames == 60
+
+
+def test_index_fits_refuses_a_faststart_layout_and_a_broken_file(
+    clip: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    assert not ffmpeg._index_fits(clip[0], 100_000)  # +faststart: no reserved room
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clip[0].read_bytes()[:200])
+    assert not ffmpeg._index_fits(broken, 100_000)
+
+
+def test_video_poster_is_the_first_frame_as_a_small_jpeg(
+    clip: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    path, frames = clip
+    small = tmp_path / "small.jpg"
+    write_video_poster(path, small)
+    with Image.open(small) as image:
+        assert image.format == "JPEG" and image.size == (128, 96)  # never upscaled
+        first = np.asarray(image.convert("RGB")).astype(np.int16)
+    assert np.abs(first - frames[0].astype(np.int16)).mean() < 8
+    assert np.abs(first - frames[-1].astype(np.int16)).mean() > 20  # not some later frame
+    wide = tmp_path / "wide.mp4"
+    encode_mp4(moving_gradient(3, 360, 1280), 24, wide, preset="ultrafast")
+    poster = tmp_path / "poster.jpg"
+    write_video_poster(wide, poster, max_width=640)
+    with Image.open(poster) as image:
+        assert image.size == (640, 180)
+    assert leftovers(tmp_path) == []
+
+
+def test_video_poster_refuses_non_videos(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_bytes(b"not a video" * 50)
+    with pytest.raises(MediaError):
+        write_video_poster(path, tmp_path / "poster.jpg")
+    assert not (tmp_path / "poster.jpg").exists()
