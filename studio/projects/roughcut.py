@@ -31,6 +31,7 @@ from studio.generation.models import Job, JobStatus
 from studio.media import ffmpeg
 from studio.media.models import Asset
 from studio.media.storage import Storage
+from studio.projects import activity
 from studio.projects import service as projects
 from studio.projects.models import RoughCut, Shot, Take
 
@@ -116,6 +117,13 @@ def request_rough_cut(
         workspace_id=project.workspace_id,
         target=f"project:{project.id}",
         version=number,
+    )
+    activity.record(
+        session,
+        actor,
+        project.id,
+        "rough_cut.requested",
+        f"started rough cut v{number} ({len(clips)} shots)",
     )
     public_id = job.public_id
     on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))

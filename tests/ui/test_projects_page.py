@@ -105,6 +105,7 @@ def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.
     assert http.get(src.group(1)).headers["content-type"] == "video/mp4"
     feed = live(http, project, None, None)[LIVE["feed"]]
     assert "circled take 1 of SC01-SH030" in feed and "added SC01-SH010" in feed
+    assert "started rough cut v1 (3 shots)" in feed
 
 
 def test_shot_tab_iterates_on_takes(db: Database, http: httpx.Client) -> None:
