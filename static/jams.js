@@ -1,9 +1,13 @@
 // Studio · Jams: the body of a gr.HTML js_on_load (see studio/ui/pages/jams.py).
 // `element` is the HTML component, `trigger` sends its Python handler an event.
 //
-// - Countdowns (.countdown[data-target][data-now]) tick from the SERVER's clock:
-//   data-now is the server time when the HTML was made, so the offset to this
-//   browser's clock is measured once per render and only elapsed time is local.
+// - Countdowns (.countdown[data-target]) tick from the SERVER's clock. Every
+//   [data-now] is the server time when its HTML was made: (data-now - the
+//   browser's time when the HTML is first seen) is a sample of the offset
+//   between the two clocks, too small by however late it was seen (HTML made
+//   while the page was hidden is mounted when it is shown). So the page keeps
+//   the largest sample (window.studioJamClock), shared by every jams.js, and
+//   the Jams timer sends a fresh one (#jam-server-clock) on each tick.
 //   The server decides on time / late / closed anyway; this is only the display.
 // - <time class="local-time" datetime=...> is rewritten in the viewer's time
 //   zone, zone named (the server wrote it in the jam's zone).
@@ -23,12 +27,15 @@ const local = new Intl.DateTimeFormat(undefined, {
   weekday: "short", day: "2-digit", month: "short", year: "numeric",
   hour: "2-digit", minute: "2-digit", timeZoneName: "short",
 });
+const clock = (window.studioJamClock ??= { offset: -Infinity });
 const tick = () => {
+  element.querySelectorAll("[data-now]:not([data-sampled])").forEach((el) => {
+    el.dataset.sampled = "1";
+    clock.offset = Math.max(clock.offset, Number(el.dataset.now) - Date.now());
+  });
+  const serverNow = Date.now() + (Number.isFinite(clock.offset) ? clock.offset : 0);
   element.querySelectorAll(".countdown[data-target]").forEach((el) => {
-    if (el.dataset.offset === undefined) {
-      el.dataset.offset = String(Number(el.dataset.now) - Date.now());
-    }
-    const left = Number(el.dataset.target) - (Date.now() + Number(el.dataset.offset));
+    const left = Number(el.dataset.target) - serverNow;
     const text = left > 0 ? "in " + words(left) : el.dataset.done || "now";
     if (el.textContent !== text) el.textContent = text; // else the observer loops
     el.classList.toggle("soon", left > 0 && left < 3600 * 1000);

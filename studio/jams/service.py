@@ -130,6 +130,12 @@ def list_jams(session: Session, actor: Actor, *, clock: Clock = db_clock) -> lis
     return [view_of(session, actor, jam, now) for jam in jams]
 
 
+def count_jams(session: Session) -> int:
+    """How many jams there are (every jam is public): one cheap query, so a page's
+    timer can tell whether its list needs listing again."""
+    return int(session.scalar(select(func.count()).select_from(Jam)) or 0)
+
+
 def get_jam(session: Session, actor: Actor, slug: str, *, clock: Clock = db_clock) -> JamView:
     """The jam page: rules, schedule, phase and the server's clock for the countdown."""
     jam = access.jam_by_slug(session, slug)

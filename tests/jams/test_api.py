@@ -3,6 +3,7 @@ response and export, an entry through the API, and clear errors."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,8 +67,12 @@ def test_a_jam_through_the_api(db: Database, http: httpx.Client) -> None:
             WorkspaceInfo(team.json()["workspace_id"], team.json()["workspace_slug"], captain),
         )
     )
+    # The list holds other tests' jams too (one database per session): look at this one.
+    listed = http.get("/v1/jams", headers=outsider_auth)
+    assert listed.status_code == 200, listed.text
+    ours = [j for j in listed.json() if j["slug"] == slug]
+    assert len(ours) == 1 and hidden(json.dumps(ours[0])), ours
     before = [
-        http.get("/v1/jams", headers=outsider_auth),
         http.get(f"/v1/jams/{slug}", headers=admin_auth),
         http.get(f"/v1/jams/{slug}", headers=captain_auth),
         http.get(f"/v1/jams/{slug}/teams/mine", headers=team_key),

@@ -3,7 +3,9 @@ and a judge scores it.
 
 The jam kicked off an hour ago. A team member signs in, opens the jam from
 the list, sees the required elements first and a ticking countdown, uploads
-a small real MP4 and submits it: "submitted". Judging starts only after the
+a small real MP4 and submits it: "submitted". Withdraw asks first
+(cancelling changes nothing); accepted, the card says "withdrawn" and that
+the team may submit again until the deadline, which it does. Judging starts only after the
 deadline and grace period, and a live server's database clock cannot be
 moved, so the organizer then closes submissions early (update_jam moves the
 deadline to now, as an organizer may) and assigns the judge. The judge signs
@@ -98,6 +100,24 @@ def test_a_team_submits_a_film_and_a_judge_scores_it(
     expect(entry.locator("video")).to_have_count(1)
     snap(2, "submitted")
 
+    # Withdraw asks first: cancelled, nothing changes; accepted, the card says what
+    # the team can still do, and Submit brings the entry back before the deadline.
+    withdraw = page.locator("#entry-withdraw")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    withdraw.click()
+    page.wait_for_timeout(800)
+    expect(entry).to_have_attribute("data-status", "submitted")
+    snap(3, "withdraw-cancelled")
+    page.once("dialog", lambda dialog: dialog.accept())
+    withdraw.click()
+    expect(entry).to_have_attribute("data-status", "withdrawn")
+    expect(page.locator("#jam-entry .jam-withdrawn")).to_contain_text("again until the deadline")
+    expect(withdraw).to_be_hidden()
+    snap(4, "withdrawn")
+    page.click("#entry-submit")
+    expect(entry).to_have_attribute("data-status", "submitted")
+    expect(withdraw).to_be_visible()
+
     # The organizer closes submissions now and assigns the judge.
     closed = datetime.now(UTC) - timedelta(seconds=1)
     with db.session_scope() as session:
@@ -120,6 +140,8 @@ def test_a_team_submits_a_film_and_a_judge_scores_it(
     page.get_by_role("tab", name="Judge").click()
     console = page.locator("#judge-entry")
     expect(console).to_contain_text("Night Swim")
+    expect(console.locator(".judge-elements")).to_contain_text("for everyone: character:")
+    expect(console.locator(".judge-elements")).to_contain_text("team's draw: genre:")
     expect(console.locator("video")).to_have_count(1)
     expect(page.locator("#judge-queue")).to_contain_text("0 of 1 submitted")
     artistic = page.locator("#judge-score-0 input[type=range]")
@@ -133,11 +155,11 @@ def test_a_team_submits_a_film_and_a_judge_scores_it(
     technical.press("Tab")
     expect(page.locator("#judge-score-1 input[type=range]")).to_have_value("4")
     page.locator("#judge-notes textarea").fill("The tide sound carries it.")
-    snap(3, "judge-console")
+    snap(5, "judge-console")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#judge-queue")).to_contain_text("1 of 1 submitted")
     expect(console).to_contain_text("submitted")
-    snap(4, "scored")
+    snap(6, "scored")
 
     with db.session_scope() as session:
         me = actor(session, judge)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from studio.config import Settings
 from studio.db.session import Database
-from studio.jams import judging
+from studio.jams import entries, judging, service
 from studio.media.storage import Storage
 from tests.factories import UIError, UserInfo, call_ui, login, make_user
 from tests.jams.helpers import (
@@ -43,23 +44,48 @@ OUT = {
     "submit_tab": 6,
     "judge_tab": 7,
     "organize_tab": 8,
+    "results_tab": 9,
     "line": 10,
     "card": 11,
-    "title": 12,
-    "queue": 16,
-    "judge_pick": 17,
-    "judged": 18,
-    "slider0": 19,
-    "notes": 29,
-    "dashboard": 30,
-    "judges": 31,
-    "teams": 32,
-    "entries": 33,
-    "results": 34,
-    "gallery": 35,
-    "ballot": 36,
-    "vote_pick": 37,
+    "withdraw": 12,
+    "title": 13,
+    "queue": 17,
+    "judge_pick": 18,
+    "judged": 19,
+    "slider0": 20,
+    "notes": 30,
+    "dashboard": 31,
+    "judges": 32,
+    "teams": 33,
+    "entries": 34,
+    "results": 35,
+    "gallery": 36,
+    "ballot": 37,
+    "vote_pick": 38,
+    "settings_box": 39,
+    "settings": 40,  # the 17 rule fields, in SETTINGS order
+    "organizers_box": 57,
+    "create_box": 58,
 }
+SETTINGS = [
+    "title",
+    "brief",
+    "zone",
+    "opens",
+    "closes",
+    "kickoff",
+    "deadline",
+    "grace",
+    "judging",
+    "results_at",
+    "team_max",
+    "film_min",
+    "film_max",
+    "per_entry",
+    "gpu_minutes",
+    "audience",
+    "normalize",
+]
 # Organizer actions answer: organize (4), list/overview/team (3), results (4).
 AFTER = {"dashboard": 0, "judges": 1, "entries": 3, "overview": 5, "results": 7}
 NO_SCORES = [0] * 7  # the sliders a three-criterion rubric leaves hidden
@@ -169,7 +195,8 @@ def test_a_team_registers_invites_and_submits(db: Database, http: httpx.Client) 
     line, card = saved[2], saved[3]
     assert 'data-rule="on time"' in line
     assert 'data-status="draft"' in card and "<video" in card and "Night Swim" in card
-    assert saved[4] == "Night Swim"
+    assert saved[4]["visible"] is True  # Withdraw, once there is an entry
+    assert saved[5] == "Night Swim"
     submitted = call_ui(
         http, "submit_entry", slug, "Night Swim", "A lake.", "Otters", None, None, None
     )
@@ -196,22 +223,31 @@ def test_elements_stay_hidden_before_kickoff(db: Database, http: httpx.Client) -
     login(http, admin)
     now = datetime.now(UTC)
     slug = f"autumn-{captain.id}"
-    fields = [
-        "Autumn Jam",
-        slug,
-        "Europe/Paris",
-        "Make a film about leaving.",
-        (now - timedelta(hours=1)).isoformat(),
-        (now + timedelta(days=2)).isoformat(),
-        "",
-        10,
-        3,
-        1,
-        4,
-        2,
-        True,
-        "character: a retired astronaut; a twin\ngenre (per team): film noir; musical; western",
-    ]
+    kickoff = now + timedelta(days=2)
+    closes = (kickoff - timedelta(hours=6)).replace(second=0, microsecond=0)
+    form = {
+        "title": "Autumn Jam",
+        "brief": "Make a film about leaving.",
+        "zone": "Europe/Paris",
+        "opens": (now - timedelta(hours=1)).isoformat(),
+        "closes": closes.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M"),
+        "kickoff": kickoff.isoformat(),
+        "deadline": "",
+        "grace": 10,
+        "judging": "",
+        "results_at": "",
+        "team_max": 3,
+        "film_min": 1,
+        "film_max": 4,
+        "per_entry": 2,
+        "gpu_minutes": 30,
+        "audience": True,
+        "normalize": False,
+    }
+    elements = (
+        "character: a retired astronaut; a twin\ngenre (per team): film noir; musical; western"
+    )
+    fields = [*(form[name] for name in SETTINGS), slug, elements]
     created = call_ui(http, "jam_create", *fields)[1:]
     assert created[OUT["picker"]]["value"] == slug
     assert "Upcoming" in created[OUT["list"]]
@@ -220,6 +256,18 @@ def test_elements_stay_hidden_before_kickoff(db: Database, http: httpx.Client) -
         and "Make a film about leaving" in created[OUT["overview"]]
     )
     assert no_secrets(created), "the organizer's page shows no element before kickoff"
+    # Every schedule field of the form counts: registration closes six hours before kickoff.
+    with db.session_scope() as session:
+        made = service.get_jam_setup(session, actor(session, admin), slug)
+        assert made.registration_closes_at == closes
+        assert made.deadline_at == made.kickoff_at + timedelta(hours=48)
+        assert made.grace_seconds == 600 and made.gpu_seconds_grant == 1800
+    assert "Registration" in created[OUT["overview"]]
+    settings = created[OUT["settings"] : OUT["settings"] + len(SETTINGS)]
+    assert dict(zip(SETTINGS, settings, strict=True))["closes"] == form["closes"]
+    late = {**form, "closes": (kickoff + timedelta(days=3)).isoformat()}
+    with pytest.raises(UIError, match="registration must close by the deadline"):
+        call_ui(http, "jam_create", *(late[name] for name in SETTINGS), "late-" + slug, "")
     with pytest.raises(UIError, match="slug"):
         call_ui(http, "jam_create", *fields)
     with pytest.raises(UIError, match="No such jam"):
@@ -235,7 +283,7 @@ def test_elements_stay_hidden_before_kickoff(db: Database, http: httpx.Client) -
         'data-rule="closed"' in page[OUT["line"]] and "entries open at kickoff" in page[OUT["line"]]
     )
     with pytest.raises(UIError, match="Only studio admins"):
-        call_ui(team_client, "jam_create", *[*fields[:1], "other-" + slug, *fields[2:]])
+        call_ui(team_client, "jam_create", *fields[:-2], "other-" + slug, elements)
 
 
 def test_a_judge_scores_only_assigned_entries(
@@ -258,6 +306,18 @@ def test_a_judge_scores_only_assigned_entries(
     assert len(mine) == 1 and page[OUT["judge_pick"]]["value"] == mine[0]
     other = next(e for e in jam["entries"] if e != mine[0])
     assert "<video" in page[OUT["judged"]] and "not scored yet" in page[OUT["judged"]]
+    # The elements the film had to use: the draw for everyone and the team's own.
+    with db.session_scope() as session:
+        shared = service.get_jam(session, actor(session, judge_a), slug).shared_elements
+        drawn = judging.get_assigned_entry(
+            session, actor(session, judge_a), slug, mine[0]
+        ).entry.drawn_elements
+    assert shared and set(shared) == {"character", "prop"} and drawn and set(drawn) == {"genre"}
+    judged = page[OUT["judged"]]
+    assert f"team's draw: genre: <b>{drawn['genre']}</b>" in judged
+    assert "for everyone: " in judged
+    for category, value in shared.items():
+        assert f"{category}: <b>{value}</b>" in judged
     slider = page[OUT["slider0"]]
     assert slider["visible"] is True and (slider["minimum"], slider["maximum"]) == (1, 10)
     assert "Artistic" in slider["label"] and page[OUT["slider0"] + 3]["visible"] is False
@@ -369,3 +429,223 @@ def test_results_and_gallery_after_publication(
     assert "Grand prize" in after[OUT["results"]]
     assert after[OUT["gallery"]].count("<video") == 2
     assert "results out" in after[OUT["list"]] and "Finished" in after[OUT["list"]]
+
+
+def skipped(values: list[Any]) -> bool:
+    """gr.skip() for each output: an update that changes nothing (the browser keeps it)."""
+    text = json.dumps(values)
+    return all(
+        isinstance(v, dict) and v.get("__type__") == "update" and "value" not in v for v in values
+    ) and not any(word in text for word in ("<div", "<span", "visible"))
+
+
+def attribute(html: str, name: str) -> int:
+    """The first `name="<number>"` in some HTML."""
+    return int(html.split(f'{name}="', 1)[1].split('"', 1)[0])
+
+
+def event_js(http: httpx.Client, api_name: str) -> str:
+    """The `js=` an event runs in the browser before it is sent."""
+    config = http.get("/config").json()
+    (dep,) = [d for d in config["dependencies"] if d.get("api_name") == api_name]
+    return str(dep.get("js") or "")
+
+
+def test_a_team_withdraws_its_entry_and_sees_what_it_can_still_do(
+    db: Database, http: httpx.Client, storage: Storage
+) -> None:
+    now = datetime.now(UTC)
+    slug, _ = running_jam(db)
+    captain, outsider = make_user(db, "captain"), make_user(db, "out")
+    register(db, slug, captain, "Otters", when=now - timedelta(hours=2))
+    film = upload(db, slug, captain, storage)
+    put(db, slug, captain, storage, now, film_asset_id=film, title="Night Swim")
+    login(http, captain)
+
+    page = open_jam(http, slug)
+    assert 'data-status="submitted"' in page[OUT["card"]]
+    assert page[OUT["withdraw"]]["visible"] is True
+    # The browser asks first; cancelling throws, so nothing is sent.
+    js = event_js(http, "withdraw_entry")
+    assert "confirm(" in js and "throw" in js and "submit it again" in js
+
+    line, card, button = call_ui(http, "withdraw_entry", slug)
+    assert 'data-status="withdrawn"' in card and "out of the jury ranking" in card
+    assert "<b>Submit</b> again until the deadline" in card and "counts on time" in card
+    assert 'class="countdown"' in card and 'data-rule="on time"' in line
+    assert button["visible"] is False
+    with db.session_scope() as session:
+        mine = entries.get_my_entry(session, actor(session, captain), slug)
+        assert mine.status.value == "withdrawn" and mine.revision == 2
+    # Before the deadline the team may come back, on time.
+    back = call_ui(http, "submit_entry", slug, "Night Swim", "", "", None, None, None)
+    assert 'data-status="submitted"' in back[3] and back[4]["visible"] is True
+    with pytest.raises(UIError, match="not in a team"):
+        call_ui(client_for(http, outsider), "withdraw_entry", slug)
+
+    # Judging: a withdrawn entry stays out, and the page says so.
+    jam = judging_jam(db, storage)
+    herons = client_for(http, jam["captains"][1])
+    out = call_ui(herons, "withdraw_entry", jam["slug"])
+    assert 'data-status="withdrawn"' in out[1] and "Entries are closed" in out[1]
+    assert "Submit</b> again" not in out[1] and out[2]["visible"] is False
+    with pytest.raises(UIError, match="Too late"):
+        call_ui(herons, "submit_entry", jam["slug"], "Herons at Night", "", "", None, None, None)
+    listed = open_jam(client_for(http, jam["admin"]), jam["slug"])[OUT["entries"]]["choices"]
+    assert any("Herons at Night" in label and "(withdrawn)" in label for label, _ in listed)
+    lone = make_user(db, "lone")
+    register(db, jam["slug"], lone, "Lone", when=datetime.now(UTC) - timedelta(days=4))
+    with pytest.raises(UIError, match="no entry yet"):
+        call_ui(client_for(http, lone), "withdraw_entry", jam["slug"])
+
+
+def test_admins_appoint_organizers_who_edit_the_jam_settings(
+    db: Database, http: httpx.Client
+) -> None:
+    now = datetime.now(UTC)
+    slug, admin = running_jam(db)
+    organizer, captain = make_user(db, "organizer"), make_user(db, "captain")
+    register(db, slug, captain, "Otters", when=now - timedelta(hours=2))
+    org = client_for(http, organizer)
+    team = client_for(http, captain)
+    boss = client_for(http, admin)
+
+    def settings(page: list[Any], at: int = OUT["settings"]) -> dict[str, Any]:
+        return dict(zip(SETTINGS, page[at : at + len(SETTINGS)], strict=True))
+
+    # Not an organizer yet: no tab, no rules, and the handlers refuse.
+    before = open_jam(org, slug)
+    assert before[OUT["organize_tab"]]["visible"] is False
+    assert before[OUT["settings_box"]]["visible"] is False
+    assert settings(before)["title"] == "" and settings(before)["deadline"] == ""
+    as_shown = settings(open_jam(boss, slug))
+    for client in (org, team):
+        with pytest.raises(UIError, match="Only this jam's organizers"):
+            call_ui(client, "jam_update_settings", slug, *as_shown.values())
+        with pytest.raises(UIError, match="Only studio admins"):
+            call_ui(client, "jam_add_organizer", slug, organizer.email)
+
+    # The admin: every setup box; appoints the organizer by email.
+    page = open_jam(boss, slug)
+    assert page[OUT["organizers_box"]]["visible"] is True
+    assert page[OUT["create_box"]]["visible"] is True
+    with pytest.raises(UIError, match="No Studio account"):
+        call_ui(boss, "jam_add_organizer", slug, "nobody@studio.example")
+    assert call_ui(boss, "jam_add_organizer", slug, organizer.email) == [""]
+
+    # The organizer: the Organize tab and the settings, in the jam's zone.
+    page = open_jam(org, slug)
+    assert page[OUT["organize_tab"]]["visible"] is True
+    assert page[OUT["settings_box"]]["visible"] is True
+    assert page[OUT["organizers_box"]]["visible"] is False
+    assert page[OUT["create_box"]]["visible"] is False
+    shown = settings(page)
+    assert shown["title"] == "Spring Jam" and shown["zone"] == "Europe/Paris"
+    assert shown["grace"] == 10 and shown["gpu_minutes"] == 15 and shown["audience"] is True
+    with db.session_scope() as session:
+        was = service.get_jam_setup(session, actor(session, admin), slug)
+        kickoff, closes = was.kickoff_at, was.registration_closes_at
+        deadline = was.deadline_at
+    paris = ZoneInfo("Europe/Paris")
+    assert shown["kickoff"].startswith(kickoff.astimezone(paris).strftime("%Y-%m-%d %H:%M"))
+
+    later = (deadline + timedelta(hours=3)).astimezone(paris).strftime("%Y-%m-%d %H:%M")
+    edited = {
+        **shown,
+        "title": "Harbour Jam",
+        "brief": "A night at sea.",
+        "deadline": later,
+        "grace": 15,
+        "team_max": 5,
+        "film_min": 2,
+        "film_max": 5,
+        "per_entry": 2,
+        "gpu_minutes": 30,
+        "audience": False,
+        "normalize": True,
+    }
+    out = call_ui(org, "jam_update_settings", slug, *edited.values())
+    assert "Harbour Jam" in out[OUT["overview"]] and "A night at sea." in out[OUT["overview"]]
+    assert out[OUT["results_tab"]]["visible"] is False  # no audience vote any more
+    # Saving answers: overview (10), submit line (3), organize (4), results (4), setup.
+    saved = settings(out, at=22)
+    assert saved["deadline"] == later and saved["title"] == "Harbour Jam"
+    with db.session_scope() as session:
+        jam = service.get_jam_setup(session, actor(session, admin), slug)
+        assert jam.title == "Harbour Jam" and jam.brief == "A night at sea."
+        assert jam.deadline_at == datetime.fromisoformat(later).replace(tzinfo=paris)
+        assert (jam.grace_seconds, jam.team_size_max, jam.judges_per_entry) == (900, 5, 2)
+        assert (jam.film_min_seconds, jam.film_max_seconds) == (2.0, 5.0)
+        assert jam.gpu_seconds_grant == 1800 and not jam.audience_vote and jam.normalize_scores
+        # Times left as shown keep their exact value (seconds and all).
+        assert jam.kickoff_at == kickoff and jam.registration_closes_at == closes
+
+    # The service's rules stand: a deadline before kickoff is refused, nothing saved.
+    early = (kickoff - timedelta(hours=1)).astimezone(paris).strftime("%Y-%m-%d %H:%M")
+    with pytest.raises(UIError, match=r"Schedule: .*deadline"):
+        call_ui(org, "jam_update_settings", slug, *{**saved, "deadline": early}.values())
+    with pytest.raises(UIError, match="Unknown time zone"):
+        call_ui(org, "jam_update_settings", slug, *{**saved, "zone": "Mars/Base"}.values())
+    with db.session_scope() as session:
+        assert service.get_jam_setup(session, actor(session, admin), slug).title == "Harbour Jam"
+    # The team sees the new rules; its captain still cannot change them.
+    assert "Harbour Jam" in open_jam(team, slug)[OUT["overview"]]
+    with pytest.raises(UIError, match="Only this jam's organizers"):
+        call_ui(team, "jam_update_settings", slug, *saved.values())
+
+
+def test_the_timer_reads_only_what_is_on_screen(
+    db: Database, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    slug, admin = running_jam(db)
+    captain = make_user(db, "captain")
+    register(db, slug, captain, "Otters", when=now - timedelta(hours=2))
+    login(http, captain)
+    listing = call_ui(http, "refresh_jams", None)[OUT["list"]]
+    rows = listing.count("<tr data-jam=")
+    with db.session_scope() as session:
+        jam = service.get_jam_setup(session, actor(session, admin), slug)
+        closes_ms = int(jam.registration_closes_at.timestamp() * 1000)
+        deadline_ms = int(jam.deadline_at.timestamp() * 1000)
+    # The list says when it next changes (this jam's registration closes, or another
+    # jam's moment before that), by the server clock.
+    changes, list_now = attribute(listing, "data-changes"), attribute(listing, "data-now")
+    assert list_now < changes <= closes_ms
+    # The browser-side gate is wired: page on screen, list due, rows shown.
+    js = event_js(http, "tick_jam")
+    assert "#page-jams" in js and "document.hidden" in js and "data-changes" in js
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the timer read more than the screen shows")
+
+    # Hidden page: nothing is read, nothing changes.
+    monkeypatch.setattr(service, "list_jams", refuse)
+    monkeypatch.setattr(service, "get_jam", refuse)
+    hidden = call_ui(http, "tick_jam", slug, False, False, rows)
+    assert len(hidden) == 7 and skipped(hidden), hidden
+    # On screen, nothing picked, list current: nothing to send either...
+    # ...but a fresh sample of the server's clock, for the countdowns on screen.
+    idle = call_ui(http, "tick_jam", None, True, False, rows)
+    assert len(idle) == 7 and skipped(idle[:6]), idle
+    assert abs(attribute(idle[6], "data-now") - datetime.now(UTC).timestamp() * 1000) < 60_000
+    # A jam picked: only that jam (get_jam), never the whole list.
+    monkeypatch.undo()
+    monkeypatch.setattr(service, "list_jams", refuse)
+    shown = call_ui(http, "tick_jam", slug, True, False, rows)
+    assert skipped(shown[:1]), shown[0]
+    overview, team, line = shown[1], shown[2], shown[3]
+    assert f'data-target="{deadline_ms}"' in overview and "Otters" in team
+    server_now = attribute(overview, "data-now")
+    assert abs(server_now - datetime.now(UTC).timestamp() * 1000) < 60_000
+    assert 'data-rule="on time"' in line and f'data-target="{deadline_ms}"' in line
+    assert shown[5]["visible"] is False  # no entry: nothing to withdraw
+
+    # The list is listed again when its moment has come, or when a jam appeared.
+    monkeypatch.undo()
+    due = call_ui(http, "tick_jam", slug, True, True, rows)
+    assert slug in due[0] and "Running" in due[0]
+    running_jam(db, admin=admin, title=f"Tide Jam {captain.id}")
+    grown = call_ui(http, "tick_jam", None, True, False, rows)
+    assert f"Tide Jam {captain.id}" in grown[0] and grown[0].count("<tr data-jam=") == rows + 1
+    assert skipped(grown[1:6]) and 'class="jam-server-clock"' in grown[6]

@@ -4,7 +4,17 @@ the results with the gallery and the audience vote.
 
 This module holds the shell (jam picker, tabs, list, jam page, team,
 results) and the shared `JamUI`; the Submit, Judge and Organize tabs live in
-jams_entry, jams_judge and jams_organize, and HTML in jams_html.
+jams_entry, jams_judge, jams_organize and jams_setup, and HTML in jams_html.
+
+The 15 s timer stays cheap: its `js=` (LIVE_JS) says whether the Jams page
+is on screen, whether the list's next change (data-changes, server clock)
+has come and how many jams the list shows. Hidden: nothing is read. Shown:
+only the picked jam's live parts (service.get_jam, not the whole list), and
+the list only when it is due or a jam appeared, and a fresh sample of the
+server's clock (#jam-server-clock) that keeps every countdown on it.
+Countdowns tick in the browser between renders (static/jams.js). (Gradio
+does not tick a timer inside a hidden column; the gate covers a browser tab
+in the background and any change there.)
 
 Every handler re-checks who is asking through `ui_action` and the jam
 services (any signed-in user can call any handler by its api_name); what a
@@ -29,6 +39,7 @@ from studio.db.session import Database
 from studio.errors import NotFound
 from studio.generation.context import Generation
 from studio.jams import results, service, teams, votes
+from studio.jams.clock import db_clock
 from studio.media import signing
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
@@ -41,6 +52,18 @@ JAMS_JS = (STATIC_DIR / "jams.js").read_text(encoding="utf-8")
 URL_BUCKET_SECONDS = 300  # same HTML on every refresh, so players don't reload
 REFRESH_SECONDS = 15.0
 NO_JAM = render.empty("Pick a jam in the <b>Jams</b> tab (or from the list above).")
+# The timer's inputs, from the browser: (picked, shown, list_due, list_rows).
+LIVE_JS = """(picked, shown, due, rows) => {
+  const page = document.querySelector("#page-jams");
+  shown = !document.hidden && !!page && page.offsetParent !== null;
+  const holder = document.querySelector("#jam-list");
+  const list = holder && holder.querySelector(".jam-list[data-changes]");
+  const offset = (window.studioJamClock || {}).offset;
+  const now = Date.now() + (Number.isFinite(offset) ? offset : 0);
+  due = !!list && Number(list.dataset.changes) <= now;
+  rows = holder ? holder.querySelectorAll("tr[data-jam]").length : null;
+  return [picked, shown, due, rows];
+}"""
 
 
 @dataclass
@@ -66,11 +89,13 @@ class JamUI:
     judge: list[Any] = field(default_factory=list)
     organize: list[Any] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
+    setup: list[Any] = field(default_factory=list)
     # (session, actor, ctx) -> values, per section (set by the tab modules).
     entry_live_values: Callable[..., tuple[Any, ...]] | None = None
     entry_form_values: Callable[..., tuple[Any, ...]] | None = None
     judge_values: Callable[..., tuple[Any, ...]] | None = None
     organize_values: Callable[..., tuple[Any, ...]] | None = None
+    setup_values: Callable[..., tuple[Any, ...]] | None = None
 
     def context(self, session: Session, actor: Actor, slug: str | None) -> Context:
         views = service.list_jams(session, actor)
@@ -78,9 +103,18 @@ class JamUI:
         team = teams.get_my_team(session, actor, view.slug) if view and view.my_team_id else None
         return Context(views, view, team)
 
+    def jam_context(self, session: Session, actor: Actor, slug: str) -> Context:
+        """One jam only (the timer): `views` holds just that jam."""
+        try:
+            view = service.get_jam(session, actor, slug)
+        except NotFound:
+            return Context([], None, None)
+        team = teams.get_my_team(session, actor, view.slug) if view.my_team_id else None
+        return Context([view], view, team)
+
     def everything(self, session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
         assert self.entry_live_values and self.entry_form_values
-        assert self.judge_values and self.organize_values
+        assert self.judge_values and self.organize_values and self.setup_values
         return (
             *overview_values(ctx, actor),
             *self.entry_live_values(session, actor, ctx),
@@ -88,6 +122,7 @@ class JamUI:
             *self.judge_values(session, actor, ctx, None),
             *self.organize_values(session, actor, ctx),
             *results_values(self, session, actor, ctx),
+            *self.setup_values(session, actor, ctx),
         )
 
     @property
@@ -99,6 +134,7 @@ class JamUI:
             *self.judge,
             *self.organize,
             *self.results,
+            *self.setup,
         ]
 
 
@@ -183,7 +219,7 @@ def results_values(ui: JamUI, session: Session, actor: Actor, ctx: Context) -> t
 
 
 def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
-    from studio.ui.pages import jams_entry, jams_judge, jams_organize
+    from studio.ui.pages import jams_entry, jams_judge, jams_organize, jams_setup
 
     url = stable_url(media_secret, generation.settings.media_url_ttl_seconds)
     with gr.Column(visible=False, elem_id="page-jams") as column:
@@ -223,6 +259,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
                 "Organize", id="organize", elem_id="tab-jam-organize", visible=False
             ) as org_tab:
                 org_controls = jams_organize.build_controls()
+                setup_controls = jams_setup.build_controls()
             with gr.Tab(
                 "Results", id="results", elem_id="tab-jam-results", visible=False
             ) as results_tab:
@@ -241,6 +278,13 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
                     )
                     vote_btn = gr.Button("Vote", scale=1, elem_id="jam-vote")
         timer = gr.Timer(REFRESH_SECONDS)
+        server_clock = gr.HTML(
+            "", elem_id="jam-server-clock", js_on_load=JAMS_JS, container=False, padding=False
+        )
+        # Set by LIVE_JS for each tick (never shown).
+        live_shown = gr.Checkbox(value=True, visible=False)
+        live_list_due = gr.Checkbox(value=False, visible=False)
+        live_list_rows = gr.Number(value=None, visible=False, precision=0)
 
     ui = JamUI(db=db, generation=generation, url=url, picker=picker, tabs=tabs)
     ui.overview = [
@@ -259,6 +303,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
     jams_entry.wire(ui, entry_tab)
     jams_judge.wire(ui, judge_controls)
     jams_organize.wire(ui, org_controls)
+    jams_setup.wire(ui, setup_controls)
 
     def frame(picked: Any, request: gr.Request) -> tuple[Any, ...]:
         slug = slug_of(picked)
@@ -278,15 +323,33 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
         slug = str(event._data.get("jam", "")) if event._data else ""
         return open_jam(slug, request)
 
-    def live(picked: Any, request: gr.Request) -> tuple[Any, ...]:
-        """The timer: countdown-bearing parts only (never the form someone is typing in)."""
+    def live(
+        picked: Any, shown: Any, list_due: Any, list_rows: Any, request: gr.Request
+    ) -> tuple[Any, ...]:
+        """The timer: countdown-bearing parts only (never the form someone is typing
+        in), and only what is on screen and may have changed (see LIVE_JS)."""
         slug = slug_of(picked)
+        skip = gr.skip()
         with ui_action(db, request) as (session, actor):
-            ctx = ui.context(session, actor, slug)
+            if not shown:
+                return (skip,) * (4 + len(ui.entry_live))
+            clock_sample = render.server_clock(db_clock(session))
+            listing = skip
+            # How many jams the browser's list shows (None: no list on screen).
+            rows = list_rows if type(list_rows) is int else None
+            if list_due or (rows is not None and rows != service.count_jams(session)):
+                listing = render.jam_list(service.list_jams(session, actor))
+            if slug is None:
+                return (listing, skip, skip, *[skip] * len(ui.entry_live), clock_sample)
+            ctx = ui.jam_context(session, actor, slug)
             assert ui.entry_live_values is not None
+            view, team = ctx.view, ctx.team
             return (
-                *overview_values(ctx, actor)[1:4],
+                listing,
+                render.overview(view, team) if view else NO_JAM,
+                render.team_panel(view, team) if view else "",
                 *ui.entry_live_values(session, actor, ctx),
+                clock_sample,
             )
 
     def register(picked: Any, name: str, request: gr.Request) -> tuple[Any, ...]:
@@ -324,10 +387,11 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
     refresh_btn.click(frame, [picker], ui.all_outputs, api_name="refresh_jams")
     timer.tick(
         live,
-        [picker],
-        [*ui.overview[1:4], *ui.entry_live],
+        [picker, live_shown, live_list_due, live_list_rows],
+        [*ui.overview[1:4], *ui.entry_live, server_clock],
         api_name="tick_jam",
         show_progress="hidden",
+        js=LIVE_JS,
     )
     register_btn.click(
         register, [picker, team_name], [team_name, *ui.all_outputs], api_name="register_team"

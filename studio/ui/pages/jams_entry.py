@@ -3,8 +3,11 @@
 A line that says exactly what submitting does now ("on time", "late:
 audience award only", "closed"), from the server's clock; the entry's
 current state and player; title, logline, credits, poster; the film as an
-upload or a take / rough cut of the team's workspace; Save draft and Submit.
-The database clock in put_entry has the last word: the line is a forecast.
+upload or a take / rough cut of the team's workspace; Save draft and Submit;
+Withdraw (after a confirm()), then what the team can still do: put_entry
+takes a withdrawn entry back until the grace period ends (on time before the
+deadline, late within grace). The database clock in put_entry has the last
+word: the line is a forecast.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ STATUS_WORDS = {
     "submitted": "Submitted on time: your film is in the jury ranking and the audience vote.",
     "late": "Submitted late: your film is eligible for the audience award only.",
 }
+WITHDRAW_QUESTION = (
+    "Withdraw your team's entry? It leaves the jury ranking and the audience vote. "
+    "You can submit it again only until the deadline (late within the grace period)."
+)
 
 
 @dataclass
@@ -50,6 +57,7 @@ class EntryTab:
     workspace_film: gr.Dropdown
     save: gr.Button
     submit: gr.Button
+    withdraw: gr.Button
 
 
 def build_controls() -> EntryTab:
@@ -84,7 +92,12 @@ def build_controls() -> EntryTab:
                 submit = gr.Button("Submit", variant="primary", elem_id="entry-submit")
         with gr.Column(scale=2, min_width=320):
             card = gr.HTML(elem_id="jam-entry", js_on_load=JAMS_JS)
-    return EntryTab(line, card, title, logline, credits, poster, film, workspace_film, save, submit)
+            withdraw = gr.Button(
+                "Withdraw entry", variant="stop", size="sm", visible=False, elem_id="entry-withdraw"
+            )
+    return EntryTab(
+        line, card, title, logline, credits, poster, film, workspace_film, save, submit, withdraw
+    )
 
 
 def film_choices(session: Session, actor: Actor, workspace_id: int) -> list[tuple[str, str]]:
@@ -134,12 +147,20 @@ def _my_entry(session: Session, actor: Actor, slug: str) -> entries.EntryView | 
 
 
 def live_values(ui: JamUI, session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
-    """Order: what-happens line, entry card. Only for the person's own team."""
+    """Order: what-happens line, entry card, Withdraw button. Only for the person's own team."""
     view, team = ctx.view, ctx.team
     if view is None or team is None:
-        return (render.empty("Join or register a team to submit a film."), "")
+        return (
+            render.empty("Join or register a team to submit a film."),
+            "",
+            gr.update(visible=False),
+        )
     entry = _my_entry(session, actor, view.slug)
-    return (render.what_happens(view, entry), render.entry_card(view, entry, ui.url))
+    return (
+        render.what_happens(view, entry),
+        render.entry_card(view, entry, ui.url),
+        gr.update(visible=render.can_withdraw(view, entry)),
+    )
 
 
 def form_values(session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
@@ -161,7 +182,7 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
     from studio.ui.pages.jams import required_slug
 
     settings = ui.generation.settings
-    ui.entry_live = [tab.line, tab.card]
+    ui.entry_live = [tab.line, tab.card, tab.withdraw]
     ui.entry_form = [tab.title, tab.logline, tab.credits, tab.workspace_film]
     ui.entry_live_values = lambda session, actor, ctx: live_values(ui, session, actor, ctx)
     ui.entry_form_values = form_values
@@ -244,3 +265,24 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
     outputs = [tab.poster, tab.film, *ui.entry_live, *ui.entry_form]
     tab.save.click(save(False), inputs, outputs, api_name="save_entry")
     tab.submit.click(save(True), inputs, outputs, api_name="submit_entry")
+
+    def withdraw(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        with ui_action(ui.db, request) as (session, actor):
+            entries.withdraw_entry(session, actor, slug)
+            ctx = ui.context(session, actor, slug)
+            if ctx.view is None:
+                raise NotFound("No such jam.")
+            still = render.after_withdrawal(ctx.view, plain=True)
+            out = live_values(ui, session, actor, ctx)
+        notify(still)
+        return out
+
+    tab.withdraw.click(
+        withdraw,
+        [ui.picker],
+        ui.entry_live,
+        api_name="withdraw_entry",
+        js=render.confirm_js(WITHDRAW_QUESTION),
+        show_progress="hidden",  # a cancelled confirm() would mark the outputs "Error"
+    )

@@ -13,6 +13,7 @@ the *server's* clock (data-now), never trusting the browser's for what counts.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,14 @@ def empty(text: str) -> str:
     return f'<div class="empty-state">{text}</div>'
 
 
+def confirm_js(question: str) -> str:
+    """An event's `js=`: ask first; throwing cancels the event (nothing is sent)."""
+    return (
+        f"(...args) => {{ if (!confirm({json.dumps(question)})) "
+        "{ throw new Error('cancelled'); } return args; }"
+    )
+
+
 # ---------------------------------------------------------------- time
 
 
@@ -103,6 +112,11 @@ def countdown(target: datetime, now: datetime, *, done: str = "now") -> str:
     )
 
 
+def server_clock(now: datetime) -> str:
+    """A bare sample of the server's clock for static/jams.js (no countdown)."""
+    return f'<span class="jam-server-clock" data-now="{int(now.timestamp() * 1000)}"></span>'
+
+
 def phase_badge(phase: Phase) -> str:
     words, css = PHASE_WORDS[phase]
     return f'<span class="status {css}">{esc(words)}</span>'
@@ -125,6 +139,18 @@ def milestone(view: service.JamView) -> tuple[str, datetime | None]:
 
 
 # ---------------------------------------------------------------- list
+
+
+def list_changes_at(views: Sequence[service.JamView]) -> datetime | None:
+    """The next moment any row of the list changes (phase or registration), if any."""
+    later = [
+        moment
+        for v in views
+        if v.phase is not Phase.PUBLISHED
+        for key, moment in v.schedule.items()
+        if key != "results_at" and moment > v.server_now
+    ]
+    return min(later, default=None)
 
 
 def jam_list(views: Sequence[service.JamView]) -> str:
@@ -167,7 +193,12 @@ def jam_list(views: Sequence[service.JamView]) -> str:
             + "".join(rows)
             + "</tbody></table>"
         )
-    return '<div class="jam-list">' + "".join(parts) + "</div>"
+    # The Jams timer re-renders the list only once the server's clock reaches
+    # data-changes (or a jam appears): see LIVE_JS in jams.py.
+    changes = list_changes_at(views)
+    now_ms = int(views[0].server_now.timestamp() * 1000)
+    mark = f' data-changes="{int(changes.timestamp() * 1000)}"' if changes else ""
+    return f'<div class="jam-list" data-now="{now_ms}"{mark}>' + "".join(parts) + "</div>"
 
 
 # ---------------------------------------------------------------- jam page
@@ -331,6 +362,8 @@ def entry_card(view: service.JamView, entry: entries.EntryView | None, url: Url)
         if entry.disqualified_reason
         else ""
     )
+    if status == "withdrawn":
+        reason += f'<p class="jam-withdrawn">{after_withdrawal(view)}</p>'
     return (
         f'<div class="jam-entry" data-status="{esc(status)}">'
         f'<div class="jam-entry-state">Your entry is <span class="status '
@@ -340,6 +373,38 @@ def entry_card(view: service.JamView, entry: entries.EntryView | None, url: Url)
         f" · {length} · film from {esc(source)}<br><small>{esc(entry.logline)}</small>"
         "</figcaption></figure></div>"
     )
+
+
+def after_withdrawal(view: service.JamView, *, plain: bool = False) -> str:
+    """What a team can still do once its entry is withdrawn (put_entry's rules).
+    HTML with a live countdown, or `plain` words for a notification."""
+    s = view.schedule
+
+    def until(moment: datetime, done: str) -> str:
+        if plain:
+            return relative(moment, view.server_now)
+        return countdown(moment, view.server_now, done=done)
+
+    submit = "Submit" if plain else "<b>Submit</b>"
+    out = "Withdrawn: your film is out of the jury ranking and the audience vote."
+    if view.phase is Phase.RUNNING:
+        return (
+            f"{out} You can still change it and {submit} again until the deadline, "
+            f"{until(s['deadline_at'], 'passed')}: it counts on time."
+        )
+    if view.phase is Phase.GRACE:
+        return (
+            f"{out} You can still {submit} again until late entries close, "
+            f"{until(s['grace_ends_at'], 'now')}, but it counts as late: audience award only."
+        )
+    return f"{out} Entries are closed, so it stays withdrawn."
+
+
+def can_withdraw(view: service.JamView, entry: entries.EntryView | None) -> bool:
+    """Mirrors entries.withdraw_entry: an entry not yet out, until judging closes."""
+    if entry is None or entry.status.value in ("withdrawn", "disqualified"):
+        return False
+    return view.phase not in (Phase.CLOSED, Phase.PUBLISHED)
 
 
 # ---------------------------------------------------------------- judge console
@@ -376,7 +441,27 @@ def assignment_list(
     )
 
 
-def judged_entry(a: judging.AssignmentView | None, url: Url) -> str:
+def required_elements(shared: dict[str, str] | None, team: dict[str, str] | None) -> str:
+    """The elements a film had to use: the draw for everyone, then the team's own."""
+
+    def listed(drawn: dict[str, str]) -> str:
+        return "; ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in drawn.items())
+
+    parts = []
+    if shared:
+        parts.append(f"for everyone: {listed(shared)}")
+    if team:
+        parts.append(f"team's draw: {listed(team)}")
+    if not parts:
+        return ""
+    return f'<br><small class="judge-elements">Required elements, {" · ".join(parts)}</small>'
+
+
+def judged_entry(
+    a: judging.AssignmentView | None, url: Url, shared: dict[str, str] | None = None
+) -> str:
+    """`shared`: the jam's draw for everyone (JamView.shared_elements); the entry
+    carries only its team's own draw."""
     if a is None:
         return empty("Pick an entry from your list.")
     e = a.entry
@@ -386,13 +471,7 @@ def judged_entry(a: judging.AssignmentView | None, url: Url) -> str:
         if e.film_asset_id
         else '<div class="no-media">no film</div>'
     )
-    elements = ""
-    if e.drawn_elements:
-        elements = (
-            "<br><small>Team's draw: "
-            + esc("; ".join(f"{k}: {v}" for k, v in e.drawn_elements.items()))
-            + "</small>"
-        )
+    elements = required_elements(shared, e.drawn_elements)
     sheet = (
         "submitted — you can still change it until judging closes"
         if a.submitted_at

@@ -1,7 +1,8 @@
 """The Judge tab: a focused console, one assigned entry at a time.
 
 Left: my queue (click a row, or j / k); right: the film, its logline and
-credits, one slider per rubric criterion (range and weight from the jam's
+credits, the elements it had to use (the draw for everyone and the team's
+own), one slider per rubric criterion (range and weight from the jam's
 rubric), private notes, Save and Submit (Ctrl+Enter). The services decide
 what a judge may open (only assignments: 404 otherwise) and when scores
 count (submitted sheets, while judging is open).
@@ -139,7 +140,7 @@ def values(
     return (
         render.assignment_list(items, current_id, view.schedule["judging_closes_at"]),
         gr.update(choices=choices, value=current_id),
-        render.judged_entry(current, url),
+        render.judged_entry(current, url, view.shared_elements),
         *slider_updates(current),
         current.notes if current else "",
     )

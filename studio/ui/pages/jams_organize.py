@@ -1,25 +1,22 @@
 """The Organize tab: the dashboard (teams, entries by state, judging progress,
-votes cast) and the organizers' actions: create a jam (studio admins),
-kickoff draw, appoint judges, record conflicts, assign judges, disqualify
-with a reason, publish results, CSV exports. The services check the roles.
+votes cast) and the organizers' actions: kickoff draw, appoint judges,
+record conflicts, assign judges, disqualify with a reason, publish results,
+CSV exports. The settings editor, organizers and jam creation are in
+jams_setup. The services check the roles.
 """
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import gradio as gr
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.errors import InvalidInput
 from studio.jams import entries, judging, results, service
-from studio.jams.rules import JamRules
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import jams_html as render
@@ -28,23 +25,10 @@ from studio.ui.widgets import required_id
 if TYPE_CHECKING:
     from studio.ui.pages.jams import Context, JamUI
 
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-ELEMENTS_HINT = (
-    "One category per line, options separated by ';'. Add '(per team)' after the "
-    "category for a draw per team, e.g.\ncharacter: a retired astronaut; a twin\n"
-    "genre (per team): film noir; musical; western"
-)
-CONFIRM_JS = (
-    "(...args) => {{ if (!confirm({question!r})) {{ throw new Error('cancelled'); }} "
-    "return args; }}"
-)
-
 
 @dataclass
 class OrganizeTab:
     dashboard: gr.HTML
-    create_fields: list[Any]
-    create: gr.Button
     draw: gr.Button
     assign: gr.Button
     publish: gr.Button
@@ -87,45 +71,8 @@ def build_controls() -> OrganizeTab:
         )
         export = gr.Button("Export CSV", scale=1, elem_id="org-export")
         export_file = gr.File(label="CSV", interactive=False, scale=2)
-    with gr.Accordion("Create a jam (studio admins)", open=False, elem_id="org-create"):
-        with gr.Row():
-            title = gr.Textbox(label="Title", placeholder="Spring Jam", scale=2)
-            slug = gr.Textbox(label="Slug", placeholder="spring-jam", scale=1)
-            zone = gr.Textbox(label="Time zone", value="UTC", scale=1)
-        brief = gr.Textbox(label="Brief", lines=3)
-        with gr.Row():
-            opens = gr.Textbox(label="Registration opens", placeholder="2026-06-01 09:00")
-            kickoff = gr.Textbox(label="Kickoff", placeholder="2026-06-05 19:00")
-            deadline = gr.Textbox(label="Deadline (empty: kickoff + 48 h)")
-            grace = gr.Number(label="Grace (minutes)", value=0, precision=0, minimum=0)
-        with gr.Row():
-            team_max = gr.Number(label="Team size max", value=3, precision=0, minimum=1)
-            film_min = gr.Number(label="Film min (s)", value=60, minimum=0)
-            film_max = gr.Number(label="Film max (s)", value=240, minimum=0)
-            per_entry = gr.Number(label="Judges per entry", value=3, precision=0, minimum=1)
-            audience = gr.Checkbox(label="Audience vote", value=True)
-        elements_text = gr.Textbox(label="Required elements", lines=4, placeholder=ELEMENTS_HINT)
-        create = gr.Button("Create jam", variant="primary", elem_id="org-create-jam")
-    fields = [
-        title,
-        slug,
-        zone,
-        brief,
-        opens,
-        kickoff,
-        deadline,
-        grace,
-        team_max,
-        film_min,
-        film_max,
-        per_entry,
-        audience,
-        elements_text,
-    ]
     return OrganizeTab(
         dashboard,
-        fields,
-        create,
         draw,
         assign,
         publish,
@@ -142,42 +89,6 @@ def build_controls() -> OrganizeTab:
         export,
         export_file,
     )
-
-
-def parse_time(text: str, zone: str, label: str) -> datetime | None:
-    """'2026-06-05 19:00' in the jam's zone (or an ISO time with an offset)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Unknown time zone {zone!r}: use a name like Europe/Paris.") from None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{label}: write a date and time like 2026-06-05 19:00.") from None
-    return value if value.tzinfo else value.replace(tzinfo=tz)
-
-
-def parse_elements(text: str) -> list[dict[str, Any]]:
-    out = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        category, sep, options = line.partition(":")
-        if not sep:
-            raise InvalidInput(f"Elements line {number}: write 'category: option; option'.")
-        per_team = "(per team)" in category.lower()
-        name = category.lower().replace("(per team)", "").strip() if per_team else category.strip()
-        out.append(
-            {
-                "category": name,
-                "options": [o.strip() for o in options.split(";") if o.strip()],
-                "per_team": per_team,
-            }
-        )
-    return out
 
 
 def values(session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
@@ -285,47 +196,6 @@ def wire(ui: JamUI, tab: OrganizeTab) -> None:
         path.write_text(text, encoding="utf-8")
         return str(path)
 
-    def create(
-        title: str,
-        slug: str,
-        zone: str,
-        brief: str,
-        opens: str,
-        kickoff: str,
-        deadline: str,
-        grace: Any,
-        team_max: Any,
-        film_min: Any,
-        film_max: Any,
-        per_entry: Any,
-        audience: bool,
-        elements_text: str,
-        request: gr.Request,
-    ) -> tuple[Any, ...]:
-        with ui_action(ui.db, request) as (session, actor):
-            zone = (zone or "UTC").strip()
-            rules = JamRules(
-                title=title,
-                slug=slug,
-                brief=brief or "",
-                timezone=zone,
-                registration_opens_at=parse_time(opens, zone, "Registration opens"),
-                kickoff_at=parse_time(kickoff, zone, "Kickoff"),
-                deadline_at=parse_time(deadline, zone, "Deadline"),
-                grace_seconds=int(grace or 0) * 60,
-                team_size_max=int(team_max or 3),
-                film_min_seconds=float(film_min or 0),
-                film_max_seconds=float(film_max or 0),
-                judges_per_entry=int(per_entry or 3),
-                audience_vote=bool(audience),
-                elements=parse_elements(elements_text),
-            )
-            jam = service.create_jam(session, actor, rules)
-            made, made_title = jam.slug, jam.title
-            out = ui.everything(session, actor, ui.context(session, actor, made))
-        notify(f"“{made_title}” created. Appoint judges once teams register.")
-        return (gr.Tabs(selected="jam"), *out)
-
     tab.draw.click(draw, [ui.picker], after, api_name="jam_draw")
     tab.assign.click(assign, [ui.picker], after, api_name="jam_assign_judges")
     tab.publish.click(
@@ -333,8 +203,9 @@ def wire(ui: JamUI, tab: OrganizeTab) -> None:
         [ui.picker],
         after,
         api_name="jam_publish_results",
-        js=CONFIRM_JS.format(
-            question="Publish the results? Rankings, awards, votes and the gallery "
+        show_progress="hidden",  # a cancelled confirm() would mark the outputs "Error"
+        js=render.confirm_js(
+            "Publish the results? Rankings, awards, votes and the gallery "
             "become public, and the jam can no longer change."
         ),
     )
@@ -352,9 +223,9 @@ def wire(ui: JamUI, tab: OrganizeTab) -> None:
         [ui.picker, tab.entry_pick, tab.dq_reason],
         [tab.dq_reason, *after],
         api_name="jam_disqualify",
-        js=CONFIRM_JS.format(question="Disqualify this entry? The team sees the reason."),
+        show_progress="hidden",
+        js=render.confirm_js("Disqualify this entry? The team sees the reason."),
     )
     tab.export.click(
         export, [ui.picker, tab.export_kind], [tab.export_file], api_name="jam_export_csv"
     )
-    tab.create.click(create, tab.create_fields, [ui.tabs, *ui.all_outputs], api_name="jam_create")
