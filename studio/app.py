@@ -135,9 +135,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actor = await run_in_threadpool(resolve_actor, db, request)
         return username_for(actor) if actor is not None else None
 
-    return gr.mount_gradio_app(
+    blocks = build_blocks(db, generation, secret_key)
+    mounted = gr.mount_gradio_app(
         app,
-        build_blocks(db, generation, secret_key),
+        blocks,
         path="/",
         auth_dependency=gradio_user,
         ssr_mode=False,
@@ -150,3 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         head='<script src="/static/studio.js" defer></script>',
         favicon_path=str(STATIC_DIR / "favicon.svg"),
     )
+    # Gradio refuses file inputs that name a path it did not receive as an
+    # upload only once `has_launched` is set, which launch() does and
+    # mount_gradio_app does not. Without it, any signed-in caller could have
+    # a handler read a file off this server by writing its path into a
+    # FileData. (Gradio's own reload mode sets the flag the same way.)
+    blocks.has_launched = True
+    return mounted

@@ -1,8 +1,10 @@
 """Shared widgets and input helpers for the Gradio pages."""
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import utils as gradio_utils
 
 
 def id_dropdown(label: str, **kwargs: Any) -> gr.Dropdown:
@@ -32,3 +34,23 @@ def required_id(value: Any, what: str) -> int:
     if chosen is None:
         raise gr.Error(f"Choose a {what} first.")
     return chosen
+
+
+def uploaded_file(value: Any, what: str = "file") -> Path:
+    """The path of a file uploaded through Gradio, or gr.Error with a readable reason.
+
+    studio/app.py makes Gradio refuse FileData paths it did not receive as
+    uploads (`has_launched`); this is the second line of defence every
+    handler that reads a file goes through: the resolved path (symlinks
+    followed) must lie inside Gradio's upload folder.
+    """
+    if not value:
+        raise gr.Error(f"Choose a {what} first.")
+    raw = value.get("path") if isinstance(value, dict) else value
+    if not isinstance(raw, (str, Path)):
+        raise gr.Error(f"Choose a {what} to upload.")
+    path = Path(raw).resolve()
+    folder = Path(gradio_utils.get_upload_folder()).resolve()
+    if not path.is_file() or not gradio_utils.is_in_or_equal(path, folder):
+        raise gr.Error(f"That {what} was not uploaded here: choose the file again.")
+    return path

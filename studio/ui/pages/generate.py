@@ -3,7 +3,6 @@
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,7 +19,7 @@ from studio.media import images
 from studio.media.ffmpeg import MediaError
 from studio.ui.actions import ui_action
 from studio.ui.media_urls import stable_signer
-from studio.ui.widgets import id_dropdown, optional_id, required_id
+from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 MODE_LABELS = {
     "text_to_video": "Text to video",
@@ -329,7 +328,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
 def _reference(path: str | None, max_bytes: int, max_pixels: int) -> jobs.Reference:
     if not path:
         raise gr.Error("Image to video needs a reference image: drop one in.")
-    file = Path(path)
+    file = uploaded_file(path, "reference image")
     if file.stat().st_size > max_bytes:
         raise gr.Error(f"The image is larger than {max_bytes // 1_000_000} MB.")
     try:

@@ -13,7 +13,6 @@ word: the line is a forecast.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -29,6 +28,7 @@ from studio.projects import service as projects
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import jams_html as render
+from studio.ui.widgets import uploaded_file
 
 if TYPE_CHECKING:
     from studio.ui.pages.jams import Context, JamUI
@@ -210,7 +210,7 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
                     raise NotFound("No such jam.")
                 film_id = None
                 if film:
-                    path = Path(str(film))
+                    path = uploaded_file(film, "film")
                     if path.stat().st_size > ctx.view.film_max_bytes:
                         raise gr.Error(
                             f"Films are limited to {ctx.view.film_max_bytes / 1024**2:.0f} MB "
@@ -225,7 +225,7 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
                         session,
                         actor,
                         slug,
-                        Path(str(poster)).read_bytes(),
+                        uploaded_file(poster, "poster").read_bytes(),
                         storage=ui.generation.storage,
                         max_bytes=settings.max_upload_bytes,
                         max_pixels=settings.max_image_pixels,

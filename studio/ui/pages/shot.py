@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -26,7 +25,7 @@ from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
-from studio.ui.widgets import id_dropdown, optional_id, required_id
+from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 if TYPE_CHECKING:
     from studio.ui.pages.projects import ProjectUI
@@ -339,9 +338,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
             shot_id = required_id(picked_shot, "shot")
             data = None
             if not clear:
-                if not path:
-                    raise gr.Error("Drop an image in first.")
-                file = Path(str(path))
+                file = uploaded_file(path, "reference image")
                 if file.stat().st_size > generation.settings.max_upload_bytes:
                     raise gr.Error(
                         f"The image is larger than "
@@ -453,9 +450,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         picked_project: Any, picked_shot: Any, path: Any, request: gr.Request
     ) -> tuple[Any, ...]:
         shot_id = required_id(picked_shot, "shot")
-        if not path:
-            raise gr.Error("Choose a video file first.")
-        file = Path(str(path))
+        file = uploaded_file(path, "video file")
         if file.stat().st_size > generation.settings.max_upload_bytes:
             raise gr.Error(
                 f"Clips are limited to {generation.settings.max_upload_bytes // (1024 * 1024)} MB."

@@ -16,7 +16,7 @@ from studio.projects import csvio
 from studio.projects import service as projects
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
-from studio.ui.widgets import id_dropdown, required_id
+from studio.ui.widgets import id_dropdown, required_id, uploaded_file
 
 if TYPE_CHECKING:
     from studio.ui.pages.projects import ProjectUI
@@ -215,9 +215,7 @@ def wire(
         path: Any,
         request: gr.Request,
     ) -> tuple[Any, ...]:
-        if not path:
-            raise gr.Error("Choose a CSV file to import.")
-        file = Path(str(path))
+        file = uploaded_file(path, "CSV file")
         if file.stat().st_size > CSV_MAX_BYTES:
             raise gr.Error(f"The CSV is larger than {CSV_MAX_BYTES // 1_000_000} MB.")
         with ui_action(db, request) as (session, actor):
