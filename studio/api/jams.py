@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep
-from studio.errors import InvalidInput
+from studio.api.uploads import read_body
 from studio.generation.context import Generation
 from studio.jams import entries, judging, results, service, teams, votes
 from studio.jams.models import EntryStatus
@@ -239,13 +240,20 @@ def put_entry(
 
 @router.post("/{slug}/entry/film", status_code=201, summary="Upload a film (raw body) -> asset id")
 async def upload_film(slug: str, request: Request, actor: ActorDep, gen: GenDep) -> dict[str, Any]:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > 100 * 1024**3:
-        raise InvalidInput("That upload is far too large.", code="film_too_large")
-    data = await request.body()
-    with request.app.state.db.session_scope() as session:
-        check = entries.upload_film(session, actor, slug, data, storage=gen.storage)
-    return dataclasses.asdict(check)
+    db = request.app.state.db
+
+    def limit() -> int:  # who is asking, and this jam's size limit, before reading a byte
+        with db.session_scope() as session:
+            return entries.film_upload_limit(session, actor, slug)
+
+    data = await read_body(request, await run_in_threadpool(limit), "The film")
+
+    def store() -> dict[str, Any]:  # probing and writing: off the event loop
+        with db.session_scope() as session:
+            check = entries.upload_film(session, actor, slug, data, storage=gen.storage)
+        return dataclasses.asdict(check)
+
+    return await run_in_threadpool(store)
 
 
 @router.post("/{slug}/entry/withdraw", summary="Withdraw my team's entry")

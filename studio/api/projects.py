@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,8 @@ from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep
-from studio.errors import InvalidInput, StudioError
+from studio.api.uploads import read_body
+from studio.errors import StudioError
 from studio.projects import csvio, references
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot
@@ -208,11 +210,14 @@ def export_csv(project_id: int, actor: ActorDep, session: SessionDep) -> Respons
 
 @router.post("/projects/{project_id}/shots.csv", summary="Import shots from CSV (all or nothing)")
 async def import_csv(project_id: int, request: Request, actor: ActorDep) -> dict[str, Any]:
-    data = await request.body()
-    db = request.app.state.db
-    with db.session_scope() as session:
-        result = csvio.import_csv(session, actor, project_id, data)
-    return {"created": result.created, "updated": result.updated}
+    data = await read_body(request, csvio.MAX_BYTES, "The CSV")
+
+    def apply() -> dict[str, Any]:
+        with request.app.state.db.session_scope() as session:
+            result = csvio.import_csv(session, actor, project_id, data)
+        return {"created": result.created, "updated": result.updated}
+
+    return await run_in_threadpool(apply)
 
 
 @router.get("/shots/{shot_id}", response_model=ShotOut)
@@ -265,21 +270,17 @@ async def put_reference(
     if_match: IfMatch = None,
 ) -> ShotOut:
     expected = _if_match(if_match)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > gen.settings.max_upload_bytes:
-        raise InvalidInput(
-            f"Images are limited to {gen.settings.max_upload_bytes // (1024 * 1024)} MB.",
-            code="upload_too_large",
-        )
-    data = await request.body()
-    if not data:
-        raise InvalidInput("Send the image as the request body.", code="empty_upload")
-    with request.app.state.db.session_scope() as session:
-        shot = references.set_reference_image(
-            session, actor, shot_id, gen, data, expected_version=expected
-        )
-        response.headers["ETag"] = f'"{shot.version}"'
-        return _shot(session, shot)
+    data = await read_body(request, gen.settings.max_upload_bytes, "The image")
+
+    def store() -> ShotOut:  # decoding and writing: off the event loop
+        with request.app.state.db.session_scope() as session:
+            shot = references.set_reference_image(
+                session, actor, shot_id, gen, data, expected_version=expected
+            )
+            response.headers["ETag"] = f'"{shot.version}"'
+            return _shot(session, shot)
+
+    return await run_in_threadpool(store)
 
 
 @router.delete("/shots/{shot_id}/reference", response_model=ShotOut)

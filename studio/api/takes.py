@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep, task_body
-from studio.errors import InvalidInput
+from studio.api.uploads import read_body
 from studio.generation import service as jobs
 from studio.media import signing
 from studio.projects import roughcut, takes
@@ -104,16 +105,14 @@ def generate(
 
 @router.post("/shots/{shot_id}/takes/upload", status_code=201, summary="An outside clip as a take")
 async def upload(shot_id: int, request: Request, actor: ActorDep, gen: GenDep) -> dict[str, Any]:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > gen.settings.max_upload_bytes:
-        raise InvalidInput(
-            f"Clips are limited to {gen.settings.max_upload_bytes // (1024 * 1024)} MB.",
-            code="upload_too_large",
-        )
-    data = await request.body()
-    with request.app.state.db.session_scope() as session:
-        take = takes.upload_take(session, actor, shot_id, gen, data)
-        return {"take": take.id, "number": take.number}
+    data = await read_body(request, gen.settings.max_upload_bytes, "The clip")
+
+    def store() -> dict[str, Any]:  # probing and writing: off the event loop
+        with request.app.state.db.session_scope() as session:
+            take = takes.upload_take(session, actor, shot_id, gen, data)
+            return {"take": take.id, "number": take.number}
+
+    return await run_in_threadpool(store)
 
 
 @router.post("/takes/{take_id}/reroll", summary="Same settings, new seed -> task id")

@@ -124,6 +124,13 @@ def view_of(session: Session, jam: Jam, entry: Entry, now: datetime) -> EntryVie
 # ---------------------------------------------------------------- team side
 
 
+def film_upload_limit(session: Session, actor: Actor, slug: str) -> int:
+    """The largest film this person may upload to this jam (they must be on a team)."""
+    jam = access.jam_by_slug(session, slug)
+    access.my_team(session, actor, jam, Role.EDITOR)
+    return int(jam.film_max_bytes)
+
+
 def upload_film(
     session: Session, actor: Actor, slug: str, data: bytes, *, storage: Storage
 ) -> FilmCheck:

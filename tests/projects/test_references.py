@@ -5,6 +5,7 @@ other workspaces refused."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import httpx
 from PIL import Image
@@ -76,4 +77,32 @@ def test_viewers_and_strangers_cannot_set_references(db: Database, http: httpx.C
     assert http.put(url, content=png(), headers={**as_viewer, **headers}).status_code == 403
     assert http.put(url, content=png(), headers={**as_stranger, **headers}).status_code == 404
     assert http.delete(url, headers={**as_stranger, **headers}).status_code == 404
+    assert http.get(f"/v1/shots/{shot['id']}", headers=auth).json()["version"] == 1
+
+
+def test_oversized_uploads_are_refused_while_streaming(db: Database, http: httpx.Client) -> None:
+    """A chunked body has no Content-Length: the server counts it as it arrives."""
+    team = make_workspace(db)
+    auth = bearer(make_api_key(db, team.owner, team))
+    project = http.post("/v1/projects", json={"title": "Big"}, headers=auth).json()
+    shot = http.post(
+        f"/v1/projects/{project['id']}/shots", json={"prompt": "a red door"}, headers=auth
+    ).json()
+
+    def chunks() -> Iterator[bytes]:  # 2 MB in 64 KiB pieces; the test limit is 1 MB
+        for _ in range(32):
+            yield b"\0" * 65536
+
+    for url, headers in [
+        (f"/v1/shots/{shot['id']}/reference", {**auth, "If-Match": '"1"'}),
+        (f"/v1/shots/{shot['id']}/takes/upload", auth),
+    ]:
+        response = (
+            http.put(url, content=chunks(), headers=headers)
+            if "reference" in url
+            else (http.post(url, content=chunks(), headers=headers))
+        )
+        assert response.status_code == 413, (url, response.text)
+        assert response.json()["error"] == "payload_too_large"
+    assert http.get(f"/v1/shots/{shot['id']}/takes", headers=auth).json() == []
     assert http.get(f"/v1/shots/{shot['id']}", headers=auth).json()["version"] == 1
