@@ -547,8 +547,13 @@ def concat_copy(sources: list[Path], target: Path) -> Joined:
                 )
                 fitted = False
                 if reserve is not None:
-                    _run(_mp4_copy(joined, tmp, moov_size=reserve), "Joining the clips")
-                    fitted = _index_fits(tmp, reserve)
+                    # ffmpeg 5.1 exits 0 when the index outgrows the room (hence the
+                    # layout check); newer builds exit non-zero. Either way: redo it.
+                    try:
+                        _run(_mp4_copy(joined, tmp, moov_size=reserve), "Joining the clips")
+                        fitted = _index_fits(tmp, reserve)
+                    except MediaError:
+                        fitted = False
                 if not fitted:
                     _run(_mp4_copy(joined, tmp, movflags="+faststart"), "Joining the clips")
             finally:
