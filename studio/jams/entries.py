@@ -252,6 +252,20 @@ def put_entry(
         raise Conflict(
             f"This entry was disqualified: {entry.disqualified_reason}", code="disqualified"
         )
+    if (
+        not values.submit
+        and entry is not None
+        and entry.status in (EntryStatus.SUBMITTED, EntryStatus.LATE)
+        and on_time is EntryStatus.LATE
+    ):
+        # A draft save would take a submitted film out of the running after the
+        # deadline, with no way back to "on time": refuse it, change nothing.
+        raise Conflict(
+            "Your film is submitted and the deadline has passed: saving a draft now would "
+            "withdraw it from judging. Submit again to replace it (it then counts as late, "
+            "audience award only), or leave it as it is.",
+            code="submitted_after_deadline",
+        )
     creating = entry is None
     if entry is None:
         entry = Entry(jam_id=jam.id, team_id=team.id, status=EntryStatus.DRAFT, revision=0)
@@ -370,6 +384,10 @@ def disqualify_entry(
     jam = access.jam_by_slug(session, slug)
     access.require_organizer(session, actor, jam)
     entry = _entry_in(session, jam, entry_id)
+    # The same team-row lock put_entry takes: a save and a disqualification
+    # never interleave (the team is never told "submitted" for a DQ'd film).
+    session.execute(select(JamTeam.id).where(JamTeam.id == entry.team_id).with_for_update())
+    session.refresh(entry)
     if entry.status is EntryStatus.DRAFT:
         raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
     why = " ".join((reason or "").split())

@@ -9,6 +9,7 @@ workspace; everyone mentioned sees the line in the activity feed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -292,7 +293,7 @@ def _take_of_shot(session: Session, actor: Actor, shot: Shot, take_id: int) -> T
 
 
 def _check_timecode(session: Session, actor: Actor, take: Take | None, timecode: float) -> None:
-    if timecode != timecode or timecode < 0:  # NaN or negative
+    if not math.isfinite(timecode) or timecode < 0:
         raise InvalidInput("A timecode is zero or more seconds.", code="invalid_timecode")
     if take is None:
         raise InvalidInput(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
+from studio.db.base import utcnow
 from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
 from studio.generation import registry as reg
@@ -261,6 +262,8 @@ def select_take(session: Session, actor: Actor, take_id: int) -> Shot:
     assert shot is not None
     shot.selected_take_id = take.id
     shot.version += 1
+    shot.updated_by = actor.user_id
+    shot.updated_at = utcnow()
     project = session.get(Project, shot.project_id)
     assert project is not None
     _audit(session, actor, project, take, "take.selected")

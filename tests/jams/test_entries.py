@@ -245,3 +245,29 @@ def test_disqualified_entries_cannot_be_resubmitted(db: Database, storage: Stora
             .where(AuditEvent.target == f"entry:{entry.id}")
         )
         assert count == 2  # entry.submitted, entry.disqualified
+
+
+def test_a_draft_save_in_grace_never_unsubmits_an_on_time_film(
+    db: Database, storage: Storage
+) -> None:
+    slug, _ = make_jam(db)
+    team, film = team_with_film(db, slug, storage)
+    submitted = put(db, slug, team, storage, DEADLINE - timedelta(minutes=5), film_asset_id=film)
+    assert submitted.status is EntryStatus.SUBMITTED
+    with pytest.raises(Conflict) as refused:
+        put(
+            db,
+            slug,
+            team,
+            storage,
+            DEADLINE + timedelta(seconds=5),
+            title="Typo fixed",
+            submit=False,
+        )
+    assert refused.value.code == "submitted_after_deadline"
+    status, submitted_at, revision = entry_row(db, submitted.id)
+    assert (status, submitted_at, revision) == (
+        EntryStatus.SUBMITTED,
+        DEADLINE - timedelta(minutes=5),
+        1,
+    )

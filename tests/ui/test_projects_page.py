@@ -347,3 +347,21 @@ def test_archive_restore_and_upload_a_clip(db: Database, http: httpx.Client, tmp
     shown = call_ui(http, "restore_project", team.id, project, True)
     assert shown[FRAME["project"]]["value"] == project
     assert project in [v for _, v in shown[FRAME["project"]]["choices"]]
+
+
+def test_user_text_in_the_header_is_escaped(db: Database, http: httpx.Client) -> None:
+    team = make_workspace(db)
+    login(http, team.owner)
+    out = call_ui(
+        http,
+        "create_project",
+        team.id,
+        "<img src=x onerror=alert(1)> [click](http://evil.example)",
+        "*loud*",
+        "1280:720",
+        24,
+        False,
+    )
+    header = out[3 + 2]
+    assert "<img" not in header and "&lt;img" in header
+    assert "](http" not in header and "\\*loud\\*" in header

@@ -13,6 +13,7 @@ any signed-in user can call any handler by its api_name.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id, required_id
 
+MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
 FPS_CHOICES = [12, 16, 24, 25, 30, 48, 50, 60]
 # A click (or Enter) on a storyboard card or shot-list row opens that shot.
 # Gradio re-renders the HTML inside `element` on every poll; listening on
@@ -115,6 +117,12 @@ def live_values(
         render.feed(activity.feed(session, actor, project_id, limit=60)),
         render.cuts(versions[:10], cut_jobs, ui.url),
     )
+
+
+def md(text: str) -> str:
+    """User text inside Markdown: HTML escaped, Markdown punctuation made literal."""
+    escaped = html.escape(text, quote=False)
+    return "".join("\\" + c if c in MD_PUNCTUATION else c for c in escaped)
 
 
 def next_step(cards: list[storyboard.Card]) -> str:
@@ -271,8 +279,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         header = ""
         if current is not None:
             header = (
-                f"**{current.title}**"
-                + (f" — {current.logline}" if current.logline else "")
+                f"**{md(current.title)}**"
+                + (f" — {md(current.logline)}" if current.logline else "")
                 + f"  \n<small>{current.default_ratio} · {current.default_fps} fps · "
                 f"{len(shots)} shots"
                 + (" · archived (read only until restored)" if current.archived_at else "")

@@ -25,6 +25,7 @@ from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
+from studio.ui.pages.projects import md
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         header = (
             f"### {shot.code} {render.status_badge(shot.status.value)}\n"
             f"<small>version {shot.version}"
-            + (f" · last edited by {editor.display_name}" if editor else "")
+            + (f" · last edited by {md(editor.display_name)}" if editor else "")
             + "</small>"
         )
         reference = (
