@@ -37,6 +37,8 @@ SESSION_COOKIE = "studio_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 # Paths anyone may open; everything else in a browser needs a session.
 PUBLIC_PREFIXES = ("/login", "/logout", "/auth/", "/static/", "/v1", "/healthz", "/media/")
+# The largest file the pages accept at all: a jam film at the jams' default limit.
+PAGE_UPLOAD_MAX_BYTES = 2 * 1024**3
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -144,7 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ssr_mode=False,
         allowed_paths=[],
         footer_links=[],
-        max_file_size="10mb",
+        # Gradio streams uploads to disk; each handler then applies its own
+        # limit (references and clips: max_upload_bytes; jam films: the jam's).
+        max_file_size=max(settings.max_upload_bytes, PAGE_UPLOAD_MAX_BYTES),
         theme=studio_theme(),
         css_paths=[STATIC_DIR / "studio.css"],
         js=FORCE_DARK_JS,

@@ -239,6 +239,12 @@ def _job_for(session: Session, actor: Actor, public_id: str) -> Job:
     return job
 
 
+def views_for(session: Session, jobs: list[Job]) -> list[JobView]:
+    """Views of jobs the caller has already checked access to (e.g. through their
+    project), in a handful of queries however many there are."""
+    return _views(session, jobs)
+
+
 def _views(session: Session, jobs: list[Job]) -> list[JobView]:
     throttled = (
         scheduler.throttled_workspaces(session)

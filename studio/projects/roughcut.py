@@ -26,6 +26,7 @@ from studio.accounts.models import Role
 from studio.db.base import utcnow
 from studio.db.session import on_commit
 from studio.errors import InvalidInput
+from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import Job, JobStatus
 from studio.media import ffmpeg
@@ -148,6 +149,23 @@ def _finished_output(session: Session, shot: Shot) -> int:
 class CutView:
     cut: RoughCut
     public_id: str
+
+
+def recent_cuts(
+    session: Session, actor: Actor, project_id: int, limit: int = 10
+) -> list[tuple[CutView, jobs.JobView]]:
+    """The newest cut versions with their jobs' progress, in a few queries."""
+    project = projects.get_project(session, actor, project_id)
+    rows = session.execute(
+        select(RoughCut, Job)
+        .join(Job, Job.id == RoughCut.job_id)
+        .where(RoughCut.project_id == project.id)
+        .order_by(RoughCut.number.desc())
+        .limit(limit)
+    ).tuples()
+    pairs = list(rows)
+    views = jobs.views_for(session, [job for _, job in pairs])
+    return [(CutView(cut, job.public_id), v) for (cut, job), v in zip(pairs, views, strict=True)]
 
 
 def list_rough_cuts(session: Session, actor: Actor, project_id: int) -> list[CutView]:

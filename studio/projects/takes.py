@@ -64,11 +64,22 @@ def get_take(session: Session, actor: Actor, take_id: int, minimum: Role = Role.
 
 
 def list_takes(session: Session, actor: Actor, shot_id: int) -> list[TakeView]:
+    """Newest first. Access is checked once, on the shot; the jobs are read in one go
+    (the page polls this every 2 s). A take whose job was deleted shows no job."""
     shot = projects.get_shot(session, actor, shot_id)
     takes = list(
         session.scalars(select(Take).where(Take.shot_id == shot.id).order_by(Take.number.desc()))
     )
-    return [view(session, actor, t, shot.code) for t in takes]
+    job_ids = [t.job_id for t in takes if t.job_id is not None]
+    found = (
+        list(session.scalars(select(Job).where(Job.id.in_(job_ids), Job.deleted_at.is_(None))))
+        if job_ids
+        else []
+    )
+    by_id = dict(zip([j.id for j in found], jobs.views_for(session, found), strict=True))
+    return [
+        TakeView(t, by_id.get(t.job_id) if t.job_id is not None else None, shot.code) for t in takes
+    ]
 
 
 def view(session: Session, actor: Actor, take: Take, code: str | None = None) -> TakeView:

@@ -23,7 +23,6 @@ import gradio as gr
 from studio.accounts import service as accounts
 from studio.accounts.access import Actor
 from studio.db.session import Database
-from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects import service as projects
@@ -104,8 +103,9 @@ def live_values(
     if take_id not in {tv.take.id for tv in take_views}:
         take_id = take_views[0].take.id if take_views else None
     thread = review.list_comments(session, actor, shot_id) if shot_id else []
-    versions = roughcut.list_rough_cuts(session, actor, project_id)
-    cut_jobs = {v.public_id: jobs.get_job(session, actor, v.public_id) for v in versions[:10]}
+    recent = roughcut.recent_cuts(session, actor, project_id, limit=10)
+    versions = [cut for cut, _ in recent]
+    cut_jobs = {cut.public_id: view for cut, view in recent}
     return (
         render.board(cards, ui.url),
         render.shot_table(shots, {c.shot_id: c for c in cards}, names),
@@ -115,7 +115,7 @@ def live_values(
         gr.update(choices=take_choices(take_views, selected), value=take_id),
         render.comments(thread) if shot_id else "",
         render.feed(activity.feed(session, actor, project_id, limit=60)),
-        render.cuts(versions[:10], cut_jobs, ui.url),
+        render.cuts(versions, cut_jobs, ui.url),
     )
 
 
