@@ -174,7 +174,10 @@ def add_shot(
     *,
     scene_number: int | None = None,
     code: str | None = None,
+    announce: bool = True,
 ) -> Shot:
+    """A new shot at the end of the list. `announce=False` leaves the activity line
+    to the caller (a duplicate says "duplicated X as Y" instead)."""
     project = get_project(session, actor, project_id, Role.EDITOR)
     scene = scene_for(session, project, scene_number)
     shot = Shot(
@@ -198,9 +201,10 @@ def add_shot(
         target=f"shot:{shot.id}",
         code=shot.code,
     )
-    activity.record(
-        session, actor, project.id, "shot.created", f"added {shot.code}", shot_id=shot.id
-    )
+    if announce:
+        activity.record(
+            session, actor, project.id, "shot.created", f"added {shot.code}", shot_id=shot.id
+        )
     return shot
 
 
@@ -324,6 +328,7 @@ def duplicate_shot(session: Session, actor: Actor, shot_id: int) -> Shot:
         source.project_id,
         ShotFields(**{name: getattr(source, name) for name in COPIED}),
         scene_number=scene.number,
+        announce=False,
     )
     copy.reference_asset_id = source.reference_asset_id
     copy.assignee_user_id = source.assignee_user_id

@@ -186,6 +186,8 @@ def test_shot_list_reorder_duplicate_delete_restore(db: Database, http: httpx.Cl
     out = call_ui(http, "duplicate_shot", team.id, project, third, None, False)
     labels = [label for label, _ in out[FRAME["shot"]]["choices"]]
     assert labels[-1].startswith("SC01-SH040 · three")
+    feed = live(http, project, None, None)[LIVE["feed"]]
+    assert "duplicated SC01-SH030 as SC01-SH040" in feed and "added SC01-SH040" not in feed
     out = call_ui(http, "delete_shot", team.id, project, third, None, False)
     assert "SC01-SH030" not in out[FRAME["table"]]
     assert out[FRAME["deleted"]]["choices"] == [["SC01-SH030 · three", third]]
