@@ -45,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         backends = [b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()]
+        if metafunc.definition.get_closest_marker("browser") and len(backends) > 1:
+            # A browser drives the same handlers the page tests already run on every
+            # backend; one backend (the embedded default's first) keeps CI short.
+            backends = backends[:1]
         metafunc.parametrize("backend", backends, scope="session")
 
 
