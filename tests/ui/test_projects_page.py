@@ -33,8 +33,17 @@ from tests.factories import (
 )
 
 # Output positions (see ProjectUI.frame and ProjectUI.live in ui/pages/projects.py).
-FRAME = {"project": 1, "shot": 4, "deleted": 5, "table": 11}
-LIVE = {"board": 0, "table": 1, "grid": 2, "take": 3, "comments": 4, "feed": 5, "cut": 6}
+FRAME = {"project": 1, "shot": 3, "deleted": 4, "info": 9, "table": 11}
+LIVE = {
+    "info": 0,
+    "board": 1,
+    "table": 2,
+    "grid": 3,
+    "take": 4,
+    "comments": 5,
+    "feed": 6,
+    "cut": 7,
+}
 FORM = {"header": 0, "description": 1, "prompt": 4, "status": 8, "version": 10}
 
 
@@ -78,6 +87,7 @@ def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.
     team = make_workspace(db)
     login(http, team.owner)
     project = new_project(http, team.id)
+    assert "add the first shot" in live(http, project, None, None)[LIVE["info"]]
     shots = []
     for text in ("Wide: the lighthouse at dusk", "Close: the keeper's hands", "Wide: the beam"):
         shots = add_shot(http, team.id, project, text)
@@ -91,8 +101,10 @@ def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.
     for _, shot_id in shots:
         out = wait_takes(http, project, shot_id, 1)
         call_ui(http, "circle_take", project, shot_id, take_ids(out)[0])
-    board = live(http, project, None, None)[LIVE["board"]]
+    now = live(http, project, None, None)
+    board = now[LIVE["board"]]
     assert len(re.findall(r'<img src="/media/', board)) == 3, board
+    assert "render the rough cut" in now[LIVE["info"]]  # the next step follows the work
     assert board.count("take 1") == 3
     call_ui(http, "render_rough_cut", project, None, None, False, False)
     deadline = time.monotonic() + 90
@@ -364,6 +376,6 @@ def test_user_text_in_the_header_is_escaped(db: Database, http: httpx.Client) ->
         24,
         False,
     )
-    header = out[3 + 2]
+    header = out[3 + FRAME["info"]]
     assert "<img" not in header and "&lt;img" in header
     assert "](http" not in header and "\\*loud\\*" in header

@@ -26,6 +26,7 @@ from studio.db.session import Database
 from studio.generation.context import Generation
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects import service as projects
+from studio.projects.models import Project
 from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
 from studio.ui.media_urls import stable_signer
@@ -83,12 +84,12 @@ def live_values(
 ) -> tuple[Any, ...]:
     """What changes under a user's feet: posters, progress, new takes, comments, feed, cuts.
 
-    Order matches `ui.live`: board, shot table, take grid, take picker,
-    comments, feed, rough cuts.
+    Order matches `ui.live`: project header (with the next step), board, shot
+    table, take grid, take picker, comments, feed, rough cuts.
     """
     if project_id is None:
         empty = '<div class="empty-state">Pick or create a project.</div>'
-        return (empty, empty, "", gr.update(choices=[], value=None), "", empty, empty)
+        return ("", empty, empty, "", gr.update(choices=[], value=None), "", empty, empty)
     cards = storyboard.storyboard(session, actor, project_id)
     shots = projects.list_shots(session, actor, project_id)
     project = projects.get_project(session, actor, project_id)
@@ -107,6 +108,7 @@ def live_values(
     versions = [cut for cut, _ in recent]
     cut_jobs = {cut.public_id: view for cut, view in recent}
     return (
+        header(project, len(shots), cards),
         render.board(cards, ui.url),
         render.shot_table(shots, {c.shot_id: c for c in cards}, names),
         render.take_grid(take_views, selected, take_id, ui.url)
@@ -116,6 +118,18 @@ def live_values(
         render.comments(thread) if shot_id else "",
         render.feed(activity.feed(session, actor, project_id, limit=60)),
         render.cuts(versions, cut_jobs, ui.url),
+    )
+
+
+def header(project: Project, shot_count: int, cards: list[storyboard.Card]) -> str:
+    return (
+        f"**{md(project.title)}**"
+        + (f" — {md(project.logline)}" if project.logline else "")
+        + f"  \n<small>{project.default_ratio} · {project.default_fps} fps · "
+        f"{shot_count} shots"
+        + (" · archived (read only until restored)" if project.archived_at else "")
+        + "</small>"
+        + next_step(cards)
     )
 
 
@@ -230,6 +244,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         tabs=tabs,
     )
     ui.live = [
+        info,
         board,
         list_tab.table,
         shot_tab.grid,
@@ -273,24 +288,11 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             live = live_values(
                 ui, session, actor, project_id, shot_id, optional_id(picked_take, "take")
             )
-            cards = storyboard.storyboard(session, actor, project_id) if project_id else []
         shot_choices = [(f"{s.code} · {(s.description or s.prompt)[:40]}", s.id) for s in shots]
         emails = [(f"{m.display_name} <{m.email}>", m.email) for m in members]
-        header = ""
-        if current is not None:
-            header = (
-                f"**{md(current.title)}**"
-                + (f" — {md(current.logline)}" if current.logline else "")
-                + f"  \n<small>{current.default_ratio} · {current.default_fps} fps · "
-                f"{len(shots)} shots"
-                + (" · archived (read only until restored)" if current.archived_at else "")
-                + "</small>"
-                + next_step(cards)
-            )
         return (
             gr.update(choices=ws_choices, value=workspace_id),
             gr.update(choices=choices, value=project_id),
-            header,
             gr.update(visible=project_id is None),
             gr.update(choices=shot_choices, value=shot_id),
             gr.update(choices=[(f"{s.code} · {s.description[:40]}", s.id) for s in deleted]),
@@ -304,7 +306,6 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     ui.frame = [
         workspace,
         project,
-        info,
         empty,
         shot_tab.shot,
         list_tab.deleted,
