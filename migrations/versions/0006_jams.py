@@ -1,4 +1,4 @@
-"""jams: jams, organizers, teams and rosters, entries, judges, conflicts,
+"""jams: jams, organizers, teams, rosters and invitations, entries, judges, conflicts,
 assignments, scores, votes, awards
 
 Revision ID: 0006_jams
@@ -284,6 +284,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_jam_team_members_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "jam_invites",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("jam_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("invited_by", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            studio.db.base.UTCDateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["invited_by"],
+            ["users.id"],
+            name=op.f("fk_jam_invites_invited_by_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["jam_id"], ["jams.id"], name=op.f("fk_jam_invites_jam_id_jams"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id", "jam_id"],
+            ["jam_teams.id", "jam_teams.jam_id"],
+            name="fk_jam_invites_team_id_jam_teams",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jam_invites")),
+        sa.UniqueConstraint("team_id", "email", name=op.f("uq_jam_invites_team_id_email")),
+    )
+    with op.batch_alter_table("jam_invites", schema=None) as batch_op:
+        batch_op.create_index("ix_jam_invites_jam_id_email", ["jam_id", "email"], unique=False)
+
+    op.create_table(
         "jam_assignments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("jam_id", sa.Integer(), nullable=False),
@@ -411,6 +445,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_jam_assignments_jam_id")
 
     op.drop_table("jam_assignments")
+    with op.batch_alter_table("jam_invites", schema=None) as batch_op:
+        batch_op.drop_index("ix_jam_invites_jam_id_email")
+
+    op.drop_table("jam_invites")
     with op.batch_alter_table("jam_team_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_jam_team_members_user_id"))
         batch_op.drop_index("ix_jam_team_members_team_id")

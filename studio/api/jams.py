@@ -204,9 +204,46 @@ def my_team(slug: str, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
     return dataclasses.asdict(teams.get_my_team(session, actor, slug))
 
 
-@router.post("/{slug}/teams/mine/members", status_code=201, summary="Invite a member (captain)")
+@router.post("/{slug}/teams/invite", status_code=201, summary="Invite someone (captain; pending)")
+@router.post("/{slug}/teams/mine/members", status_code=201, include_in_schema=False)
 def invite(slug: str, body: EmailIn, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
-    return dataclasses.asdict(teams.invite_member(session, actor, slug, email=body.email))
+    """The invitation waits for the invitee to accept; the answer is the same for
+    every address (whether or not it has a Studio account)."""
+    team = teams.invite_member(session, actor, slug, email=body.email)
+    return {"message": teams.invited_message(body.email), "team": dataclasses.asdict(team)}
+
+
+@router.delete("/{slug}/invites/{invite_id}", summary="Cancel a pending invite (its captain)")
+def cancel_invite(
+    slug: str, invite_id: int, actor: ActorDep, session: SessionDep
+) -> dict[str, Any]:
+    return dataclasses.asdict(teams.cancel_invite(session, actor, slug, invite_id))
+
+
+@router.post("/{slug}/teams/leave", summary="Leave my team (while registration is open)")
+def leave_team(slug: str, actor: ActorDep, session: SessionDep) -> dict[str, bool]:
+    teams.leave_team(session, actor, slug)
+    return {"left": True}
+
+
+@router.get("/{slug}/invites", summary="My pending invitations in this jam")
+def my_invites(slug: str, actor: ActorDep, session: SessionDep) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(i) for i in teams.my_invites(session, actor, slug)]
+
+
+@router.post("/{slug}/invites/{invite_id}/accept", summary="Accept an invitation: join the team")
+def accept_invite(
+    slug: str, invite_id: int, actor: ActorDep, session: SessionDep
+) -> dict[str, Any]:
+    return dataclasses.asdict(teams.accept_invite(session, actor, slug, invite_id))
+
+
+@router.post(
+    "/{slug}/invites/{invite_id}/decline", status_code=204, summary="Decline an invitation"
+)
+def decline_invite(slug: str, invite_id: int, actor: ActorDep, session: SessionDep) -> Response:
+    teams.decline_invite(session, actor, slug, invite_id)
+    return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- entry

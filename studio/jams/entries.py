@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from studio.accounts import audit
@@ -231,7 +231,7 @@ def put_entry(
 
     # Locks first, then the clock: see the module docstring.
     jam = _locked_jam(session, jam.id)
-    session.execute(select(JamTeam.id).where(JamTeam.id == team.id).with_for_update())
+    _lock_team(session, team.id)
     entry = session.scalar(
         select(Entry).where(Entry.team_id == team.id).execution_options(populate_existing=True)
     )
@@ -330,7 +330,7 @@ def withdraw_entry(
     """The team takes its film out of the running (until judging closes)."""
     jam = access.jam_by_slug(session, slug)
     team = access.my_team(session, actor, jam, Role.EDITOR)
-    session.execute(select(JamTeam.id).where(JamTeam.id == team.id).with_for_update())
+    _lock_team(session, team.id)
     entry = session.scalar(select(Entry).where(Entry.team_id == team.id))
     if entry is None:
         raise NotFound("Your team has no entry yet.", code="entry_not_found")
@@ -386,7 +386,7 @@ def disqualify_entry(
     entry = _entry_in(session, jam, entry_id)
     # The same team-row lock put_entry takes: a save and a disqualification
     # never interleave (the team is never told "submitted" for a DQ'd film).
-    session.execute(select(JamTeam.id).where(JamTeam.id == entry.team_id).with_for_update())
+    _lock_team(session, entry.team_id)
     session.refresh(entry)
     if entry.status is EntryStatus.DRAFT:
         raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
@@ -456,6 +456,21 @@ def _text(value: str | None, label: str, limit: int) -> str | None:
     if len(cleaned) > limit:
         raise InvalidInput(f"{label} is limited to {limit} characters.", code="text_too_long")
     return cleaned
+
+
+def _lock_team(session: Session, team_id: int) -> None:
+    """Serialize every change to one team's entry.
+
+    Postgres: the team row FOR UPDATE. SQLite ignores FOR UPDATE and its
+    transactions start reading without a write lock, so two members saving
+    their team's first entry at once would both try to INSERT; a no-op
+    UPDATE of the team row takes SQLite's write lock first instead, and the
+    second save waits (busy_timeout) and then sees the first one's row.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(JamTeam).where(JamTeam.id == team_id).values(id=JamTeam.id))
+    else:
+        session.execute(select(JamTeam.id).where(JamTeam.id == team_id).with_for_update())
 
 
 def _check_size(jam: Jam, size: int) -> None:

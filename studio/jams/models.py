@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from studio.accounts.models import EMAIL_MAX
 from studio.db.base import Base, CreatedAtMixin, UTCDateTime, enum_column
 
 
@@ -129,6 +130,32 @@ class JamTeamMember(CreatedAtMixin, Base):
     jam_id: Mapped[int] = mapped_column(ForeignKey("jams.id", ondelete="CASCADE"))
     team_id: Mapped[int] = mapped_column()
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class JamInvite(CreatedAtMixin, Base):
+    """A pending invitation to a team: it grants nothing until the invitee
+    accepts (accepting adds the roster row, where one team per person is
+    enforced). Stored by email, normalized, so an invitation looks the same
+    whether or not the address has a Studio account (nothing to probe), and it
+    is there when the person signs in. UNIQUE (team_id, email): one per team."""
+
+    __tablename__ = "jam_invites"
+    __table_args__ = (
+        UniqueConstraint("team_id", "email"),
+        ForeignKeyConstraint(
+            ["team_id", "jam_id"],
+            ["jam_teams.id", "jam_teams.jam_id"],
+            ondelete="CASCADE",
+            name="fk_jam_invites_team_id_jam_teams",
+        ),
+        Index("ix_jam_invites_jam_id_email", "jam_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jam_id: Mapped[int] = mapped_column(ForeignKey("jams.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column()
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    invited_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class Entry(Base):

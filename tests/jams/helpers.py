@@ -88,6 +88,20 @@ def register(
         )
 
 
+def join(
+    db: Database, slug: str, captain: UserInfo, member: UserInfo, when: datetime
+) -> teams.TeamView:
+    """The captain invites `member` by email and the member accepts (two steps)."""
+    with db.session_scope() as session:
+        team = teams.invite_member(
+            session, actor(session, captain), slug, email=member.email, clock=at(when)
+        )
+    with db.session_scope() as session:
+        me = actor(session, member)
+        (invite,) = [i for i in teams.my_invites(session, me, slug) if i.team_id == team.id]
+        return teams.accept_invite(session, me, slug, invite.id, clock=at(when))
+
+
 @functools.cache
 def film_bytes(seconds: float = 2.0, fps: int = 8, size: tuple[int, int] = (64, 48)) -> bytes:
     frames = max(1, round(seconds * fps))

@@ -18,13 +18,13 @@ from studio.accounts.models import AuditEvent
 from studio.config import Settings
 from studio.db.session import Database
 from studio.errors import Conflict
-from studio.jams import entries, service, teams
+from studio.jams import entries, service
 from studio.jams.clock import db_clock
 from studio.jams.models import Entry, EntryStatus, Jam, JamTeam
 from studio.jams.rules import JamRules
 from studio.media.storage import Storage
 from tests.factories import UserInfo, unique_email
-from tests.jams.helpers import actor, film_bytes, make_jam, register, upload
+from tests.jams.helpers import actor, film_bytes, join, make_jam, register, upload
 
 TEAMS = 200
 DOUBLED = 50  # teams whose two members press submit at the same moment
@@ -60,14 +60,7 @@ def test_two_hundred_teams_in_the_last_second(
         people.append((i, captain, asset))
         if i < DOUBLED:
             mate = quick_user(db, f"m{i}")
-            with db.session_scope() as session:
-                teams.invite_member(
-                    session,
-                    actor(session, captain),
-                    slug,
-                    email=mate.email,
-                    clock=lambda _s: now - timedelta(hours=2),
-                )
+            join(db, slug, captain, mate, now - timedelta(hours=2))
             people.append((i, mate, asset))
 
     # The deadline lands inside the burst: 1.5 s from now, 1 s of grace after it.

@@ -3,6 +3,7 @@ film validation, drafts kept private, and every change audited."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -14,16 +15,18 @@ from studio.db.session import Database
 from studio.errors import Conflict, InvalidInput, NotFound
 from studio.jams import entries
 from studio.jams.clock import db_clock
-from studio.jams.models import Entry, EntryStatus
+from studio.jams.models import Entry, EntryStatus, Jam
 from studio.media.storage import Storage
-from tests.factories import make_user
+from tests.factories import UserInfo, make_user
 from tests.jams.helpers import (
     DEADLINE,
     GRACE,
     KICKOFF,
+    REG_OPEN,
     actor,
     at,
     film_bytes,
+    join,
     make_jam,
     put,
     register,
@@ -271,3 +274,38 @@ def test_a_draft_save_in_grace_never_unsubmits_an_on_time_film(
         DEADLINE - timedelta(minutes=5),
         1,
     )
+
+
+def test_two_members_saving_the_first_entry_at_once_both_succeed(
+    db: Database, storage: Storage
+) -> None:
+    """One team, two members, the team's first entry, at the same moment: one save
+    creates the entry, the other replaces it; never an error, never two rows."""
+    slug, _ = make_jam(db)
+    captain, film = team_with_film(db, slug, storage)
+    mate = make_user(db, "mate")
+    join(db, slug, captain, mate, REG_OPEN + timedelta(hours=1))
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def save(user: UserInfo, title: str) -> None:
+        barrier.wait()
+        try:
+            when = DEADLINE - timedelta(minutes=1)
+            outcomes.append(put(db, slug, user, storage, when, film_asset_id=film, title=title))
+        except Exception as exc:  # the assertion below reports it
+            outcomes.append(exc)
+
+    threads = [
+        threading.Thread(target=save, args=(captain, "Take A")),
+        threading.Thread(target=save, args=(mate, "Take B")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(o, entries.EntryView) for o in outcomes), outcomes
+    with db.session_scope() as session:
+        query = select(Entry).join(Jam, Jam.id == Entry.jam_id).where(Jam.slug == slug)
+        rows = session.scalars(query).all()
+        assert len(rows) == 1 and rows[0].revision == 2

@@ -16,7 +16,17 @@ from studio.jams import judging, teams
 from studio.jams.models import Assignment, Entry, Jam
 from studio.media.storage import Storage
 from tests.factories import UserInfo, make_user
-from tests.jams.helpers import DEADLINE, GRACE, KICKOFF, actor, at, make_jam, put, team_with_film
+from tests.jams.helpers import (
+    DEADLINE,
+    GRACE,
+    KICKOFF,
+    actor,
+    at,
+    join,
+    make_jam,
+    put,
+    team_with_film,
+)
 
 JUDGING = DEADLINE + timedelta(seconds=GRACE + 60)
 
@@ -47,12 +57,10 @@ def test_each_entry_gets_k_judges_balanced_and_never_its_own_or_a_conflict(
         captains.append(captain)
         when = DEADLINE - timedelta(minutes=1) if i < 9 else DEADLINE + timedelta(seconds=5)
         put(db, slug, captain, storage, when, film_asset_id=film)
-    # Judge 0 is on team 0 (invited before kickoff); judge 1 has a conflict with team 1.
+    # Judge 0 is on team 0 (invited and accepted before kickoff); judge 1 has a
+    # conflict with team 1.
+    join(db, slug, captains[0], judges[0][1], KICKOFF - timedelta(days=1))
     with db.session_scope() as session:
-        teams.invite_member(
-            session, actor(session, captains[0]), slug, email=judges[0][1].email,
-            clock=at(KICKOFF - timedelta(days=1)),
-        )  # fmt: skip
         team1 = teams.get_my_team(session, actor(session, captains[1]), slug, clock=at(KICKOFF)).id
         judging.add_conflict(
             session, actor(session, admin), slug, judge_id=judges[1][0], team_id=team1,

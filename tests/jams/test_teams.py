@@ -15,7 +15,16 @@ from studio.errors import Conflict
 from studio.jams import draws, results, service, teams
 from studio.jams.models import Jam, JamTeamMember
 from tests.factories import make_user
-from tests.jams.helpers import KICKOFF, REG_OPEN, SECRET_WORDS, actor, at, make_jam, register
+from tests.jams.helpers import (
+    KICKOFF,
+    REG_OPEN,
+    SECRET_WORDS,
+    actor,
+    at,
+    join,
+    make_jam,
+    register,
+)
 
 
 def test_registration_workspace_cap_and_one_team_per_person(db: Database) -> None:
@@ -35,7 +44,8 @@ def test_registration_workspace_cap_and_one_team_per_person(db: Database) -> Non
         with pytest.raises(Conflict) as taken:
             teams.register_team(session, actor(session, extra), slug, name="otters", clock=when)
         assert taken.value.code == "team_name_taken"
-        teams.invite_member(session, actor(session, captain), slug, email=mate.email, clock=when)
+    join(db, slug, captain, mate, REG_OPEN + timedelta(hours=2))
+    with db.session_scope() as session:
         with pytest.raises(Conflict) as full:
             teams.invite_member(
                 session, actor(session, captain), slug, email=extra.email, clock=when

@@ -67,6 +67,8 @@ OUT = {
     "organizers_box": 57,
     "create_box": 58,
 }
+# The invitations section comes last (so the positions above never move).
+INV = {"html": -5, "box": -4, "pick": -3, "pending_box": -2, "pending_pick": -1}
 SETTINGS = [
     "title",
     "brief",
@@ -183,10 +185,29 @@ def test_a_team_registers_invites_and_submits(db: Database, http: httpx.Client) 
     assert "Otters" in registered[OUT["team"]] and captain.email in registered[OUT["team"]]
     assert registered[OUT["invite_box"]]["visible"] is True
     assert registered[OUT["submit_tab"]]["visible"] is True
+    # Invitations are pending: listed for the team, nothing granted until accepted.
     invited = call_ui(http, "invite_member", slug, mate.email)[1:]
-    assert mate.email in invited[OUT["team"]]
-    with pytest.raises(UIError, match="No Studio account"):
-        call_ui(http, "invite_member", slug, "nobody@studio.example")
+    assert "1 of 3 members" in invited[OUT["team"]]
+    assert f"{mate.email} <span" in invited[OUT["team"]] and "invited" in invited[OUT["team"]]
+    assert invited[INV["pending_box"]]["visible"] is True
+    # An address without an account is answered the same way (nothing to probe).
+    unknown = call_ui(http, "invite_member", slug, "nobody@studio.example")[1:]
+    assert "nobody@studio.example" in unknown[OUT["team"]]
+    (nobody,) = [v for label, v in unknown[INV["pending_pick"]]["choices"] if "nobody" in label]
+    cancelled = call_ui(http, "cancel_invite", slug, nobody)
+    assert "nobody@studio.example" not in cancelled[OUT["team"]]
+    mate_client = client_for(http, mate)
+    before = open_jam(mate_client, slug)
+    assert "You're invited to join <b>Otters</b>" in before[INV["html"]]
+    assert before[INV["box"]]["visible"] is True and before[OUT["submit_tab"]]["visible"] is False
+    ((_, invite_id),) = before[INV["pick"]]["choices"]
+    with pytest.raises(UIError, match="not in a team"):
+        call_ui(mate_client, "save_entry", slug, "Mine", "", "", None, None, None)
+    with pytest.raises(UIError, match="No such invitation"):
+        call_ui(client_for(http, outsider), "accept_invite", slug, invite_id)
+    joined = call_ui(mate_client, "accept_invite", slug, invite_id)
+    assert mate.email in joined[OUT["team"]] and "2 of 3 members" in joined[OUT["team"]]
+    assert joined[OUT["submit_tab"]]["visible"] is True and joined[INV["box"]]["visible"] is False
 
     # A draft with an uploaded film, then submitted: the page says what it means.
     film = upload_file(http, film_bytes())
@@ -205,7 +226,7 @@ def test_a_team_registers_invites_and_submits(db: Database, http: httpx.Client) 
         call_ui(http, "submit_entry", slug, "", "", "", None, None, None)
 
     # The teammate sees the entry; an outsider sees neither the draft nor the team's people.
-    mate_page = open_jam(client_for(http, mate), slug)
+    mate_page = open_jam(mate_client, slug)
     assert "Night Swim" in mate_page[OUT["card"]]
     outside = client_for(http, outsider)
     seen = open_jam(outside, slug)
@@ -649,3 +670,39 @@ def test_the_timer_reads_only_what_is_on_screen(
     grown = call_ui(http, "tick_jam", None, True, False, rows)
     assert f"Tide Jam {captain.id}" in grown[0] and grown[0].count("<tr data-jam=") == rows + 1
     assert skipped(grown[1:6]) and 'class="jam-server-clock"' in grown[6]
+
+
+def test_invitees_decline_or_accept_and_members_leave(db: Database, http: httpx.Client) -> None:
+    now = datetime.now(UTC)
+    slug, _ = running_jam(db)
+    captain, mate, judge = make_user(db, "captain"), make_user(db, "mate"), make_user(db, "judge")
+    register(db, slug, captain, "Otters", when=now - timedelta(hours=2))
+    register(db, slug, make_user(db, "heron"), "Herons", when=now - timedelta(hours=2))
+    cap = client_for(http, captain)
+    call_ui(cap, "invite_member", slug, judge.email)
+    call_ui(cap, "invite_member", slug, mate.email)
+
+    # Declining: the invitation is gone for both sides; the judge was never on the team.
+    judge_client = client_for(http, judge)
+    (to_judge,) = [v for _, v in open_jam(judge_client, slug)[INV["pick"]]["choices"]]
+    declined = call_ui(judge_client, "decline_invite", slug, to_judge)
+    assert declined[INV["html"]] == "" and declined[INV["box"]]["visible"] is False
+    assert "Register one below" in declined[OUT["team"]]
+    assert judge.email not in open_jam(cap, slug)[OUT["team"]]
+
+    # Accepting, then leaving (the browser asks first): free to register elsewhere.
+    mate_client = client_for(http, mate)
+    (to_mate,) = [v for _, v in open_jam(mate_client, slug)[INV["pick"]]["choices"]]
+    call_ui(mate_client, "accept_invite", slug, to_mate)
+    js = event_js(mate_client, "leave_team")
+    assert "confirm(" in js and "throw" in js and "Leave this team?" in js
+    solo = client_for(http, make_user(db, "solo"))
+    call_ui(solo, "register_team", slug, "Solo")
+    with pytest.raises(UIError, match="only member"):
+        call_ui(solo, "leave_team", slug)
+    left = call_ui(mate_client, "leave_team", slug)
+    assert left[OUT["submit_tab"]]["visible"] is False
+    assert left[OUT["register_box"]]["visible"] is True
+    assert mate.email not in open_jam(cap, slug)[OUT["team"]]
+    again = call_ui(mate_client, "register_team", slug, "Mates")[1:]
+    assert "Mates" in again[OUT["team"]]

@@ -44,13 +44,17 @@ from studio.media import signing
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import jams_html as render
-from studio.ui.widgets import optional_id
+from studio.ui.widgets import optional_id, required_id
 
 STATIC_DIR = Path(__file__).resolve().parents[3] / "static"
 # Countdowns, local times, row clicks and judge keys: see static/jams.js.
 JAMS_JS = (STATIC_DIR / "jams.js").read_text(encoding="utf-8")
 URL_BUCKET_SECONDS = 300  # same HTML on every refresh, so players don't reload
 REFRESH_SECONDS = 15.0
+LEAVE_QUESTION = (
+    "Leave this team? You lose access to its workspace and entry; the captain can "
+    "invite you again while registration is open."
+)
 NO_JAM = render.empty("Pick a jam in the <b>Jams</b> tab (or from the list above).")
 # The timer's inputs, from the browser: (picked, shown, list_due, list_rows).
 LIVE_JS = """(picked, shown, due, rows) => {
@@ -73,6 +77,7 @@ class Context:
     views: list[service.JamView]
     view: service.JamView | None
     team: teams.TeamView | None
+    invites: list[teams.InviteView] = field(default_factory=list)  # mine, pending
 
 
 @dataclass
@@ -90,6 +95,7 @@ class JamUI:
     organize: list[Any] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
     setup: list[Any] = field(default_factory=list)
+    invites: list[Any] = field(default_factory=list)  # last, so earlier positions stay
     # (session, actor, ctx) -> values, per section (set by the tab modules).
     entry_live_values: Callable[..., tuple[Any, ...]] | None = None
     entry_form_values: Callable[..., tuple[Any, ...]] | None = None
@@ -101,7 +107,8 @@ class JamUI:
         views = service.list_jams(session, actor)
         view = next((v for v in views if v.slug == slug), None) if slug else None
         team = teams.get_my_team(session, actor, view.slug) if view and view.my_team_id else None
-        return Context(views, view, team)
+        invites = teams.my_invites(session, actor, view.slug) if view else []
+        return Context(views, view, team, invites)
 
     def jam_context(self, session: Session, actor: Actor, slug: str) -> Context:
         """One jam only (the timer): `views` holds just that jam."""
@@ -123,6 +130,7 @@ class JamUI:
             *self.organize_values(session, actor, ctx),
             *results_values(self, session, actor, ctx),
             *self.setup_values(session, actor, ctx),
+            *invites_values(ctx),
         )
 
     @property
@@ -135,6 +143,7 @@ class JamUI:
             *self.organize,
             *self.results,
             *self.setup,
+            *self.invites,
         ]
 
 
@@ -186,6 +195,25 @@ def overview_values(ctx: Context, actor: Actor) -> tuple[Any, ...]:
         gr.update(visible=bool(view and view.is_judge)),  # Judge tab
         gr.update(visible=bool(actor.user.is_admin or (view and view.is_organizer))),  # Organize
         gr.update(visible=bool(view and (view.audience_vote or view.results_published))),
+    )
+
+
+def invites_values(ctx: Context) -> tuple[Any, ...]:
+    """Order matches JamUI.invites: my invitations (html, box, picker), the
+    team's pending invitations (box, picker)."""
+    view, team, mine = ctx.view, ctx.team, ctx.invites if ctx.view else []
+    pending = team.invites if team is not None else []
+    return (
+        render.my_invites(view, team, mine) if view else "",
+        gr.update(visible=bool(mine)),
+        gr.update(
+            choices=[(f"{i.team_name} (from {i.invited_by})", i.id) for i in mine],
+            value=mine[0].id if mine else None,
+        ),
+        gr.update(visible=bool(pending and view and view.registration_open)),
+        gr.update(
+            choices=[(i.email, i.id) for i in pending], value=pending[0].id if pending else None
+        ),
     )
 
 
@@ -251,6 +279,33 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
                         scale=3,
                     )
                     invite_btn = gr.Button("Invite", scale=1, elem_id="jam-invite")
+                    leave_btn = gr.Button(
+                        "Leave team", variant="stop", size="sm", scale=0, elem_id="jam-leave"
+                    )
+                with gr.Row(visible=False, equal_height=True) as pending_box:
+                    pending_pick = gr.Dropdown(
+                        label="Pending invitation",
+                        choices=[],
+                        allow_custom_value=True,
+                        scale=3,
+                        elem_id="jam-pending-pick",
+                    )
+                    cancel_btn = gr.Button(
+                        "Cancel invitation", scale=1, elem_id="jam-cancel-invite"
+                    )
+                invites_html = gr.HTML(elem_id="jam-invites")
+                with gr.Row(visible=False, equal_height=True) as invites_box:
+                    my_invite_pick = gr.Dropdown(
+                        label="Invitation",
+                        choices=[],
+                        allow_custom_value=True,
+                        scale=3,
+                        elem_id="jam-invite-pick",
+                    )
+                    accept_btn = gr.Button(
+                        "Accept", variant="primary", scale=1, elem_id="jam-accept-invite"
+                    )
+                    decline_btn = gr.Button("Decline", scale=1, elem_id="jam-decline-invite")
             with gr.Tab("Submit", id="submit", elem_id="tab-jam-submit", visible=False) as sub_tab:
                 entry_tab = jams_entry.build_controls()
             with gr.Tab("Judge", id="judge", elem_id="tab-jam-judge", visible=False) as judge_tab:
@@ -300,6 +355,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
         results_tab,
     ]
     ui.results = [results_html, gallery_html, ballot_html, vote_pick]
+    ui.invites = [invites_html, invites_box, my_invite_pick, pending_box, pending_pick]
     jams_entry.wire(ui, entry_tab)
     jams_judge.wire(ui, judge_controls)
     jams_organize.wire(ui, org_controls)
@@ -361,13 +417,53 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
         notify(f"Team “{team_name}” registered: its workspace is ready in Projects.")
         return ("", *out)
 
+    def team_values(session: Session, actor: Actor, slug: str) -> tuple[Any, ...]:
+        """Order matches [*ui.overview, *ui.invites]."""
+        ctx = ui.context(session, actor, slug)
+        return (*overview_values(ctx, actor), *invites_values(ctx))
+
     def invite(picked: Any, email: str, request: gr.Request) -> tuple[Any, ...]:
         slug = required_slug(picked)
         with ui_action(db, request) as (session, actor):
             teams.invite_member(session, actor, slug, email=email or "")
-            out = overview_values(ui.context(session, actor, slug), actor)
-        notify(f"{(email or '').strip()} joined the team.")
+            out = team_values(session, actor, slug)
+        notify(teams.invited_message(email or ""))
         return ("", *out)
+
+    def cancel_invite(picked: Any, invite: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        invite_id = required_id(invite, "pending invitation")
+        with ui_action(db, request) as (session, actor):
+            teams.cancel_invite(session, actor, slug, invite_id)
+            out = team_values(session, actor, slug)
+        notify("Invitation cancelled.")
+        return out
+
+    def accept_invite(picked: Any, invite: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        invite_id = required_id(invite, "invitation")
+        with ui_action(db, request) as (session, actor):
+            joined = teams.accept_invite(session, actor, slug, invite_id).name
+            out = ui.everything(session, actor, ui.context(session, actor, slug))
+        notify(f"You joined “{joined}”: its workspace is in Projects.")
+        return out
+
+    def decline_invite(picked: Any, invite: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        invite_id = required_id(invite, "invitation")
+        with ui_action(db, request) as (session, actor):
+            teams.decline_invite(session, actor, slug, invite_id)
+            out = team_values(session, actor, slug)
+        notify("Invitation declined.")
+        return out
+
+    def leave(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+        slug = required_slug(picked)
+        with ui_action(db, request) as (session, actor):
+            teams.leave_team(session, actor, slug)
+            out = ui.everything(session, actor, ui.context(session, actor, slug))
+        notify("You left the team. You can join or register another while registration is open.")
+        return out
 
     def vote(picked: Any, entry: Any, request: gr.Request) -> tuple[Any, ...]:
         slug = required_slug(picked)
@@ -396,8 +492,24 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
     register_btn.click(
         register, [picker, team_name], [team_name, *ui.all_outputs], api_name="register_team"
     )
+    team_outputs = [*ui.overview, *ui.invites]
     invite_btn.click(
-        invite, [picker, invite_email], [invite_email, *ui.overview], api_name="invite_member"
+        invite, [picker, invite_email], [invite_email, *team_outputs], api_name="invite_member"
+    )
+    cancel_btn.click(cancel_invite, [picker, pending_pick], team_outputs, api_name="cancel_invite")
+    accept_btn.click(
+        accept_invite, [picker, my_invite_pick], ui.all_outputs, api_name="accept_invite"
+    )
+    decline_btn.click(
+        decline_invite, [picker, my_invite_pick], team_outputs, api_name="decline_invite"
+    )
+    leave_btn.click(
+        leave,
+        [picker],
+        ui.all_outputs,
+        api_name="leave_team",
+        js=render.confirm_js(LEAVE_QUESTION),
+        show_progress="hidden",  # a cancelled confirm() would mark the outputs "Error"
     )
     vote_btn.click(vote, [picker, vote_pick], ui.results, api_name="cast_vote")
 

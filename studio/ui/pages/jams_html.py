@@ -289,19 +289,50 @@ def team_panel(view: service.JamView, team: teams.TeamView | None) -> str:
         if view.registration_open:
             return empty(
                 "You are not in a team yet. Register one below (you become its captain), "
-                "or ask a captain to invite you by email."
+                "or ask a captain to invite you by email (you accept it here)."
             )
         return empty("You are not in a team of this jam; registration is closed.")
     members = "".join(
         f"<li>{esc(m.display_name)} <span class='hint'>{esc(m.email)}</span></li>"
         for m in team.members
     )
+    pending = "".join(
+        f'<li data-invite="{i.id}">{esc(i.email)} <span class="status todo">invited</span></li>'
+        for i in team.invites
+    )
+    waiting = (
+        f'<div class="jam-pending"><span class="hint">Pending invitations (they count '
+        f"toward the cap until answered or cancelled):</span><ul>{pending}</ul></div>"
+        if pending
+        else ""
+    )
     return (
         f'<div class="jam-team"><b>{esc(team.name)}</b> · {len(team.members)} of '
         f"{team.size_max} members · workspace <code>{esc(team.workspace_slug)}</code> "
         "(open it in Projects and Generate)"
-        f"<ul>{members}</ul></div>"
+        f"<ul>{members}</ul>{waiting}</div>"
     )
+
+
+def my_invites(
+    view: service.JamView, team: teams.TeamView | None, invites: Sequence[teams.InviteView]
+) -> str:
+    """The signed-in person's pending invitations: nothing happens until they accept."""
+    if not invites:
+        return ""
+    items = "".join(
+        f'<li data-invite="{i.id}">You\'re invited to join <b>{esc(i.team_name)}</b> '
+        f'<span class="hint">by {esc(i.invited_by)}, {when(i.created_at, view.timezone)}</span>'
+        "</li>"
+        for i in invites
+    )
+    if not view.registration_open:
+        note = "Registration is closed: these invitations can only be declined."
+    elif team is not None:
+        note = f"You are in {esc(team.name)}: leave it first to accept another team."
+    else:
+        note = "Accepting one joins that team and declines the others."
+    return f'<div class="jam-invites"><ul>{items}</ul><p class="hint">{note}</p></div>'
 
 
 # ---------------------------------------------------------------- entry
