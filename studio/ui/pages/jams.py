@@ -25,7 +25,6 @@ see them. Time-dependent answers come from the database clock (JamView.server_no
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +39,8 @@ from studio.errors import NotFound
 from studio.generation.context import Generation
 from studio.jams import results, service, teams, votes
 from studio.jams.clock import db_clock
-from studio.media import signing
 from studio.ui.actions import ui_action
+from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
 from studio.ui.pages import jams_html as render
 from studio.ui.widgets import optional_id, required_id
@@ -49,7 +48,6 @@ from studio.ui.widgets import optional_id, required_id
 STATIC_DIR = Path(__file__).resolve().parents[3] / "static"
 # Countdowns, local times, row clicks and judge keys: see static/jams.js.
 JAMS_JS = (STATIC_DIR / "jams.js").read_text(encoding="utf-8")
-URL_BUCKET_SECONDS = 300  # same HTML on every refresh, so players don't reload
 REFRESH_SECONDS = 15.0
 LEAVE_QUESTION = (
     "Leave this team? You lose access to its workspace and entry; the captain can "
@@ -170,16 +168,6 @@ def required_slug(value: Any) -> str:
     return slug
 
 
-def stable_url(secret: str, ttl: int) -> Callable[[int], str]:
-    bucket = max(1, min(URL_BUCKET_SECONDS, ttl // 4))
-
-    def url(asset_id: int) -> str:
-        now = time.time() // bucket * bucket
-        return signing.signed_path(asset_id, secret, now=now, ttl_seconds=ttl)
-
-    return url
-
-
 def overview_values(ctx: Context, actor: Actor) -> tuple[Any, ...]:
     """Order matches JamUI.overview."""
     view, team = ctx.view, ctx.team
@@ -249,7 +237,7 @@ def results_values(ui: JamUI, session: Session, actor: Actor, ctx: Context) -> t
 def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
     from studio.ui.pages import jams_entry, jams_judge, jams_organize, jams_setup
 
-    url = stable_url(media_secret, generation.settings.media_url_ttl_seconds)
+    url = stable_signer(media_secret, generation.settings.media_url_ttl_seconds)
     with gr.Column(visible=False, elem_id="page-jams") as column:
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(
