@@ -327,11 +327,49 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         ("pick_take", (first_take,)),
         ("circle_take", (project, shot, first_take)),
         ("compare_takes", (first_take, first_take)),
+        ("favorite_take", (project, shot, first_take)),
+        ("rate_take", (project, shot, first_take, 3)),
+        ("reroll_take", (project, shot, first_take)),
+        ("vary_take", (project, shot, first_take, "other", "")),
+        ("extend_take", (project, shot, first_take)),
+        ("compare_newest_takes", (shot,)),
+        ("move_shot_up", (outsider.id, project, shot, None, False)),
+        ("move_shot_down", (outsider.id, project, shot, None, False)),
+        ("duplicate_shot", (outsider.id, project, shot, None, False)),
+        ("delete_shot", (outsider.id, project, shot, None, False)),
+        ("restore_shot", (outsider.id, project, None, None, False, shot)),
+        ("archive_project", (outsider.id, project, False)),
+        ("restore_project", (outsider.id, project, True)),
+        ("clear_shot_reference", (shot, None, 1)),
+        ("reload_shot", (shot,)),
+        (
+            "set_shot_reference",
+            (shot, upload_ui_file(http, "ref.png", _png()), 1),
+        ),
+        (
+            "upload_take",
+            (project, shot, upload_ui_file(http, "clip.mp4", b"\0" * 64)),
+        ),
+        (
+            "import_shots_csv",
+            (
+                outsider.id,
+                project,
+                None,
+                None,
+                False,
+                upload_ui_file(http, "s.csv", b"scene,description\n1,x\n"),
+            ),
+        ),
     ]
     for name, args in attempts:
         with pytest.raises(UIError, match=r"[Nn]o such|not found"):
             call_ui(http, name, *args)
             pytest.fail(f"{name} was allowed for an outsider")
+    # Nothing of theirs changed.
+    mine = call_ui(owner, "load_shot", project, shot, None)
+    assert mine[FORM["version"]] == 1 and mine[FORM["description"]] == "Wide: the harbour"
+    assert len(take_ids(live(owner, project, shot, None))) == 1
 
 
 def _png() -> bytes:
