@@ -145,26 +145,9 @@ def upload_film(
         path = Path(scratch) / "film"
         path.write_bytes(data)
         info = _probe(jam, path)
-    suffix = ".webm" if info.format_name.startswith("matroska") else ".mp4"
-    key = f"ws{team.workspace_id}/jam/{uuid.uuid4().hex}{suffix}"
-    storage.write_bytes(key, data)
-    on_rollback(session, lambda: storage.delete(key))
-    asset = media.record_file(
-        session,
-        storage,
-        workspace_id=team.workspace_id,
-        key=key,
-        kind="video",
-        width=info.width,
-        height=info.height,
-        duration=info.duration,
-        fps=info.fps,
-        frame_count=info.frames,
-        codec=info.codec,
-        pix_fmt=info.pix_fmt,
+    asset = media.keep_uploaded_video(
+        session, storage, workspace_id=team.workspace_id, folder="jam", data=data, info=info
     )
-    if suffix == ".webm":
-        asset.mime = "video/webm"
     audit.record(
         session,
         "entry.film_uploaded",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from studio.accounts.access import Actor, require_role
 from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
+from studio.media import ffmpeg
 from studio.media.models import Asset
 from studio.media.storage import Storage
 
@@ -109,4 +111,41 @@ def image_asset_for_reference(
         raise NotFound("No such asset in this workspace.", code="asset_not_found")
     if not asset.mime.startswith("image/"):
         raise InvalidInput("That asset is not an image.", code="asset_not_image")
+    return asset
+
+
+def keep_uploaded_video(
+    session: Session,
+    storage: Storage,
+    *,
+    workspace_id: int,
+    folder: str,
+    data: bytes,
+    info: ffmpeg.Probe,
+) -> Asset:
+    """Store an uploaded clip that `info` (its probe) already accepted, and record it.
+
+    The file is removed again if the transaction rolls back. WebM keeps its
+    own container; everything the allow-list admits otherwise is MP4/MOV.
+    """
+    webm = info.format_name.startswith("matroska")
+    key = f"ws{workspace_id}/{folder}/{uuid.uuid4().hex}{'.webm' if webm else '.mp4'}"
+    storage.write_bytes(key, data)
+    on_rollback(session, lambda: storage.delete(key))
+    asset = record_file(
+        session,
+        storage,
+        workspace_id=workspace_id,
+        key=key,
+        kind="video",
+        width=info.width,
+        height=info.height,
+        duration=info.duration,
+        fps=info.fps,
+        frame_count=info.frames,
+        codec=info.codec,
+        pix_fmt=info.pix_fmt,
+    )
+    if webm:
+        asset.mime = "video/webm"
     return asset

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
 from studio.db.base import utcnow
-from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
 from studio.generation import registry as reg
 from studio.generation import service as jobs
@@ -36,7 +34,6 @@ from studio.projects import service as projects
 from studio.projects.models import Project, Shot, Take, TakeLineage
 
 TAKE_NOT_FOUND = "No such take in your workspaces."
-UPLOAD_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".webm"}
 
 
 @dataclass(frozen=True)
@@ -231,26 +228,14 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
             info = ffmpeg.probe(probe_path)
         except ffmpeg.MediaError as exc:
             raise InvalidInput(str(exc), code="invalid_video") from None
-    suffix = UPLOAD_FORMATS.get(info.format_name, ".mp4")
-    key = f"ws{project.workspace_id}/uploads/{uuid.uuid4().hex}{suffix}"
-    gen.storage.write_bytes(key, data)
-    on_rollback(session, lambda: gen.storage.delete(key))
-    asset = media.record_file(
+    asset = media.keep_uploaded_video(
         session,
         gen.storage,
         workspace_id=project.workspace_id,
-        key=key,
-        kind="video",
-        width=info.width,
-        height=info.height,
-        duration=info.duration,
-        fps=info.fps,
-        frame_count=info.frames,
-        codec=info.codec,
-        pix_fmt=info.pix_fmt,
+        folder="uploads",
+        data=data,
+        info=info,
     )
-    if suffix == ".webm":
-        asset.mime = "video/webm"
     take = Take(
         shot_id=shot.id,
         number=_next_number(session, shot.id),
