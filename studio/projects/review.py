@@ -155,12 +155,12 @@ def list_comments(session: Session, actor: Actor, shot_id: int) -> list[CommentV
     ).all()
     mentioned_ids = {uid for comment, _, _ in rows for uid in comment.mentions}
     names = (
-        dict(
-            (row.id, row.display_name)
+        {
+            row.id: row.display_name
             for row in session.execute(
                 select(User.id, User.display_name).where(User.id.in_(mentioned_ids))
             )
-        )
+        }
         if mentioned_ids
         else {}
     )

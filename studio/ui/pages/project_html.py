@@ -17,6 +17,7 @@ from studio.generation import service as jobs
 from studio.generation.runway import runway_status
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects.models import Shot
+from studio.ui.pages.generate import STATUS_CLASS as TASK_STATUS_CLASS
 
 Url = Callable[[int], str]
 
@@ -26,14 +27,6 @@ SHOT_STATUS_CLASS = {
     "review": "review",
     "approved": "approved",
     "omitted": "omitted",
-}
-TASK_STATUS_CLASS = {
-    "PENDING": "todo",
-    "THROTTLED": "review",
-    "RUNNING": "progress",
-    "SUCCEEDED": "approved",
-    "FAILED": "failed",
-    "CANCELLED": "omitted",
 }
 LINEAGE_WORDS = {"reroll": "re-roll of", "variation": "variation of", "extension": "extends"}
 
