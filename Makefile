@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Tests run in parallel (pytest-xdist); each worker has its own databases and servers.
+TEST_WORKERS ?= 2
 # CPU torch: on this machine kind the 2.13.0 CPU wheel lies on local disk. Elsewhere,
 # e.g. `make install TORCH_SPEC=torch PIP_TORCH_ARGS="--index-url https://download.pytorch.org/whl/cpu"`.
 TORCH_SPEC ?= torch==2.13.0
@@ -43,7 +45,7 @@ system-deps:
 	fi
 
 test: install system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check studio tests migrations bench

@@ -42,6 +42,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Each pytest-xdist worker gets its own Redis database for the Celery stacks
+# (queue prefixes already keep their messages apart; a test that flushes its
+# database must not flush another worker's). An explicit setting wins.
+XDIST_REDIS_DBS = (14, 15, 4, 5)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    if worker.startswith("gw") and "STUDIO_TEST_GENERATION_REDIS_URL" not in os.environ:
+        index = int(worker[2:]) % len(XDIST_REDIS_DBS)
+        os.environ["STUDIO_TEST_GENERATION_REDIS_URL"] = (
+            f"redis://127.0.0.1:6379/{XDIST_REDIS_DBS[index]}"
+        )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         backends = [b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()]
