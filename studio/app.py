@@ -6,10 +6,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
 import gradio as gr
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -17,11 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from studio import __version__
+from studio.api import errors as api_errors
 from studio.api.app import create_api
 from studio.auth.oidc import Providers
 from studio.auth.routes import build_router, login_redirect
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
+from studio.db.base import ID_MAX
 from studio.db.session import Database
 from studio.generation.context import build_generation
 from studio.media import signing
@@ -32,7 +35,7 @@ from studio.ui.theme import FORCE_DARK_JS, studio_theme
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_DIR = FilePath(__file__).resolve().parents[1] / "static"
 SESSION_COOKIE = "studio_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 # Paths anyone may open; everything else in a browser needs a session.
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.generation = generation
+    api_errors.install(app, catch_all=False)  # the one error shape on /media, /login too
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -84,7 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"ok": True, "version": __version__})
 
     @app.get("/media/{asset_id}", include_in_schema=False)
-    def media_file(asset_id: int, exp: int = 0, sig: str = "") -> Response:
+    def media_file(
+        asset_id: Annotated[int, Path(ge=1, le=ID_MAX)],
+        exp: int = 0,
+        sig: Annotated[str, Query(max_length=128)] = "",
+    ) -> Response:
         """Signed, expiring links only: the link is the permission (made after an access check)."""
         if not signing.verify(asset_id, exp, sig, secret_key, now=time.time()):
             return JSONResponse(
