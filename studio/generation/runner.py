@@ -26,7 +26,7 @@ from studio.config import Settings
 from studio.db.base import utcnow
 from studio.db.session import Database
 from studio.errors import StudioError
-from studio.generation import engines, scheduler
+from studio.generation import cleanup, engines, scheduler
 from studio.generation.engines import get_engine, loaded_engine
 from studio.generation.engines.base import GenerationRequest, JobCanceled
 from studio.generation.models import Job, JobStatus
@@ -447,4 +447,5 @@ class JobRunner:
         """Reap dead workers' jobs and collect queued jobs that need a (re)send."""
         with self.db.session_scope() as session:
             scheduler.reap_expired(session)
+            cleanup.remove_stale_temp_files(session, self.storage)
             return scheduler.due_for_dispatch(session, self.settings.job_resend_after_seconds)
