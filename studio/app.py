@@ -15,12 +15,14 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from studio import __version__
 from studio.api import errors as api_errors
 from studio.api.app import create_api
 from studio.auth.oidc import Providers
+from studio.auth.origins import OriginCheck, origin_of, trusted_origins
 from studio.auth.routes import build_router, login_redirect
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
@@ -130,6 +132,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    # Cross-site requests: refused unless from our own origin or the allow-list;
+    # CORS is the same explicit list (Gradio then adds no CORS headers of its own).
+    trusted = trusted_origins(settings.base_url, settings.cors_origins)
+    app.add_middleware(OriginCheck, trusted=trusted)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=sorted({o for o in map(origin_of, settings.cors_origins) if o}),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-Match",
+            "X-Runway-Version",
+        ],
+    )
 
     # Added last, so outermost: the session exists for everything above.
     app.add_middleware(
