@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from studio.errors import StudioError, TooManyRequests
@@ -34,18 +34,22 @@ def error_response(
 
 def _in_path(errors: list[dict[str, object]]) -> bool:
     """A malformed or out-of-range id in the path names nothing that exists."""
-    return bool(errors) and all(
+    return any(
         isinstance(e.get("loc"), (list, tuple)) and e["loc"][0] == "path"  # type: ignore[index]
         for e in errors
     )
 
 
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
+def allowed_methods(app: FastAPI, path: str, *, besides: str | None = None) -> list[str]:
+    """Every method the API documents at this path (Starlette names only the first
+    route's); `besides` leaves out the route template whose parameters did not fit."""
     methods: set[str] = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path_regex.match(path):
-            methods |= route.methods or set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if template == besides:
+            continue
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations}
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
@@ -81,10 +85,22 @@ def install(app: FastAPI, *, catch_all: bool = True) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         code, message = _describe(errors)
         if _in_path(errors):
+            # /takes/compare is not take "compare": if another route serves this
+            # path (with other methods), the method is what is wrong.
+            route = request.scope.get("route")
+            path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+            others = allowed_methods(app, path, besides=getattr(route, "path", None))
+            if others:
+                return error_response(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed here; use {' or '.join(others)}.",
+                    {"Allow": ", ".join(others)},
+                )
             return error_response(404, "not_found", f"There is nothing at this address: {message}")
         return error_response(400 if code == "invalid_json" else 422, code, message)
 

@@ -126,3 +126,21 @@ def test_media_signatures_that_are_not_ascii_are_refused(http: httpx.Client) -> 
         assert_refused(response, {403})
     assert_refused(http.get(f"/media/{2**63}?exp=99999999999&sig=abc"), {403, 404})
     assert_refused(http.get(f"/media/1?exp={10**30}&sig=abc"), {403, 404})
+
+
+def test_wrong_methods_say_what_is_allowed_and_odd_paths_have_the_error_shape(
+    http: httpx.Client, owner_key: tuple[int, str, int]
+) -> None:
+    _, key, project_id = owner_key
+    auth = bearer(key)
+    for method, path, allowed in (
+        ("PATCH", "/v1/takes/compare", {"GET"}),  # not take "compare"
+        ("PUT", f"/v1/projects/{project_id}", {"GET", "PATCH"}),
+        ("DELETE", "/v1/me", {"GET"}),
+        ("POST", "/v1/tasks/abc", {"GET", "DELETE"}),
+    ):
+        response = http.request(method, path, headers=auth)
+        assert_refused(response, {405})
+        assert allowed <= set(response.headers["allow"].replace(" ", "").split(",")), path
+    for path in ("/v1/nothing/here", "/v1/projects/1/nope", "/v1/", "/v1//me"):
+        assert_refused(http.get(path, headers=auth), {404})
