@@ -37,7 +37,7 @@ from studio.generation.models import Job, JobStatus
 from studio.jams import access, locks, rules
 from studio.jams.clock import Clock, db_clock
 from studio.jams.models import Entry, EntryStatus, FilmSource, Jam, JamTeam
-from studio.media import ffmpeg, images
+from studio.media import ffmpeg, images, sandbox
 from studio.media import service as media
 from studio.media.models import Asset
 from studio.media.storage import Storage
@@ -441,7 +441,7 @@ def _check_size(jam: Jam, size: int) -> None:
 
 def _probe(jam: Jam, path: Path) -> ffmpeg.Probe:
     try:
-        info = ffmpeg.probe(path)
+        info = sandbox.probe_isolated(path)  # untrusted: time and memory capped
     except ffmpeg.MediaError as exc:
         raise InvalidInput(exc.message, code="invalid_film") from None
     if not jam.film_min_seconds <= info.duration <= jam.film_max_seconds:
