@@ -61,6 +61,7 @@ class ModelSpec:
     frame_rule: tuple[int, int] | None = None
     max_frames: int = 0  # 0: the largest count in `durations`
     last_frame: bool = False  # image_to_video can end on a given frame
+    default_duration: int = 0  # seconds when a request names none; 0: the shortest
     pipelines: dict[str, str] = field(default_factory=dict)  # mode -> diffusers class name
     weights: str = ""  # local folder, or a hub id resolved from the local HF cache
     revision: str | None = None
@@ -83,6 +84,9 @@ class ModelSpec:
 
     def supports(self, mode: str) -> bool:
         return mode in self.modes
+
+    def default_seconds(self) -> int:
+        return self.default_duration or min(self.durations)
 
     def weights_path(self) -> Path | None:
         path = Path(self.weights)
@@ -313,7 +317,7 @@ def resolve(
     width, height = spec.ratios[chosen_ratio]
     frames, chosen_duration, note = 1, None, None
     if mode != "text_to_image":
-        chosen_duration = duration if duration is not None else min(spec.durations)
+        chosen_duration = duration if duration is not None else spec.default_seconds()
         frames, note = frames_for(spec, chosen_duration)
     elif duration is not None:
         raise InvalidInput("Images have no duration.", code="unsupported_control")

@@ -369,7 +369,7 @@ def _duration_for(spec: reg.ModelSpec, wanted: float | int | None) -> int | None
     if not spec.durations:
         return None
     if wanted is None:
-        return min(spec.durations)
+        return spec.default_seconds()
     return min(spec.durations, key=lambda d: (abs(d - float(wanted)), d))
 
 
