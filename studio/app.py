@@ -6,22 +6,27 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
 import gradio as gr
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from studio import __version__
+from studio.api import errors as api_errors
 from studio.api.app import create_api
 from studio.auth.oidc import Providers
+from studio.auth.origins import OriginCheck, origin_of, trusted_origins
 from studio.auth.routes import build_router, login_redirect
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
+from studio.db.base import ID_MAX
 from studio.db.session import Database
 from studio.generation.context import build_generation
 from studio.media import signing
@@ -32,7 +37,7 @@ from studio.ui.theme import FORCE_DARK_JS, studio_theme
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_DIR = FilePath(__file__).resolve().parents[1] / "static"
 SESSION_COOKIE = "studio_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 # Paths anyone may open; everything else in a browser needs a session.
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.generation = generation
+    api_errors.install(app, catch_all=False)  # the one error shape on /media, /login too
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -84,7 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"ok": True, "version": __version__})
 
     @app.get("/media/{asset_id}", include_in_schema=False)
-    def media_file(asset_id: int, exp: int = 0, sig: str = "") -> Response:
+    def media_file(
+        asset_id: Annotated[int, Path(ge=1, le=ID_MAX)],
+        exp: int = 0,
+        sig: Annotated[str, Query(max_length=128)] = "",
+    ) -> Response:
         """Signed, expiring links only: the link is the permission (made after an access check)."""
         if not signing.verify(asset_id, exp, sig, secret_key, now=time.time()):
             return JSONResponse(
@@ -122,6 +132,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    # Cross-site requests: refused unless from our own origin or the allow-list;
+    # CORS is the same explicit list (Gradio then adds no CORS headers of its own).
+    trusted = trusted_origins(settings.base_url, settings.cors_origins)
+    app.add_middleware(OriginCheck, trusted=trusted)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=sorted({o for o in map(origin_of, settings.cors_origins) if o}),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-Match",
+            "X-Runway-Version",
+        ],
+    )
 
     # Added last, so outermost: the session exists for everything above.
     app.add_middleware(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
     webhooks_allow_private: bool = False
     webhook_timeout_seconds: float = 5.0
+    # Origins (scheme://host[:port]) besides STUDIO_BASE_URL's trusted to send
+    # cookie requests and read answers (CORS). A JSON list; empty by default.
+    cors_origins: list[str] = []
 
     # One generic OpenID Connect provider (Keycloak, Authentik, Google, ...).
     oidc_name: str = ""

@@ -18,6 +18,10 @@ from studio.db.base import utcnow
 from studio.errors import Forbidden, NotAuthenticated, NotFound
 
 KEY_PREFIX = "stu_"
+ACCOUNT_ACTION = (
+    "An API key acts inside its one workspace; manage API keys, your password and "
+    "your workspaces signed in, on the Account page."
+)
 # Writing last_used_at on every request would turn each read into a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 INVALID_KEY = "The API key is missing, unknown or revoked."
@@ -33,9 +37,14 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, actor: Actor, *, workspace_id: int, name: str) -> NewKey:
+def require_session(actor: Actor) -> None:
+    """Account-level actions (keys, password, workspaces): the person, signed in."""
     if actor.via_api_key:
-        raise Forbidden("An API key cannot create other API keys.")
+        raise Forbidden(ACCOUNT_ACTION, code="session_required")
+
+
+def create_key(session: Session, actor: Actor, *, workspace_id: int, name: str) -> NewKey:
+    require_session(actor)
     require_role(session, actor, workspace_id)
     label = validation.name(name, "Key name")
     prefix = KEY_PREFIX + secrets.token_hex(4)
@@ -72,6 +81,7 @@ class KeyRow:
 
 
 def list_keys(session: Session, actor: Actor) -> list[KeyRow]:
+    require_session(actor)  # a key would see its person's other workspaces
     rows = session.execute(
         select(ApiKey, Workspace)
         .join(Workspace, Workspace.id == ApiKey.workspace_id)
@@ -94,6 +104,7 @@ def list_keys(session: Session, actor: Actor) -> list[KeyRow]:
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int) -> None:
+    require_session(actor)
     key = session.get(ApiKey, key_id)
     # Someone else's key looks exactly like a missing one.
     if key is None or key.user_id != actor.user_id:

@@ -79,6 +79,11 @@ def set_password(session: Session, user: User, new_password: str) -> None:
 
 
 def change_password(session: Session, actor: Actor, *, current: str, new: str) -> None:
+    if actor.via_api_key:
+        raise Forbidden(
+            "An API key cannot change a password: sign in and use the Account page.",
+            code="session_required",
+        )
     user = session.get(User, actor.user_id)
     if user is None:
         raise NotFound("Your account no longer exists.")

@@ -12,16 +12,21 @@ from studio.accounts.access import Actor, workspace_by_slug
 from studio.accounts.models import ApiKey
 from studio.api.deps import api_actor, db_session
 from studio.api.schemas import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
     AddMemberIn,
     ApiKeyOut,
     ChangeRoleIn,
+    IdPath,
     MemberOut,
     MeOut,
+    SlugPath,
     UserOut,
     WorkspaceOut,
+    errors,
 )
 
-router = APIRouter()
+router = APIRouter(tags=["accounts"], responses=COMMON_ERRORS)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 # scope="function": commit before the response is sent, so a 2xx means saved.
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
@@ -56,35 +61,43 @@ def me(actor: ActorDep, session: SessionDep) -> MeOut:
 
 
 @router.get("/workspaces/{slug}", response_model=WorkspaceOut)
-def get_workspace(slug: str, actor: ActorDep, session: SessionDep) -> WorkspaceOut:
+def get_workspace(slug: SlugPath, actor: ActorDep, session: SessionDep) -> WorkspaceOut:
     workspace, membership = workspace_by_slug(session, actor, slug)
     return WorkspaceOut(slug=workspace.slug, name=workspace.name, role=membership.role.value)
 
 
 @router.get("/workspaces/{slug}/members", response_model=list[MemberOut])
-def list_members(slug: str, actor: ActorDep, session: SessionDep) -> list[MemberOut]:
+def list_members(slug: SlugPath, actor: ActorDep, session: SessionDep) -> list[MemberOut]:
     workspace, _ = workspace_by_slug(session, actor, slug)
     return [_member_out(m) for m in accounts.list_members(session, actor, workspace.id)]
 
 
-@router.post("/workspaces/{slug}/members", response_model=MemberOut, status_code=201)
-def add_member(slug: str, body: AddMemberIn, actor: ActorDep, session: SessionDep) -> MemberOut:
+@router.post(
+    "/workspaces/{slug}/members", response_model=MemberOut, status_code=201, responses=BODY_ERRORS
+)
+def add_member(
+    slug: SlugPath, body: AddMemberIn, actor: ActorDep, session: SessionDep
+) -> MemberOut:
     workspace, _ = workspace_by_slug(session, actor, slug)
     member = accounts.add_member(session, actor, workspace.id, email=body.email, role=body.role)
     return _member_out(member)
 
 
-@router.patch("/workspaces/{slug}/members/{user_id}", response_model=MemberOut)
+@router.patch(
+    "/workspaces/{slug}/members/{user_id}", response_model=MemberOut, responses=BODY_ERRORS
+)
 def change_role(
-    slug: str, user_id: int, body: ChangeRoleIn, actor: ActorDep, session: SessionDep
+    slug: SlugPath, user_id: IdPath, body: ChangeRoleIn, actor: ActorDep, session: SessionDep
 ) -> MemberOut:
     workspace, _ = workspace_by_slug(session, actor, slug)
     member = accounts.change_role(session, actor, workspace.id, user_id=user_id, role=body.role)
     return _member_out(member)
 
 
-@router.delete("/workspaces/{slug}/members/{user_id}", status_code=204)
-def remove_member(slug: str, user_id: int, actor: ActorDep, session: SessionDep) -> Response:
+@router.delete("/workspaces/{slug}/members/{user_id}", status_code=204, responses=errors(409))
+def remove_member(
+    slug: SlugPath, user_id: IdPath, actor: ActorDep, session: SessionDep
+) -> Response:
     workspace, _ = workspace_by_slug(session, actor, slug)
     accounts.remove_member(session, actor, workspace.id, user_id=user_id)
     return Response(status_code=204)

@@ -14,8 +14,18 @@ def create_api(db: Database, generation: Generation, media_secret: str) -> FastA
     api = FastAPI(
         title="Studio API",
         version=__version__,
-        description="Authenticate with `Authorization: Bearer <api key>`. "
-        'Errors are `{"error": "<code>", "message": "<text>"}`.',
+        description=(
+            "Authenticate with `Authorization: Bearer <api key>` (cookies are never "
+            "accepted here). A key acts as its person inside one workspace: it cannot "
+            "manage API keys, passwords or workspaces (403 `session_required`), and it "
+            "organizes only the jams its person created or was appointed to.\n\n"
+            'Every error is `{"error": "<code>", "message": "<text>"}`, 404 and 405 (with '
+            "`Allow`) included. Ids are whole numbers from 1 to 2147483647: outside that "
+            "range, a path answers 404 and a query or body 422. NaN, Infinity and NUL "
+            "characters are refused. Raw uploads take the media types listed per "
+            "operation (415 otherwise). An `Idempotency-Key` reused with a different "
+            "request answers 409."
+        ),
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,8 +26,33 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def _in_path(errors: list[dict[str, object]]) -> bool:
+    """A malformed or out-of-range id in the path names nothing that exists."""
+    return any(
+        isinstance(e.get("loc"), (list, tuple)) and e["loc"][0] == "path"  # type: ignore[index]
+        for e in errors
+    )
+
+
+def allowed_methods(app: FastAPI, path: str, *, besides: str | None = None) -> list[str]:
+    """Every method the API documents at this path (Starlette names only the first
+    route's); `besides` leaves out the route template whose parameters did not fit."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if template == besides:
+            continue
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def _describe(errors: list[dict[str, object]]) -> tuple[str, str]:
@@ -46,7 +73,10 @@ def _describe(errors: list[dict[str, object]]) -> tuple[str, str]:
     return "invalid_input", "; ".join(parts) + "."
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, catch_all: bool = True) -> None:
+    """The error shape for `app`. catch_all=False leaves unexpected errors to the
+    server (for the outer app, whose mounted sub-apps handle their own)."""
+
     @app.exception_handler(StudioError)
     async def studio_error(_: Request, exc: StudioError) -> JSONResponse:
         response = error_response(exc.status, exc.code, exc.message)
@@ -55,17 +85,42 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        code, message = _describe(list(exc.errors()))
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        code, message = _describe(errors)
+        if _in_path(errors):
+            # /takes/compare is not take "compare": if another route serves this
+            # path (with other methods), the method is what is wrong.
+            route = request.scope.get("route")
+            path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+            others = allowed_methods(app, path, besides=getattr(route, "path", None))
+            if others:
+                return error_response(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed here; use {' or '.join(others)}.",
+                    {"Allow": ", ".join(others)},
+                )
+            return error_response(404, "not_found", f"There is nothing at this address: {message}")
         return error_response(400 if code == "invalid_json" else 422, code, message)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = "There is nothing at this address."
-        return error_response(exc.status_code, code, message)
+        if exc.status_code == 405:
+            allow = allowed_methods(
+                app, request.url.path.removeprefix(request.scope.get("root_path", ""))
+            )
+            headers["Allow"] = ", ".join(allow)
+            message = f"{request.method} is not allowed here; use {' or '.join(allow)}."
+        return error_response(exc.status_code, code, message, headers)
+
+    if not catch_all:
+        return
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -11,15 +11,26 @@ from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
-from studio.api.schemas import Strict
+from studio.api.schemas import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    Id,
+    IdPath,
+    Int,
+    Strict,
+    errors,
+    raw_body,
+)
 from studio.api.tasks import GenDep
 from studio.api.uploads import read_body
 from studio.errors import StudioError
 from studio.projects import csvio, references
 from studio.projects import service as projects
-from studio.projects.models import Project, Shot
+from studio.projects.models import Project, Shot, ShotStatus
 
-router = APIRouter()
+router = APIRouter(tags=["projects"], responses=COMMON_ERRORS)
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
@@ -33,14 +44,14 @@ class ProjectIn(Strict):
     title: str = Field(max_length=400)
     logline: str = Field(default="", max_length=5000)
     default_ratio: str = Field(default="1280:720", max_length=20)
-    default_fps: int = 24
+    default_fps: Int = Field(default=24, description="12, 16, 24, 25, 30, 48, 50 or 60")
 
 
 class ProjectPatch(Strict):
     title: str | None = Field(default=None, max_length=400)
     logline: str | None = Field(default=None, max_length=5000)
     default_ratio: str | None = Field(default=None, max_length=20)
-    default_fps: int | None = None
+    default_fps: Int | None = None
 
 
 class ProjectOut(BaseModel):
@@ -53,19 +64,19 @@ class ProjectOut(BaseModel):
 
 
 class ShotIn(Strict):
-    scene: int | None = None
+    scene: Int | None = Field(default=None, description="Scene number, 1 to 99")
     description: str | None = Field(default=None, max_length=5000)
     dialogue: str | None = Field(default=None, max_length=5000)
     camera_notes: str | None = Field(default=None, max_length=5000)
     prompt: str | None = Field(default=None, max_length=5000)
     negative_prompt: str | None = Field(default=None, max_length=5000)
-    target_duration: float | None = None
+    target_duration: float | None = Field(default=None, description="Seconds, up to 600")
     ratio: str | None = Field(default=None, max_length=20)
-    status: str | None = Field(default=None, max_length=20)
+    status: ShotStatus | None = None
     assignee: str | None = Field(default=None, max_length=400)
 
     def values(self) -> projects.ShotFields:
-        data = self.model_dump(exclude={"scene", "assignee"})
+        data = self.model_dump(exclude={"scene", "assignee"}, mode="json")
         return projects.ShotFields(**data, assignee_email=self.assignee)
 
 
@@ -93,7 +104,12 @@ class ShotOut(BaseModel):
 
 
 class ReorderIn(Strict):
-    order: list[int] = Field(max_length=5000)
+    order: list[Id] = Field(max_length=5000, description="Every shot id, in the new order")
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
 
 
 def _project(project: Project) -> ProjectOut:
@@ -141,7 +157,7 @@ def list_projects(actor: ActorDep, session: SessionDep, archived: bool = False) 
     ]
 
 
-@router.post("/projects", response_model=ProjectOut, status_code=201)
+@router.post("/projects", response_model=ProjectOut, status_code=201, responses=BODY_ERRORS)
 def create_project(body: ProjectIn, actor: ActorDep, session: SessionDep) -> ProjectOut:
     project = projects.create_project(
         session, actor, workspace_id=_workspace(actor), **body.model_dump()
@@ -150,56 +166,67 @@ def create_project(body: ProjectIn, actor: ActorDep, session: SessionDep) -> Pro
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut)
-def get_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+def get_project(project_id: IdPath, actor: ActorDep, session: SessionDep) -> ProjectOut:
     return _project(projects.get_project(session, actor, project_id))
 
 
-@router.patch("/projects/{project_id}", response_model=ProjectOut)
+@router.patch("/projects/{project_id}", response_model=ProjectOut, responses=BODY_ERRORS)
 def patch_project(
-    project_id: int, body: ProjectPatch, actor: ActorDep, session: SessionDep
+    project_id: IdPath, body: ProjectPatch, actor: ActorDep, session: SessionDep
 ) -> ProjectOut:
     return _project(projects.update_project(session, actor, project_id, **body.model_dump()))
 
 
 @router.post("/projects/{project_id}/archive", response_model=ProjectOut)
-def archive_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+def archive_project(project_id: IdPath, actor: ActorDep, session: SessionDep) -> ProjectOut:
     return _project(projects.set_archived(session, actor, project_id, True))
 
 
 @router.post("/projects/{project_id}/restore", response_model=ProjectOut)
-def restore_project(project_id: int, actor: ActorDep, session: SessionDep) -> ProjectOut:
+def restore_project(project_id: IdPath, actor: ActorDep, session: SessionDep) -> ProjectOut:
     return _project(projects.set_archived(session, actor, project_id, False))
 
 
 @router.get("/projects/{project_id}/shots", response_model=list[ShotOut])
 def list_shots(
-    project_id: int,
+    project_id: IdPath,
     actor: ActorDep,
     session: SessionDep,
-    status: str | None = None,
+    status: ShotStatus | None = None,
     deleted: bool = False,
 ) -> list[ShotOut]:
-    shots = projects.list_shots(session, actor, project_id, status=status, deleted=deleted)
+    shots = projects.list_shots(
+        session, actor, project_id, status=status.value if status else None, deleted=deleted
+    )
     return [_shot(session, s) for s in shots]
 
 
-@router.post("/projects/{project_id}/shots", response_model=ShotOut, status_code=201)
-def create_shot(project_id: int, body: ShotIn, actor: ActorDep, session: SessionDep) -> ShotOut:
+@router.post(
+    "/projects/{project_id}/shots", response_model=ShotOut, status_code=201, responses=BODY_ERRORS
+)
+def create_shot(project_id: IdPath, body: ShotIn, actor: ActorDep, session: SessionDep) -> ShotOut:
     shot = projects.add_shot(session, actor, project_id, body.values(), scene_number=body.scene)
     return _shot(session, shot)
 
 
-@router.post("/projects/{project_id}/shots/reorder", response_model=list[ShotOut])
+@router.post(
+    "/projects/{project_id}/shots/reorder", response_model=list[ShotOut], responses=BODY_ERRORS
+)
 def reorder_shots(
-    project_id: int, body: ReorderIn, actor: ActorDep, session: SessionDep
+    project_id: IdPath, body: ReorderIn, actor: ActorDep, session: SessionDep
 ) -> list[ShotOut]:
     return [
         _shot(session, s) for s in projects.reorder_shots(session, actor, project_id, body.order)
     ]
 
 
-@router.get("/projects/{project_id}/shots.csv", summary="Export the shot list as CSV")
-def export_csv(project_id: int, actor: ActorDep, session: SessionDep) -> Response:
+@router.get(
+    "/projects/{project_id}/shots.csv",
+    summary="Export the shot list as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def export_csv(project_id: IdPath, actor: ActorDep, session: SessionDep) -> Response:
     text = csvio.export_csv(session, actor, project_id)
     return Response(
         text,
@@ -208,28 +235,34 @@ def export_csv(project_id: int, actor: ActorDep, session: SessionDep) -> Respons
     )
 
 
-@router.post("/projects/{project_id}/shots.csv", summary="Import shots from CSV (all or nothing)")
-async def import_csv(project_id: int, request: Request, actor: ActorDep) -> dict[str, Any]:
-    data = await read_body(request, csvio.MAX_BYTES, "The CSV")
+@router.post(
+    "/projects/{project_id}/shots.csv",
+    response_model=ImportOut,
+    summary="Import shots from CSV (all or nothing)",
+    openapi_extra=raw_body(CSV_TYPES),
+    responses=errors(400, 409, 413, 415),
+)
+async def import_csv(project_id: IdPath, request: Request, actor: ActorDep) -> ImportOut:
+    data = await read_body(request, csvio.MAX_BYTES, "The CSV", accept=CSV_TYPES)
 
-    def apply() -> dict[str, Any]:
+    def apply() -> ImportOut:
         with request.app.state.db.session_scope() as session:
             result = csvio.import_csv(session, actor, project_id, data)
-        return {"created": result.created, "updated": result.updated}
+        return ImportOut(created=result.created, updated=result.updated)
 
     return await run_in_threadpool(apply)
 
 
 @router.get("/shots/{shot_id}", response_model=ShotOut)
-def get_shot(shot_id: int, actor: ActorDep, session: SessionDep, response: Response) -> ShotOut:
+def get_shot(shot_id: IdPath, actor: ActorDep, session: SessionDep, response: Response) -> ShotOut:
     shot = projects.get_shot(session, actor, shot_id)
     response.headers["ETag"] = f'"{shot.version}"'
     return _shot(session, shot)
 
 
-@router.patch("/shots/{shot_id}", response_model=ShotOut)
+@router.patch("/shots/{shot_id}", response_model=ShotOut, responses=errors(400, 409, 428))
 def patch_shot(
-    shot_id: int,
+    shot_id: IdPath,
     body: ShotPatch,
     actor: ActorDep,
     session: SessionDep,
@@ -260,9 +293,11 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
     "/shots/{shot_id}/reference",
     response_model=ShotOut,
     summary="Set the shot's reference image (PNG, JPEG or WebP as the body)",
+    openapi_extra=raw_body(IMAGE_TYPES),
+    responses=errors(400, 409, 413, 415, 428),
 )
 async def put_reference(
-    shot_id: int,
+    shot_id: IdPath,
     request: Request,
     actor: ActorDep,
     gen: GenDep,
@@ -270,7 +305,7 @@ async def put_reference(
     if_match: IfMatch = None,
 ) -> ShotOut:
     expected = _if_match(if_match)
-    data = await read_body(request, gen.settings.max_upload_bytes, "The image")
+    data = await read_body(request, gen.settings.max_upload_bytes, "The image", accept=IMAGE_TYPES)
 
     def store() -> ShotOut:  # decoding and writing: off the event loop
         with request.app.state.db.session_scope() as session:
@@ -283,9 +318,9 @@ async def put_reference(
     return await run_in_threadpool(store)
 
 
-@router.delete("/shots/{shot_id}/reference", response_model=ShotOut)
+@router.delete("/shots/{shot_id}/reference", response_model=ShotOut, responses=errors(409, 428))
 def delete_reference(
-    shot_id: int,
+    shot_id: IdPath,
     actor: ActorDep,
     session: SessionDep,
     gen: GenDep,
@@ -300,16 +335,16 @@ def delete_reference(
 
 
 @router.delete("/shots/{shot_id}", status_code=204, summary="Delete (recoverable)")
-def delete_shot(shot_id: int, actor: ActorDep, session: SessionDep) -> Response:
+def delete_shot(shot_id: IdPath, actor: ActorDep, session: SessionDep) -> Response:
     projects.delete_shot(session, actor, shot_id)
     return Response(status_code=204)
 
 
 @router.post("/shots/{shot_id}/restore", response_model=ShotOut)
-def restore_shot(shot_id: int, actor: ActorDep, session: SessionDep) -> ShotOut:
+def restore_shot(shot_id: IdPath, actor: ActorDep, session: SessionDep) -> ShotOut:
     return _shot(session, projects.restore_shot(session, actor, shot_id))
 
 
 @router.post("/shots/{shot_id}/duplicate", response_model=ShotOut, status_code=201)
-def duplicate_shot(shot_id: int, actor: ActorDep, session: SessionDep) -> ShotOut:
+def duplicate_shot(shot_id: IdPath, actor: ActorDep, session: SessionDep) -> ShotOut:
     return _shot(session, projects.duplicate_shot(session, actor, shot_id))

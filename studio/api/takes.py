@@ -8,27 +8,29 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
-from studio.api.schemas import Strict
-from studio.api.tasks import GenDep, task_body
+from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, IdPath, Strict, errors, raw_body
+from studio.api.tasks import SEED_MAX, GenDep, TaskOut, task_out
 from studio.api.uploads import read_body
+from studio.generation import registry as reg
 from studio.generation import service as jobs
 from studio.media import signing
 from studio.projects import roughcut, takes
 from studio.projects.models import Take
 
-router = APIRouter()
+router = APIRouter(tags=["takes"], responses=COMMON_ERRORS)
+VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
 class GenerateIn(Strict):
     model: str | None = Field(default=None, max_length=80)
-    seed: int | None = None
+    seed: int | None = Field(default=None, description=f"0 to {SEED_MAX}")
     camera_move: str | None = Field(default=None, max_length=20)
 
 
@@ -36,10 +38,12 @@ class VaryIn(Strict):
     prompt: str | None = Field(default=None, max_length=5000)
     negative_prompt: str | None = Field(default=None, max_length=5000)
     ratio: str | None = Field(default=None, max_length=20)
-    duration: int | None = None
+    duration: int | None = Field(
+        default=None, description=f"Whole seconds, {reg.DURATION_MIN} to {reg.DURATION_MAX}"
+    )
     camera_move: str | None = Field(default=None, max_length=20)
     model: str | None = Field(default=None, max_length=80)
-    motion_strength: float | None = None
+    motion_strength: float | None = Field(default=None, description="0 to 1")
 
 
 class ExtendIn(Strict):
@@ -48,16 +52,62 @@ class ExtendIn(Strict):
 
 class MarkIn(Strict):
     favorite: bool | None = None
-    rating: int | None = None
+    rating: int | None = Field(default=None, description="1 to 5; 0 clears it")
 
 
-def _created(session: Session, take: Take) -> dict[str, Any]:
-    return {"id": takes.task_id_of(session, take.job_id), "take": take.id, "number": take.number}
+class TakeTaskOut(BaseModel):
+    id: str = Field(description="The task id (GET /v1/tasks/{id})")
+    take: int
+    number: int
 
 
-def _take_json(
-    request: Request, gen: Any, tv: takes.TakeView, selected: int | None
-) -> dict[str, Any]:
+class UploadedTakeOut(BaseModel):
+    take: int
+    number: int
+
+
+class TakeOut(BaseModel):
+    id: int
+    number: int
+    shot: str = Field(description="The shot's code")
+    lineage: str | None
+    parent_take_id: int | None
+    uploaded: bool
+    favorite: bool
+    rating: int | None
+    selected: bool
+    output: str | None = Field(description="Signed, expiring URL")
+    task: TaskOut | None
+
+
+class SelectedOut(BaseModel):
+    shot: int
+    selected_take_id: int | None
+    version: int
+
+
+class MarkOut(BaseModel):
+    id: int
+    favorite: bool
+    rating: int | None
+
+
+class RoughCutTaskOut(BaseModel):
+    id: str
+    version: int
+
+
+class RoughCutOut(BaseModel):
+    version: int
+    options: dict[str, bool]
+    task: TaskOut
+
+
+def _created(session: Session, take: Take) -> TakeTaskOut:
+    return TakeTaskOut(id=takes.task_id_of(session, take.job_id), take=take.id, number=take.number)
+
+
+def _take_json(request: Request, gen: Any, tv: takes.TakeView, selected: int | None) -> TakeOut:
     secret = request.app.state.media_secret
     output = tv.output_asset_id
     url = None
@@ -67,84 +117,123 @@ def _take_json(
         )
         url = gen.settings.base_url.rstrip("/") + path
     take = tv.take
-    return {
-        "id": take.id,
-        "number": take.number,
-        "shot": tv.shot_code,
-        "lineage": take.lineage.value if take.lineage else None,
-        "parent_take_id": take.parent_take_id,
-        "uploaded": take.upload_asset_id is not None,
-        "favorite": take.favorite,
-        "rating": take.rating,
-        "selected": take.id == selected,
-        "output": url,
-        "task": task_body(tv.job, gen, secret) if tv.job else None,
-    }
+    return TakeOut(
+        id=take.id,
+        number=take.number,
+        shot=tv.shot_code,
+        lineage=take.lineage.value if take.lineage else None,
+        parent_take_id=take.parent_take_id,
+        uploaded=take.upload_asset_id is not None,
+        favorite=take.favorite,
+        rating=take.rating,
+        selected=take.id == selected,
+        output=url,
+        task=task_out(tv.job, gen, secret) if tv.job else None,
+    )
 
 
-@router.get("/shots/{shot_id}/takes", summary="A shot's takes, newest first")
+@router.get(
+    "/shots/{shot_id}/takes",
+    response_model=list[TakeOut],
+    response_model_exclude_unset=True,
+    summary="A shot's takes, newest first",
+)
 def list_takes(
-    shot_id: int, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> list[dict[str, Any]]:
+    shot_id: IdPath, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> list[TakeOut]:
     views = takes.list_takes(session, actor, shot_id)
     selected = takes.selected_take_id(session, actor, shot_id)
     return [_take_json(request, gen, tv, selected) for tv in views]
 
 
 @router.post(
-    "/shots/{shot_id}/takes", summary="Generate a take from the shot's settings -> task id"
+    "/shots/{shot_id}/takes",
+    response_model=TakeTaskOut,
+    summary="Generate a take from the shot's settings -> task id",
+    responses=BODY_ERRORS,
 )
 def generate(
-    shot_id: int, body: GenerateIn, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> dict[str, Any]:
+    shot_id: IdPath, body: GenerateIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> TakeTaskOut:
     take = takes.generate_take(
         session, actor, shot_id, gen, model=body.model, seed=body.seed, camera_move=body.camera_move
     )
     return _created(session, take)
 
 
-@router.post("/shots/{shot_id}/takes/upload", status_code=201, summary="An outside clip as a take")
-async def upload(shot_id: int, request: Request, actor: ActorDep, gen: GenDep) -> dict[str, Any]:
-    data = await read_body(request, gen.settings.max_upload_bytes, "The clip")
+@router.post(
+    "/shots/{shot_id}/takes/upload",
+    status_code=201,
+    response_model=UploadedTakeOut,
+    summary="An outside clip as a take (the video file as the body)",
+    openapi_extra=raw_body(VIDEO_TYPES),
+    responses=errors(400, 413, 415),
+)
+async def upload(
+    shot_id: IdPath, request: Request, actor: ActorDep, gen: GenDep
+) -> UploadedTakeOut:
+    data = await read_body(request, gen.settings.max_upload_bytes, "The clip", accept=VIDEO_TYPES)
 
-    def store() -> dict[str, Any]:  # probing and writing: off the event loop
+    def store() -> UploadedTakeOut:  # probing and writing: off the event loop
         with request.app.state.db.session_scope() as session:
             take = takes.upload_take(session, actor, shot_id, gen, data)
-            return {"take": take.id, "number": take.number}
+            return UploadedTakeOut(take=take.id, number=take.number)
 
     return await run_in_threadpool(store)
 
 
-@router.post("/takes/{take_id}/reroll", summary="Same settings, new seed -> task id")
-def reroll(take_id: int, actor: ActorDep, session: SessionDep, gen: GenDep) -> dict[str, Any]:
+@router.post(
+    "/takes/{take_id}/reroll",
+    response_model=TakeTaskOut,
+    summary="Same settings, new seed -> task id",
+    responses=errors(409),
+)
+def reroll(take_id: IdPath, actor: ActorDep, session: SessionDep, gen: GenDep) -> TakeTaskOut:
     return _created(session, takes.reroll_take(session, actor, take_id, gen))
 
 
-@router.post("/takes/{take_id}/vary", summary="Same seed, edited settings -> task id")
+@router.post(
+    "/takes/{take_id}/vary",
+    response_model=TakeTaskOut,
+    summary="Same seed, edited settings -> task id",
+    responses=BODY_ERRORS,
+)
 def vary(
-    take_id: int, body: VaryIn, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> dict[str, Any]:
+    take_id: IdPath, body: VaryIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> TakeTaskOut:
     changes = body.model_dump(exclude_none=True)
     return _created(session, takes.vary_take(session, actor, take_id, gen, changes))
 
 
-@router.post("/takes/{take_id}/extend", summary="image_to_video from the last frame -> task id")
+@router.post(
+    "/takes/{take_id}/extend",
+    response_model=TakeTaskOut,
+    summary="image_to_video from the last frame -> task id",
+    responses=BODY_ERRORS,
+)
 def extend(
-    take_id: int, body: ExtendIn, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> dict[str, Any]:
+    take_id: IdPath, body: ExtendIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> TakeTaskOut:
     return _created(session, takes.extend_take(session, actor, take_id, gen, model=body.model))
 
 
-@router.post("/takes/{take_id}/select", summary="Circle this take for its shot")
-def select_take(take_id: int, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
+@router.post(
+    "/takes/{take_id}/select", response_model=SelectedOut, summary="Circle this take for its shot"
+)
+def select_take(take_id: IdPath, actor: ActorDep, session: SessionDep) -> SelectedOut:
     shot = takes.select_take(session, actor, take_id)
-    return {"shot": shot.id, "selected_take_id": shot.selected_take_id, "version": shot.version}
+    return SelectedOut(shot=shot.id, selected_take_id=shot.selected_take_id, version=shot.version)
 
 
-@router.patch("/takes/{take_id}", summary="Favorite or rate a take")
-def mark(take_id: int, body: MarkIn, actor: ActorDep, session: SessionDep) -> dict[str, Any]:
+@router.patch(
+    "/takes/{take_id}",
+    response_model=MarkOut,
+    summary="Favorite or rate a take",
+    responses=BODY_ERRORS,
+)
+def mark(take_id: IdPath, body: MarkIn, actor: ActorDep, session: SessionDep) -> MarkOut:
     take = takes.mark_take(session, actor, take_id, favorite=body.favorite, rating=body.rating)
-    return {"id": take.id, "favorite": take.favorite, "rating": take.rating}
+    return MarkOut(id=take.id, favorite=take.favorite, rating=take.rating)
 
 
 class RoughCutIn(Strict):
@@ -152,10 +241,15 @@ class RoughCutIn(Strict):
     overlay_codes: bool = False
 
 
-@router.post("/projects/{project_id}/rough_cut", summary="Render the circled takes -> task id")
+@router.post(
+    "/projects/{project_id}/rough_cut",
+    response_model=RoughCutTaskOut,
+    summary="Render the circled takes -> task id",
+    responses=BODY_ERRORS,
+)
 def rough_cut(
-    project_id: int, body: RoughCutIn, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> dict[str, Any]:
+    project_id: IdPath, body: RoughCutIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> RoughCutTaskOut:
     cut = roughcut.request_rough_cut(
         session,
         actor,
@@ -164,19 +258,24 @@ def rough_cut(
         title_card=body.title_card,
         overlay_codes=body.overlay_codes,
     )
-    return {"id": takes.task_id_of(session, cut.job_id), "version": cut.number}
+    return RoughCutTaskOut(id=takes.task_id_of(session, cut.job_id), version=cut.number)
 
 
-@router.get("/projects/{project_id}/rough_cuts", summary="The project's cut versions, newest first")
+@router.get(
+    "/projects/{project_id}/rough_cuts",
+    response_model=list[RoughCutOut],
+    response_model_exclude_unset=True,
+    summary="The project's cut versions, newest first",
+)
 def rough_cuts(
-    project_id: int, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> list[dict[str, Any]]:
+    project_id: IdPath, request: Request, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> list[RoughCutOut]:
     secret = request.app.state.media_secret
     return [
-        {
-            "version": view.cut.number,
-            "options": view.cut.options,
-            "task": task_body(jobs.get_job(session, actor, view.public_id), gen, secret),
-        }
+        RoughCutOut(
+            version=view.cut.number,
+            options={k: bool(v) for k, v in view.cut.options.items()},
+            task=task_out(jobs.get_job(session, actor, view.public_id), gen, secret),
+        )
         for view in roughcut.list_rough_cuts(session, actor, project_id)
     ]

@@ -72,9 +72,11 @@ class Providers:
         token = await client.authorize_access_token(request)
         if key == "github":
             return await _github_identity(client, token)
-        claims = token.get("userinfo")
+        claims = dict(token.get("userinfo") or {})  # the id_token's checked claims
         if not claims:
             raise ValueError("the provider returned no id_token")
+        if not claims.get("email") or not (claims.get("name") or claims.get("preferred_username")):
+            claims = await _with_userinfo(client, token, claims)
         return Identity(
             issuer=str(claims["iss"]),
             subject=str(claims["sub"]),
@@ -82,6 +84,22 @@ class Providers:
             email_verified=bool(claims.get("email_verified", False)),
             name=claims.get("name") or claims.get("preferred_username"),
         )
+
+
+async def _with_userinfo(
+    client: Any, token: dict[str, Any], claims: dict[str, Any]
+) -> dict[str, Any]:
+    """OIDC Core 5.4: with response_type=code a provider may put email and name only
+    in the UserInfo response. Read it, and take it only for the same subject (5.3.2:
+    the sub must match the id_token's, or the response is not about this person)."""
+    info = await client.userinfo(token=token)
+    if str(info.get("sub")) != str(claims["sub"]):
+        raise ValueError("the UserInfo response is about another subject than the id_token")
+    merged = dict(claims)
+    for name in ("email", "email_verified", "name", "preferred_username"):
+        if merged.get(name) in (None, "") and info.get(name) not in (None, ""):
+            merged[name] = info[name]
+    return merged
 
 
 async def _github_identity(client: Any, token: dict[str, Any]) -> Identity:

@@ -11,6 +11,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+# Keys are INTEGER columns: int4 on Postgres (SQLite's are int8). An id from
+# outside the studio is checked against this at the edge, before any SQL, so
+# a huge number is "not found" or "invalid", never a database error.
+ID_MAX = 2**31 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

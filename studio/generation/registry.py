@@ -1,8 +1,15 @@
 """The model registry: which models exist, what each supports, where weights live.
 
 Read from a TOML file (the shipped `models.toml`, or STUDIO_MODELS_FILE).
-The UI and the API offer only what a model supports, and validate_request()
-turns anything else into a clear InvalidInput rather than dropping it.
+The UI and the API offer only what a model supports, and resolve() turns
+anything else into a clear InvalidInput rather than dropping it.
+
+Runway clients send Runway's model names (`gen4_turbo`, ...), durations of 5
+or 10 s and ratios such as "1920:1080". The file's `[aliases]` table maps a
+Runway name to installed models (the first one here that can do the mode);
+every video model takes any whole number of seconds from 1 to 10 (a duration
+outside its table is mapped to its nearest frame count, and the job says so);
+a ratio with the same shape as one of the model's is rendered at that size.
 """
 
 from __future__ import annotations
@@ -19,6 +26,10 @@ ENGINES = ("diffusers", "animatic")
 CAMERA_SUPPORT = ("native", "prompt", "none")
 CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "tilt_up", "tilt_down")
 SHIPPED_FILE = Path(__file__).with_name("models.toml")
+# Every video model takes whole seconds in this range (Runway's clients send 5 or 10).
+DURATION_MIN, DURATION_MAX = 1, 10
+# Two ratios are "the same shape" when their aspects differ by less than this.
+_ASPECT_TOLERANCE = 0.01
 
 # How a model without native camera control is asked for a move.
 CAMERA_PROMPTS = {
@@ -44,6 +55,13 @@ class ModelSpec:
     ratios: dict[str, tuple[int, int]]  # "1280:720" -> (width, height) actually rendered
     durations: dict[int, int] = field(default_factory=dict)  # seconds -> frame count
     fps: int = 8
+    # Frame counts the family takes: (k, offset) means k*n + offset (LTX 8k+1, Wan 4k+1).
+    # With it, a duration outside `durations` maps to the nearest such count up to
+    # max_frames; without it, to the nearest entry of `durations`.
+    frame_rule: tuple[int, int] | None = None
+    max_frames: int = 0  # 0: the largest count in `durations`
+    last_frame: bool = False  # image_to_video can end on a given frame
+    default_duration: int = 0  # seconds when a request names none; 0: the shortest
     pipelines: dict[str, str] = field(default_factory=dict)  # mode -> diffusers class name
     weights: str = ""  # local folder, or a hub id resolved from the local HF cache
     revision: str | None = None
@@ -67,25 +85,53 @@ class ModelSpec:
     def supports(self, mode: str) -> bool:
         return mode in self.modes
 
+    def default_seconds(self) -> int:
+        return self.default_duration or min(self.durations)
+
     def weights_path(self) -> Path | None:
         path = Path(self.weights)
         return path if self.weights and (path.is_absolute() or path.exists()) else None
 
 
 class Registry:
-    def __init__(self, models: list[ModelSpec], source: Path) -> None:
+    def __init__(
+        self,
+        models: list[ModelSpec],
+        source: Path,
+        aliases: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.source = source
         self._models = {m.key: m for m in models}
+        self.aliases: dict[str, tuple[str, ...]] = dict(aliases or {})
 
     def all(self) -> list[ModelSpec]:
         return list(self._models.values())
 
-    def get(self, key: str) -> ModelSpec:
+    def get(self, key: str, mode: str | None = None) -> ModelSpec:
+        """A model by its key, or by an alias (resolved for `mode` when given)."""
         spec = self._models.get(key)
-        if spec is None:
-            known = ", ".join(sorted(self._models))
-            raise InvalidInput(f"Unknown model '{key}'. Available: {known}.", code="unknown_model")
-        return spec
+        if spec is not None:
+            return spec
+        if key in self.aliases:
+            return self.resolve_alias(key, mode)
+        known = ", ".join(sorted([*self._models, *self.aliases]))
+        raise InvalidInput(f"Unknown model '{key}'. Available: {known}.", code="unknown_model")
+
+    def resolve_alias(self, alias: str, mode: str | None = None) -> ModelSpec:
+        """The first model the alias lists that can do `mode` and is installed here;
+        else the first that can do `mode` (its job then fails with a clear message)."""
+        candidates = [self._models[k] for k in self.aliases[alias]]
+        able = [m for m in candidates if mode is None or m.supports(mode)]
+        if not able:
+            raise InvalidInput(
+                f"'{alias}' cannot do {mode} here; it maps to "
+                f"{', '.join(m.key for m in candidates)}.",
+                code="unsupported_mode",
+            )
+        return next((m for m in able if weights_available(m)), able[0])
+
+    def aliases_of(self, key: str) -> list[str]:
+        return sorted(alias for alias, keys in self.aliases.items() if key in keys)
 
     def for_mode(self, mode: str) -> list[ModelSpec]:
         return [m for m in self._models.values() if m.supports(mode)]
@@ -127,7 +173,23 @@ def load_registry(path: Path | None = None) -> Registry:
     entries = data.get("models")
     if not isinstance(entries, dict) or not entries:
         raise RegistryError(f"{source} has no [models.<key>] tables.")
-    return Registry([_parse(key, entry, source.parent) for key, entry in entries.items()], source)
+    models = [_parse(key, entry, source.parent) for key, entry in entries.items()]
+    return Registry(models, source, _aliases(data.get("aliases", {}), {m.key for m in models}))
+
+
+def _aliases(raw: Any, keys: set[str]) -> dict[str, tuple[str, ...]]:
+    """[aliases] name = "model" or ["model", "fallback", ...]; every target must exist."""
+    if not isinstance(raw, dict):
+        raise RegistryError("[aliases] must be a table of name = model key(s).")
+    out: dict[str, tuple[str, ...]] = {}
+    for alias, target in raw.items():
+        targets = (target,) if isinstance(target, str) else tuple(target)
+        if not targets or any(not isinstance(t, str) or t not in keys for t in targets):
+            raise RegistryError(f"alias '{alias}': names a model that is not in the file")
+        if alias in keys:
+            raise RegistryError(f"alias '{alias}': is also a model key")
+        out[str(alias)] = targets
+    return out
 
 
 def _parse(key: str, raw: dict[str, Any], base: Path) -> ModelSpec:
@@ -163,6 +225,17 @@ def _parse(key: str, raw: dict[str, Any], base: Path) -> ModelSpec:
     weights = str(entry.get("weights", ""))
     if weights.startswith((".", "/")) or weights.startswith("~"):
         weights = str((base / Path(weights).expanduser()).resolve())
+    rule = entry.get("frame_rule")
+    if rule is not None:
+        if not (
+            isinstance(rule, list)
+            and len(rule) == 2
+            and all(isinstance(v, int) for v in rule)
+            and rule[0] >= 1
+            and rule[1] >= 0
+        ):
+            raise fail("frame_rule must be [k, offset] (frame counts k*n + offset)")
+        entry["frame_rule"] = (int(rule[0]), int(rule[1]))
     camera = entry.get("camera_move", "none")
     if camera not in CAMERA_SUPPORT:
         raise fail(f"camera_move must be one of {CAMERA_SUPPORT}")
@@ -197,6 +270,7 @@ class Resolved:
     duration: int | None
     num_frames: int
     fps: int
+    duration_note: str | None  # set when the frames rendered differ from the duration asked
     prompt: str
     negative_prompt: str | None
     camera_move: str | None
@@ -239,23 +313,12 @@ def resolve(
         raise InvalidInput(
             f"The prompt is limited to {PROMPT_MAX} characters.", code="prompt_too_long"
         )
-    chosen_ratio = ratio or next(iter(spec.ratios))
-    if chosen_ratio not in spec.ratios:
-        raise InvalidInput(
-            f"{spec.name} renders ratios {', '.join(spec.ratios)}; not {chosen_ratio}.",
-            code="unsupported_ratio",
-        )
+    chosen_ratio = equivalent_ratio(spec, ratio) if ratio else next(iter(spec.ratios))
     width, height = spec.ratios[chosen_ratio]
-    frames, chosen_duration = 1, None
+    frames, chosen_duration, note = 1, None, None
     if mode != "text_to_image":
-        chosen_duration = duration if duration is not None else min(spec.durations)
-        if chosen_duration not in spec.durations:
-            allowed = ", ".join(f"{d}" for d in sorted(spec.durations))
-            raise InvalidInput(
-                f"{spec.name} renders durations of {allowed} seconds; not {chosen_duration}.",
-                code="unsupported_duration",
-            )
-        frames = spec.durations[chosen_duration]
+        chosen_duration = duration if duration is not None else spec.default_seconds()
+        frames, note = frames_for(spec, chosen_duration)
     elif duration is not None:
         raise InvalidInput("Images have no duration.", code="unsupported_control")
     negative = (negative_prompt or "").strip() or None
@@ -295,10 +358,66 @@ def resolve(
         duration=chosen_duration,
         num_frames=frames,
         fps=spec.fps,
+        duration_note=note,
         prompt=text,
         negative_prompt=negative,
         camera_move=move,
         motion_strength=motion_strength,
         steps=chosen_steps,
         guidance=chosen_guidance,
+    )
+
+
+def equivalent_ratio(spec: ModelSpec, ratio: str) -> str:
+    """The model's ratio key for `ratio`: itself, or one of the same shape
+    ("1920:1080" -> "1280:720"); InvalidInput when the model has none."""
+    if ratio in spec.ratios:
+        return ratio
+    wanted = _aspect(ratio)
+    if wanted is not None:
+        for key in spec.ratios:
+            have = _aspect(key)
+            if have is not None and abs(have - wanted) / wanted < _ASPECT_TOLERANCE:
+                return key
+    raise InvalidInput(
+        f"{spec.name} renders ratios {', '.join(spec.ratios)} (or the same shapes at "
+        f"other sizes, e.g. 1920:1080 for 1280:720); not {ratio}.",
+        code="unsupported_ratio",
+    )
+
+
+def _aspect(ratio: str) -> float | None:
+    width, sep, height = ratio.partition(":")
+    if not sep or not width.isdigit() or not height.isdigit() or len(ratio) > 20:
+        return None
+    w, h = int(width), int(height)
+    return w / h if w > 0 and h > 0 else None
+
+
+def frames_for(spec: ModelSpec, seconds: int) -> tuple[int, str | None]:
+    """Frame count for a whole-second duration, and a note when it is not exact."""
+    if seconds in spec.durations:
+        return spec.durations[seconds], None
+    if isinstance(seconds, bool) or not DURATION_MIN <= seconds <= DURATION_MAX:
+        raise InvalidInput(
+            f"Durations are whole seconds from {DURATION_MIN} to {DURATION_MAX}; not {seconds}.",
+            code="unsupported_duration",
+        )
+    largest = spec.max_frames or max(spec.durations.values())
+    if spec.frame_rule is not None:
+        k, offset = spec.frame_rule
+        n = max(0, round((seconds * spec.fps - offset) / k))
+        frames = k * n + offset
+        if frames > largest:
+            frames = k * ((largest - offset) // k) + offset
+        frames = max(frames, offset if offset > 0 else k)
+    else:
+        nearest = min(spec.durations, key=lambda d: (abs(d - seconds), -d))
+        frames = spec.durations[nearest]
+    rendered = frames / spec.fps
+    if abs(rendered - seconds) < 1e-9:
+        return frames, None
+    return frames, (
+        f"{spec.name} renders {frames} frames at {spec.fps} fps ({rendered:.2f} s) "
+        f"for a {seconds} s request (its nearest frame count)."
     )

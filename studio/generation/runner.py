@@ -26,7 +26,7 @@ from studio.config import Settings
 from studio.db.base import utcnow
 from studio.db.session import Database
 from studio.errors import StudioError
-from studio.generation import engines, scheduler
+from studio.generation import cleanup, engines, scheduler
 from studio.generation.engines import get_engine, loaded_engine
 from studio.generation.engines.base import GenerationRequest, JobCanceled
 from studio.generation.models import Job, JobStatus
@@ -143,6 +143,9 @@ class JobRunner:
             if job.reference_asset_id is not None:
                 ref = session.get(Asset, job.reference_asset_id)
                 reference_key = ref.storage_key if ref else None
+            if params.get("last_frame_asset_id") is not None:
+                last = session.get(Asset, int(params["last_frame_asset_id"]))
+                params["last_frame_key"] = last.storage_key if last else None
         watch = Watch(claim.job_id)
         watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
         watcher.start()
@@ -214,6 +217,11 @@ class JobRunner:
             fps=int(params["fps"]),
             negative_prompt=params.get("negative_prompt"),
             image_path=self.storage.path_for(reference_key) if reference_key else None,
+            last_image_path=(
+                self.storage.path_for(params["last_frame_key"])
+                if params.get("last_frame_key")
+                else None
+            ),
             camera_move=params.get("camera_move"),
             motion_strength=params.get("motion_strength"),
             title=params.get("title"),
@@ -439,4 +447,5 @@ class JobRunner:
         """Reap dead workers' jobs and collect queued jobs that need a (re)send."""
         with self.db.session_scope() as session:
             scheduler.reap_expired(session)
+            cleanup.remove_stale_temp_files(session, self.storage)
             return scheduler.due_for_dispatch(session, self.settings.job_resend_after_seconds)

@@ -52,6 +52,9 @@ def task_json(view: JobView, *, base_url: str, secret: str, ttl_seconds: int) ->
         "seed": view.params.get("seed"),
         "ratio": view.params.get("ratio"),
         "duration": view.params.get("duration"),
+        # A duration outside the model's table renders its nearest frame count: said here.
+        "durationNote": view.params.get("duration_note"),
+        "requestedModel": view.params.get("requested_model"),
         "queuePosition": view.position,
         "attempts": view.attempts,
         "poster": url(view.poster_asset_id) if view.poster_asset_id else None,

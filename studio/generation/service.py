@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from studio.accounts.access import Actor, require_role
 from studio.accounts.models import Role
 from studio.db.base import utcnow
 from studio.db.session import on_commit
-from studio.errors import Forbidden, InvalidInput, NotFound
+from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
 from studio.generation import registry as reg
 from studio.generation import scheduler
 from studio.generation.models import ACTIVE, Job, JobStatus
@@ -56,8 +58,53 @@ class Submission:
     camera_move: str | None = None
     motion_strength: float | None = None
     reference: Reference | None = None
+    last_frame: Reference | None = None  # image_to_video ends on this frame (where supported)
     idempotency_key: str | None = None
     title: str | None = None  # animatic card text (a shot code) when there is no image
+    # Runway's contentModeration, kept with the job; Studio runs no moderation model.
+    content_moderation: dict[str, str] | None = None
+
+    def fingerprint(self) -> str:
+        """A digest of everything the client asked for, to tell a retry (same
+        Idempotency-Key, same request) from a different request reusing a key."""
+        fields = {
+            name: getattr(self, name)
+            for name in (
+                "mode",
+                "prompt",
+                "model",
+                "ratio",
+                "duration",
+                "seed",
+                "negative_prompt",
+                "camera_move",
+                "motion_strength",
+                "title",
+                "content_moderation",
+            )
+        }
+        fields["reference"] = _reference_digest(self.reference)
+        fields["last_frame"] = _reference_digest(self.last_frame)
+        text = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reference_digest(reference: Reference | None) -> str | None:
+    if reference is None:
+        return None
+    if reference.asset_id is not None:
+        return f"asset:{reference.asset_id}"
+    assert reference.image is not None
+    image = reference.image
+    digest = hashlib.sha256(f"{image.mode}:{image.size}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+IDEMPOTENCY_MISMATCH = (
+    "This Idempotency-Key was already used for a different request. Send the same "
+    "request to get its task again, or use a new key for a new task."
+)
 
 
 def submit_job(
@@ -74,6 +121,7 @@ def submit_job(
     """Queue a job. Returns (job, created); an Idempotency-Key seen before returns its job."""
     require_role(session, actor, workspace_id, Role.EDITOR)
     key = (request.idempotency_key or "").strip() or None
+    fingerprint = request.fingerprint()
     if key is not None:
         if len(key) > IDEMPOTENCY_KEY_MAX:
             raise InvalidInput(
@@ -81,11 +129,15 @@ def submit_job(
             )
         existing = _by_idempotency_key(session, workspace_id, key)
         if existing is not None:
-            return existing, False
+            return _same_request(existing, fingerprint), False
 
     if request.mode not in reg.MODES:
         raise InvalidInput(f"Mode must be one of {', '.join(reg.MODES)}.", code="unsupported_mode")
-    spec = registry.get(request.model) if request.model else registry.default_for(request.mode)
+    spec = (
+        registry.get(request.model, request.mode)
+        if request.model
+        else registry.default_for(request.mode)
+    )
     resolved = reg.resolve(
         spec,
         mode=request.mode,
@@ -110,10 +162,30 @@ def submit_job(
             f"A reference image is for image_to_video, not {request.mode}.",
             code="unsupported_control",
         )
+    if request.last_frame is not None:
+        if request.mode != "image_to_video" or request.reference is None:
+            raise InvalidInput(
+                "A last frame goes with image_to_video and a first frame "
+                "(promptImage: [{uri, position: 'first'}, {uri, position: 'last'}]).",
+                code="unsupported_control",
+            )
+        if not spec.last_frame:
+            able = [m.key for m in registry.all() if m.last_frame]
+            raise InvalidInput(
+                f"{spec.name} cannot end on a given frame (promptImage position 'last'). "
+                + (f"Models that can: {', '.join(able)}." if able else "No model here can."),
+                code="unsupported_control",
+            )
+    moderation = _moderation(request.content_moderation)
     reference_asset_id = None
     if request.reference is not None:
         reference_asset_id = _store_reference(
             session, actor, workspace_id, request.reference, storage
+        )
+    last_frame_asset_id = None
+    if request.last_frame is not None:
+        last_frame_asset_id = _store_reference(
+            session, actor, workspace_id, request.last_frame, storage
         )
 
     job = Job(
@@ -136,6 +208,12 @@ def submit_job(
             "duration": resolved.duration,
             "num_frames": resolved.num_frames,
             "fps": resolved.fps,
+            "duration_note": resolved.duration_note,
+            "last_frame_asset_id": last_frame_asset_id,
+            "content_moderation": moderation,
+            "requested_model": request.model,
+            # Only where a key can name the job again (kept out of take comparisons).
+            "fingerprint": fingerprint if key else None,
             "seed": seed,
             "steps": resolved.steps,
             "guidance": resolved.guidance,
@@ -155,7 +233,7 @@ def submit_job(
         existing = _by_idempotency_key(session, workspace_id, key) if key else None
         if existing is None:
             raise
-        return existing, False
+        return _same_request(existing, fingerprint), False
     audit.record(
         session,
         "job.submitted",
@@ -168,6 +246,32 @@ def submit_job(
     queue, public_id = job.queue, job.public_id
     on_commit(session, lambda: dispatcher.dispatch(queue, public_id))
     return job, True
+
+
+def _same_request(job: Job, fingerprint: str) -> Job:
+    """The job an Idempotency-Key names, if this is the same request again (409 if not).
+    Jobs from before fingerprints were kept carry none: they are taken as the same."""
+    recorded = (job.params or {}).get("fingerprint")
+    if recorded is not None and recorded != fingerprint:
+        raise Conflict(IDEMPOTENCY_MISMATCH, code="idempotency_key_reused")
+    return job
+
+
+MODERATION_THRESHOLDS = ("auto", "low")
+
+
+def _moderation(value: dict[str, str] | None) -> dict[str, str] | None:
+    """Runway's contentModeration ({"publicFigureThreshold": "auto" | "low"})."""
+    if value is None:
+        return None
+    unknown = set(value) - {"publicFigureThreshold"}
+    threshold = value.get("publicFigureThreshold", "auto")
+    if unknown or threshold not in MODERATION_THRESHOLDS:
+        raise InvalidInput(
+            "contentModeration takes publicFigureThreshold: 'auto' or 'low'.",
+            code="invalid_content_moderation",
+        )
+    return {"publicFigureThreshold": threshold}
 
 
 def _by_idempotency_key(session: Session, workspace_id: int, key: str) -> Job | None:

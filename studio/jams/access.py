@@ -4,6 +4,9 @@ Jams themselves are public to every signed-in person (the list, the brief,
 the schedule). Roles on top of that:
 - studio admins (`users.is_admin`) create jams and appoint organizers;
 - organizers (admins count as organizers of every jam) run one jam;
+- an API key acts inside one workspace, and jams belong to none: a key
+  organizes only the jams its person created or was appointed to (an admin's
+  key is not the organizer of every jam), and appoints organizers only there;
 - team members work on their team's entry, inside the team's workspace, so
   the workspace check (`require_role`) also applies, API-key scope included;
 - judges read and score the entries assigned to them.
@@ -38,7 +41,9 @@ def require_admin(actor: Actor) -> None:
 
 
 def is_organizer(session: Session, actor: Actor, jam: Jam) -> bool:
-    if actor.user.is_admin:
+    if actor.user.is_admin and not actor.via_api_key:
+        return True
+    if actor.user.is_admin and jam.created_by == actor.user_id:
         return True
     return (
         session.scalar(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studio.accounts import audit
+from studio.jams import locks
 from studio.jams.models import Jam, JamTeam
 
 
@@ -50,13 +51,7 @@ def ensure_drawn(session: Session, jam: Jam, now: datetime, *, actor_user_id: in
     if now < jam.kickoff_at or jam.drawn_at is not None:
         return False
     # Lock and re-read: of all the requests arriving at kickoff, one draws.
-    locked = session.scalar(
-        select(Jam)
-        .where(Jam.id == jam.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert locked is not None
+    locked = locks.lock_jam(session, jam.id)
     if locked.drawn_at is not None:
         return False
     locked.shared_elements = shared_draw(locked)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studio.accounts import audit
@@ -34,10 +34,10 @@ from studio.accounts.models import Role
 from studio.db.session import on_rollback
 from studio.errors import Conflict, InvalidInput, NotFound
 from studio.generation.models import Job, JobStatus
-from studio.jams import access, rules
+from studio.jams import access, locks, rules
 from studio.jams.clock import Clock, db_clock
 from studio.jams.models import Entry, EntryStatus, FilmSource, Jam, JamTeam
-from studio.media import ffmpeg, images
+from studio.media import ffmpeg, images, sandbox
 from studio.media import service as media
 from studio.media.models import Asset
 from studio.media.storage import Storage
@@ -213,8 +213,8 @@ def put_entry(
     poster = _resolve_poster(session, team, values.poster_asset_id)
 
     # Locks first, then the clock: see the module docstring.
-    jam = _locked_jam(session, jam.id)
-    _lock_team(session, team.id)
+    jam = locks.lock_jam(session, jam.id, shared=True)
+    locks.lock_team(session, team.id)
     entry = session.scalar(
         select(Entry).where(Entry.team_id == team.id).execution_options(populate_existing=True)
     )
@@ -313,7 +313,7 @@ def withdraw_entry(
     """The team takes its film out of the running (until judging closes)."""
     jam = access.jam_by_slug(session, slug)
     team = access.my_team(session, actor, jam, Role.EDITOR)
-    _lock_team(session, team.id)
+    locks.lock_team(session, team.id)
     entry = session.scalar(select(Entry).where(Entry.team_id == team.id))
     if entry is None:
         raise NotFound("Your team has no entry yet.", code="entry_not_found")
@@ -369,7 +369,7 @@ def disqualify_entry(
     entry = _entry_in(session, jam, entry_id)
     # The same team-row lock put_entry takes: a save and a disqualification
     # never interleave (the team is never told "submitted" for a DQ'd film).
-    _lock_team(session, entry.team_id)
+    locks.lock_team(session, entry.team_id)
     session.refresh(entry)
     if entry.status is EntryStatus.DRAFT:
         raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
@@ -397,17 +397,6 @@ def _entry_in(session: Session, jam: Jam, entry_id: int) -> Entry:
     if entry is None or entry.jam_id != jam.id:
         raise NotFound(ENTRY_NOT_FOUND, code="entry_not_found")
     return entry
-
-
-def _locked_jam(session: Session, jam_id: int) -> Jam:
-    jam = session.scalar(
-        select(Jam)
-        .where(Jam.id == jam_id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    assert jam is not None
-    return jam
 
 
 def _audit(
@@ -441,21 +430,6 @@ def _text(value: str | None, label: str, limit: int) -> str | None:
     return cleaned
 
 
-def _lock_team(session: Session, team_id: int) -> None:
-    """Serialize every change to one team's entry.
-
-    Postgres: the team row FOR UPDATE. SQLite ignores FOR UPDATE and its
-    transactions start reading without a write lock, so two members saving
-    their team's first entry at once would both try to INSERT; a no-op
-    UPDATE of the team row takes SQLite's write lock first instead, and the
-    second save waits (busy_timeout) and then sees the first one's row.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(JamTeam).where(JamTeam.id == team_id).values(id=JamTeam.id))
-    else:
-        session.execute(select(JamTeam.id).where(JamTeam.id == team_id).with_for_update())
-
-
 def _check_size(jam: Jam, size: int) -> None:
     if size > jam.film_max_bytes:
         raise InvalidInput(
@@ -467,7 +441,7 @@ def _check_size(jam: Jam, size: int) -> None:
 
 def _probe(jam: Jam, path: Path) -> ffmpeg.Probe:
     try:
-        info = ffmpeg.probe(path)
+        info = sandbox.probe_isolated(path)  # untrusted: time and memory capped
     except ffmpeg.MediaError as exc:
         raise InvalidInput(exc.message, code="invalid_film") from None
     if not jam.film_min_seconds <= info.duration <= jam.film_max_seconds:

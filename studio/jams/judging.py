@@ -31,7 +31,7 @@ from studio.accounts import service as accounts
 from studio.accounts.access import Actor
 from studio.accounts.models import Membership, User
 from studio.errors import Conflict, InvalidInput, NotFound
-from studio.jams import access, entries, rules
+from studio.jams import access, entries, locks, rules
 from studio.jams.clock import Clock, db_clock
 from studio.jams.models import (
     Assignment,
@@ -161,8 +161,8 @@ def assign_judges(
     """Top up every on-time entry to K judges, balanced; safe to rerun."""
     jam = access.jam_by_slug(session, slug)
     access.require_organizer(session, actor, jam)
-    # One assigner at a time per jam.
-    session.execute(select(Jam.id).where(Jam.id == jam.id).with_for_update())
+    # One assigner at a time per jam: a second one waits, then sees the first's rows.
+    jam = locks.lock_jam(session, jam.id)
     now = clock(session)
     if now <= rules.grace_ends_at(jam):
         raise Conflict(
@@ -296,6 +296,8 @@ def save_scores(
     Scores count in the results only once submitted."""
     jam = access.jam_by_slug(session, slug)
     assignment = _my_assignment(session, actor, jam, entry_id)
+    # Two saves of one sheet (two tabs) take turns: the second sees the first's scores.
+    assignment = locks.lock_assignment(session, assignment.id)
     now = clock(session)
     _judging_open(jam, now)
     entry = session.get(Entry, entry_id)

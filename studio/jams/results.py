@@ -36,7 +36,7 @@ from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import User
 from studio.errors import Conflict, InvalidInput, NotFound
-from studio.jams import access, rules
+from studio.jams import access, locks, rules
 from studio.jams.clock import Clock, db_clock
 from studio.jams.models import (
     Assignment,
@@ -219,7 +219,7 @@ def publish_results(
     """Freeze the awards and make results, votes and the gallery public."""
     jam = access.jam_by_slug(session, slug)
     access.require_organizer(session, actor, jam)
-    session.execute(select(Jam.id).where(Jam.id == jam.id).with_for_update())
+    jam = locks.lock_jam(session, jam.id)
     now = clock(session)
     if jam.results_published_at is not None:
         raise Conflict("Results are already published.", code="published")

@@ -221,6 +221,7 @@ def add_organizer(session: Session, actor: Actor, slug: str, *, email: str) -> i
     """Studio admins appoint organizers. Returns the user id."""
     access.require_admin(actor)
     jam = access.jam_by_slug(session, slug)
+    access.require_organizer(session, actor, jam)  # an admin's API key: its own jams only
     user = accounts.get_user_by_email(session, email)
     if user is None:
         raise NotFound(f"No Studio account uses {email.strip()}.", code="user_not_found")

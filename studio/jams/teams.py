@@ -28,7 +28,7 @@ from studio.accounts.access import Actor, require_role
 from studio.accounts.models import ApiKey, Membership, Role, User, Workspace
 from studio.db.base import utcnow
 from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
-from studio.jams import access, draws, rules
+from studio.jams import access, draws, locks, rules
 from studio.jams.clock import Clock, db_clock
 from studio.jams.models import Jam, JamInvite, JamTeam, JamTeamMember
 
@@ -162,7 +162,7 @@ def invite_member(
     _registration_open(jam, now, inviting=True)
     address = validation.email(email)
     # Lock the team row so that two invitations cannot both take the last place.
-    _lock_team(session, team)
+    team = locks.lock_team(session, team.id)
     roster = _roster_emails(session, team)
     if address in roster:
         raise Conflict(f"{address} is already on your team.", code="already_member")
@@ -222,7 +222,7 @@ def accept_invite(
     invite = _my_invite(session, actor, jam, invite_id)
     now = clock(session)
     _registration_open(jam, now, inviting=True)
-    team = _lock_team(session, session.get_one(JamTeam, invite.team_id))
+    team = locks.lock_team(session, invite.team_id)
     if access.team_of_user(session, jam, actor.user_id) is not None:
         raise Conflict(
             ALREADY_IN_TEAM.format(who="You are") + " Leave your team first to accept.",
@@ -343,7 +343,7 @@ def leave_team(session: Session, actor: Actor, slug: str, *, clock: Clock = db_c
         raise NotFound(access.NO_TEAM, code="no_team")
     now = clock(session)
     _registration_open(jam, now, inviting=True)
-    _lock_team(session, team)
+    team = locks.lock_team(session, team.id)
     roster = list(
         session.scalars(
             select(JamTeamMember).where(JamTeamMember.team_id == team.id).order_by(JamTeamMember.id)
@@ -445,14 +445,6 @@ def _registration_open(jam: Jam, now: datetime, *, inviting: bool = False) -> No
 def _require_captain(session: Session, actor: Actor, team: JamTeam, what: str) -> None:
     if not _team_role(session, actor, team).at_least(Role.ADMIN):
         raise Forbidden(f"Only the team's captain (workspace owner or admin) can {what}.")
-
-
-def _lock_team(session: Session, team: JamTeam) -> JamTeam:
-    """FOR UPDATE on the team row: invitations, accepts and leaves of one team
-    take turns, so the cap is counted on a roster that cannot change meanwhile."""
-    locked = session.scalar(select(JamTeam).where(JamTeam.id == team.id).with_for_update())
-    assert locked is not None
-    return locked
 
 
 def _roster_emails(session: Session, team: JamTeam) -> set[str]:

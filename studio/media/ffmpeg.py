@@ -296,8 +296,69 @@ def _rate(stream: Any) -> float:
     return 0.0
 
 
-def probe(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS) -> Probe:
-    """Describe a video; MediaError for anything that is not an allowed, readable video."""
+@dataclass(frozen=True)
+class ProbeLimits:
+    """What a probe accepts, checked from the headers before any frame is decoded.
+
+    Probing never decodes a whole file: frame counts come from the index or
+    from demuxing packets (no decoding), and one frame is decoded to prove
+    the file plays. A file over a limit is refused with a message saying so.
+    """
+
+    max_side: int = 8192  # pixels, width or height
+    max_pixels: int = 8192 * 4320  # 8K UHD
+    max_fps: float = 240.0
+    max_seconds: float = 4 * 3600.0
+    max_frames: int = 500_000
+
+
+DEFAULT_LIMITS = ProbeLimits()
+
+
+def _check_size(width: int, height: int, limits: ProbeLimits) -> None:
+    if width < 1 or height < 1:
+        raise MediaError(NOT_A_VIDEO)
+    if max(width, height) > limits.max_side or width * height > limits.max_pixels:
+        raise MediaError(
+            f"This video is {width}x{height}; videos are limited to {limits.max_side} pixels "
+            f"a side and {limits.max_pixels / 1e6:.0f} megapixels."
+        )
+
+
+def _too_long(seconds: float, limits: ProbeLimits) -> MediaError:
+    return MediaError(
+        f"This video runs {seconds:.0f} s; videos are limited to {limits.max_seconds:.0f} s."
+    )
+
+
+def _count_packets(container: Any, stream: Any, limits: ProbeLimits) -> tuple[int, float]:
+    """(frames, seconds) from the packets alone (no decoding), bounded by the limits:
+    for containers without a frame count or a duration (or with wrong ones)."""
+    count, end = 0, 0.0
+    base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 1000)
+    start = stream.start_time or 0
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue
+        count += 1
+        if packet.pts is not None:
+            end = max(end, float((packet.pts - start + (packet.duration or 0)) * base))
+        if count > limits.max_frames:
+            raise MediaError(f"This video has more than {limits.max_frames} frames.")
+        if end > limits.max_seconds:
+            raise _too_long(end, limits)
+    return count, end
+
+
+def probe(
+    path: Path,
+    *,
+    allowed_formats: tuple[str, ...] = DEFAULT_FORMATS,
+    limits: ProbeLimits = DEFAULT_LIMITS,
+) -> Probe:
+    """Describe a video; MediaError for anything that is not an allowed, readable video
+    within `limits`. Costs the headers, one pass over the packets where the
+    container has no index, and one decoded frame, whatever the file claims."""
     path = Path(path)
     container, demuxer = _open(path, allowed_formats)
     try:
@@ -310,21 +371,31 @@ def probe(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS) -> 
         stream = container.streams.video[0]
         context = stream.codec_context
         width, height = int(context.width or 0), int(context.height or 0)
-        if width < 1 or height < 1:
-            raise MediaError(NOT_A_VIDEO)
+        _check_size(width, height, limits)
+        fps = _rate(stream)
+        if fps > limits.max_fps:
+            raise MediaError(
+                f"This video claims {fps:.0f} frames a second; the limit is {limits.max_fps:.0f}."
+            )
+        header_seconds = container.duration / av.time_base if container.duration else 0.0
+        if header_seconds > limits.max_seconds:
+            raise _too_long(header_seconds, limits)
         frames = int(stream.frames or 0)
-        if frames <= 0:  # Matroska/WebM and some MOVs carry no count: decode to count
-            stream.thread_type = "AUTO"
-            frames = sum(1 for _ in container.decode(stream))
+        if frames > limits.max_frames:
+            raise MediaError(f"This video has more than {limits.max_frames} frames.")
+        if frames > 0 and demuxer == _ISO_DEMUXER:  # the index counts them
+            if header_seconds:
+                duration = header_seconds
+            elif stream.duration and stream.time_base:
+                duration = float(stream.duration * Fraction(stream.time_base))
+            else:
+                duration = frames / fps if fps else 0.0
+        else:  # Matroska/WebM carry no count, and a duration that may be wrong or absent
+            frames, duration = _count_packets(container, stream, limits)
+            container.seek(0)
         if frames <= 0:
             raise MediaError("This video has no frames we can decode.")
-        fps = _rate(stream)
-        if container.duration:
-            duration = container.duration / av.time_base
-        elif stream.duration and stream.time_base:
-            duration = float(stream.duration * Fraction(stream.time_base))
-        else:
-            duration = frames / fps if fps else 0.0
+        _first_frame(container, stream, limits)  # proves it plays: one decoded frame
         pix_fmt = getattr(context, "pix_fmt", None)
         return Probe(
             format_name=_DEMUXER_NAMES[demuxer],
@@ -341,6 +412,13 @@ def probe(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS) -> 
         raise MediaError(NOT_A_VIDEO) from exc
     finally:
         container.close()
+
+
+def _first_frame(container: Any, stream: Any, limits: ProbeLimits) -> None:
+    for frame in container.decode(stream):
+        _check_size(frame.width, frame.height, limits)
+        return
+    raise MediaError("This video has no frames we can decode.")
 
 
 def read_frames(
@@ -432,10 +510,12 @@ def write_video_poster(
 
 __all__ = [
     "DEFAULT_FORMATS",
+    "DEFAULT_LIMITS",
     "NOT_A_VIDEO",
     "Joined",
     "MediaError",
     "Probe",
+    "ProbeLimits",
     "encode_mp4",
     "ffmpeg_binary",
     "last_frame",

@@ -20,6 +20,9 @@ def signed_path(asset_id: int, secret: str, *, now: float, ttl_seconds: int) -> 
 
 
 def verify(asset_id: int, expires: int, sig: str, secret: str, *, now: float) -> bool:
+    """Constant-time check of a link's signature. Compared as bytes: compare_digest
+    refuses str with non-ASCII characters (a TypeError, which was a 500)."""
     if expires < now:
         return False
-    return hmac.compare_digest(signature(asset_id, expires, secret), sig)
+    given = sig.encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(signature(asset_id, expires, secret).encode(), given)

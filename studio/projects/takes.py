@@ -26,7 +26,7 @@ from studio.generation import registry as reg
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import Job
-from studio.media import ffmpeg
+from studio.media import ffmpeg, sandbox
 from studio.media import service as media
 from studio.media.models import Asset
 from studio.projects import activity
@@ -225,7 +225,7 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
         probe_path = Path(scratch) / "upload"
         probe_path.write_bytes(data)
         try:
-            info = ffmpeg.probe(probe_path)
+            info = sandbox.probe_isolated(probe_path)  # untrusted: time and memory capped
         except ffmpeg.MediaError as exc:
             raise InvalidInput(str(exc), code="invalid_video") from None
     asset = media.keep_uploaded_video(
@@ -369,7 +369,7 @@ def _duration_for(spec: reg.ModelSpec, wanted: float | int | None) -> int | None
     if not spec.durations:
         return None
     if wanted is None:
-        return min(spec.durations)
+        return spec.default_seconds()
     return min(spec.durations, key=lambda d: (abs(d - float(wanted)), d))
 
 

@@ -167,7 +167,7 @@ def test_bad_requests_get_a_clear_4xx_and_queue_nothing(
         ),
         (
             "/v1/text_to_video",
-            {"promptText": "x", "model": "animatic", "duration": 5},
+            {"promptText": "x", "model": "animatic", "duration": 11},
             422,
             "unsupported_duration",
         ),

@@ -100,6 +100,11 @@ class FakeOIDCProvider:
     # Knobs tests turn; reset() puts them back.
     identity: FakeIdentity = field(default_factory=lambda: FakeIdentity("nobody", None))
     wrong_nonce: bool = False
+    # False: email, email_verified and name only in UserInfo (OIDC Core 5.4, what
+    # node oidc-provider does at its defaults); userinfo_sub: answer about another sub.
+    claims_in_id_token: bool = True
+    userinfo_sub: str | None = None
+    userinfo_calls: int = 0
     # What the provider saw.
     authorize_requests: list[AuthorizeRequest] = field(default_factory=list)
     token_requests: list[TokenRequest] = field(default_factory=list)
@@ -144,6 +149,9 @@ class FakeOIDCProvider:
     def reset(self, identity: FakeIdentity | None = None) -> None:
         self.identity = identity or FakeIdentity("nobody", None)
         self.wrong_nonce = False
+        self.claims_in_id_token = True
+        self.userinfo_sub = None
+        self.userinfo_calls = 0
         self.authorize_requests.clear()
         self.token_requests.clear()
 
@@ -274,10 +282,12 @@ class FakeOIDCProvider:
             "auth_time": now,
             "email_verified": who.email_verified,
         }
-        if who.email is not None:
+        if who.email is not None and self.claims_in_id_token:
             claims["email"] = who.email
-        if who.name is not None:
+        if who.name is not None and self.claims_in_id_token:
             claims["name"] = who.name
+        if not self.claims_in_id_token:  # like node oidc-provider: only in UserInfo
+            claims.pop("email_verified")
         if grant.nonce is not None:
             claims["nonce"] = grant.nonce
         if self.wrong_nonce:
@@ -298,9 +308,12 @@ class FakeOIDCProvider:
 
     async def _userinfo(self, request: Request) -> Response:
         who = self.identity
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return _error("invalid_token", "no access token", 401)
+        self.userinfo_calls += 1
         return JSONResponse(
             {
-                "sub": who.sub,
+                "sub": self.userinfo_sub or who.sub,
                 "email": who.email,
                 "email_verified": who.email_verified,
                 "name": who.name,

@@ -377,3 +377,36 @@ def test_the_fake_provider_itself_checks_pkce_and_client_secret(
     good_code = code()
     assert exchange(good_code, verifier).status_code == 200
     assert exchange(good_code, verifier).json()["error"] == "invalid_grant"  # single use
+
+
+def test_claims_only_in_userinfo_are_read_and_its_sub_must_match(
+    db: Database,
+    studio: LiveServer,
+    provider: FakeOIDCProvider,
+    person: FakeIdentity,
+    browser: httpx.Client,
+) -> None:
+    """Issue 13, finding 11: a provider may put email and name only in UserInfo
+    (OIDC Core 5.4); the id_token then has no email and sign-in failed with 422."""
+    assert person.email is not None
+    provider.claims_in_id_token = False
+    flow = sign_in(browser, studio, provider)
+    assert flow.callback.status_code == 303, flow.callback.text
+    assert provider.userinfo_calls == 1
+    user_id = user_id_for(db, provider.issuer, person.sub)
+    assert user_id is not None
+    with db.session_scope() as session:
+        user = session.get(User, user_id)
+        assert user is not None and (user.email, user.display_name) == (person.email, person.name)
+    assert_signed_in(browser, studio, user_id)
+
+    # UserInfo about another subject is not this person: refused, nothing made.
+    other = FakeIdentity(f"sub-{secrets.token_hex(4)}", f"o-{secrets.token_hex(4)}@corp.example")
+    provider.reset(other)
+    provider.claims_in_id_token = False
+    provider.userinfo_sub = "someone-else"
+    with httpx.Client(timeout=30, follow_redirects=False) as fresh:
+        refused = sign_in(fresh, studio, provider)
+        assert_refused(refused.callback)
+        assert_signed_out(fresh, studio)
+    assert other.email is not None and count_users(db, other.email) == 0

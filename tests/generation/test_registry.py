@@ -33,7 +33,8 @@ def resolve(key: str, **kwargs: object) -> reg.Resolved:
         ("svd-xt", {"mode": "text_to_video"}, "unsupported_mode"),
         ("svd-xt", {"mode": "image_to_video"}, "unsupported_control"),  # takes no prompt
         ("animatic", {"ratio": "4:3"}, "unsupported_ratio"),
-        ("animatic", {"duration": 7}, "unsupported_duration"),
+        ("animatic", {"duration": 11}, "unsupported_duration"),
+        ("ltx-video", {"duration": 0}, "unsupported_duration"),
         ("animatic", {"negative_prompt": "blurry"}, "unsupported_control"),
         (
             "svd-xt",

@@ -134,6 +134,15 @@ def render_move(
     return frames
 
 
+def crossfade(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Blend two clips of the same shape from all-`first` to all-`last`, eased."""
+    count = first.shape[0]
+    weights = np.array([_ease(i / (count - 1)) for i in range(count)], dtype=np.float32)
+    weights = weights[:, None, None, None]
+    mixed = first.astype(np.float32) * (1 - weights) + last.astype(np.float32) * weights
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
 # ---------------------------------------------------------------- the card
 
 
@@ -326,6 +335,13 @@ class AnimaticEngine:
         else:
             still, source = _card_for(request, width, height, count, move, amount), "card"
         frames = render_move(still, width, height, count, move, amount, progress)
+        if request.last_image_path is not None and count > 1:
+            # First and last frame given: the last image (held still) is
+            # cross-faded in over the move, so the clip ends exactly on it.
+            end = _reference(request.last_image_path)
+            last = render_move(end, width, height, count, "static", 0.0)
+            frames = crossfade(frames, last)
+            source = "first_last"
         return EngineOutput(
             frames=frames,
             fps=int(request.fps),

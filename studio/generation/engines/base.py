@@ -36,6 +36,7 @@ class GenerationRequest:
     fps: int = 8
     negative_prompt: str | None = None
     image_path: Path | None = None  # the reference image (image_to_video; animatic still)
+    last_image_path: Path | None = None  # the frame to end on (models with last_frame)
     camera_move: str | None = None  # one of CAMERA_MOVES
     motion_strength: float | None = None  # 0..1
     title: str | None = None  # animatic card text when there is no image (shot code)

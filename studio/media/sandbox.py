@@ -1,0 +1,88 @@
+"""Probing uploaded videos in a child process, with a time and a memory limit.
+
+A video's bytes decide how much work its demuxer and decoder do (FFmpeg
+decodes frames even to open some files). Uploaded files are probed in a
+separate Python process (`python -m studio.media.sandbox <path> <limits>`)
+with an address-space cap and a CPU and wall-clock limit: a file built to be
+slow or huge to read costs that process, never the web process, and is
+refused with a readable message when a limit hits. Our own outputs are
+probed in-process (ffmpeg.probe, which is bounded by the same limits).
+
+Pure like ffmpeg.py: no settings, no database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from studio.media.ffmpeg import DEFAULT_LIMITS, MediaError, Probe, ProbeLimits, probe
+
+TIMEOUT_SECONDS = 30.0
+MEMORY_BYTES = 4 * 1024**3
+
+
+def probe_isolated(
+    path: Path,
+    *,
+    limits: ProbeLimits = DEFAULT_LIMITS,
+    timeout: float = TIMEOUT_SECONDS,
+    memory_bytes: int = MEMORY_BYTES,
+) -> Probe:
+    """ffmpeg.probe in a child process; MediaError when the file is refused or a limit hits."""
+    command = [
+        sys.executable,
+        "-m",
+        "studio.media.sandbox",
+        str(Path(path).resolve()),
+        json.dumps(dataclasses.asdict(limits)),
+    ]
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, a path we made
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
+    try:  # the child is still importing when this lands: long before it reads the file
+        resource.prlimit(child.pid, resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        cpu = int(timeout) + 1
+        resource.prlimit(child.pid, resource.RLIMIT_CPU, (cpu, cpu))
+    except (ProcessLookupError, OSError, ValueError):
+        pass
+    try:
+        out, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise MediaError(
+            f"This video took more than {timeout:.0f} s to check, so it was refused "
+            "(it may be damaged, or built to be slow to read)."
+        ) from None
+    try:
+        answer = json.loads(out or b"{}")
+    except ValueError:
+        answer = {}
+    if child.returncode == 0 and "probe" in answer:
+        return Probe(**answer["probe"])
+    if "error" in answer:
+        raise MediaError(str(answer["error"]))
+    raise MediaError(
+        "This video could not be checked within the server's limits "
+        "(it may be damaged, or too large to read)."
+    )
+
+
+def _main(argv: list[str]) -> int:
+    path, raw = Path(argv[0]), json.loads(argv[1])
+    try:
+        info = probe(path, limits=ProbeLimits(**raw))
+    except MediaError as exc:
+        print(json.dumps({"error": exc.message}))
+        return 1
+    print(json.dumps({"probe": dataclasses.asdict(info)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
