@@ -1,4 +1,7 @@
-"""Account: who I am, API keys (create once-shown, list, revoke), password, sign out."""
+"""Account: who I am, API keys (create once-shown, list, revoke), password, sign out.
+
+Address: `/?page=account` (route). Errors show beside the action (inline_errors).
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +13,7 @@ from studio.accounts import apikeys
 from studio.accounts import service as accounts
 from studio.db.session import Database
 from studio.ui.actions import ui_action
+from studio.ui.inline_errors import error_line, in_place
 from studio.ui.widgets import id_dropdown, required_id
 
 SIGN_OUT_FORM = """<form method="post" action="/logout" class="signout-form">
@@ -20,8 +24,9 @@ SIGN_OUT_FORM = """<form method="post" action="/logout" class="signout-form">
 @dataclass
 class AccountPage:
     column: gr.Column
-    outputs: list[Any]
-    refresh: Callable[..., tuple[Any, ...]]
+    outputs: list[Any]  # every component `route` and `refresh` may update
+    route: Callable[[dict[str, str], gr.Request], dict[Any, Any]]
+    refresh: Callable[..., dict[Any, Any]]
 
 
 def _when(iso: str | None) -> str:
@@ -41,7 +46,8 @@ def build(db: Database) -> AccountPage:
         with gr.Row():
             key_name = gr.Textbox(label="Key name", placeholder="render-farm script", scale=2)
             key_workspace = id_dropdown("Workspace", scale=2)
-            create_btn = gr.Button("Create key", variant="primary", scale=1)
+            create_btn = gr.Button("Create key", variant="primary", scale=1, elem_id="key-create")
+        key_error = error_line("key-error")
         new_key = gr.Textbox(
             label="Your new key: copy it now, it is shown only once",
             visible=False,
@@ -58,31 +64,36 @@ def build(db: Database) -> AccountPage:
         no_keys = gr.Markdown("You have no API keys yet.", visible=False)
         with gr.Row():
             revoke_pick = id_dropdown("Key to revoke", scale=3)
-            revoke_btn = gr.Button("Revoke…", variant="stop", scale=1)
+            revoke_btn = gr.Button("Revoke…", variant="stop", scale=1, elem_id="key-revoke")
         with gr.Row(visible=False) as confirm_row:
             gr.Markdown("Revoke this key? Scripts using it stop working at once.")
-            confirm_btn = gr.Button("Yes, revoke", variant="stop")
+            confirm_btn = gr.Button("Yes, revoke", variant="stop", elem_id="key-confirm-revoke")
             cancel_btn = gr.Button("Cancel")
+        revoke_error = error_line("key-revoke-error")
         with gr.Accordion("Change password", open=False):
             current = gr.Textbox(label="Current password", type="password")
             fresh = gr.Textbox(label="New password (10+ characters)", type="password")
             again = gr.Textbox(label="New password again", type="password")
-            password_btn = gr.Button("Change password")
-            password_note = gr.Markdown()
+            password_btn = gr.Button("Change password", elem_id="password-change")
+            password_error = error_line("password-error")
+            password_note = gr.Markdown(elem_id="password-note")
         gr.Markdown("### Sign out")
         gr.HTML(SIGN_OUT_FORM)
 
-    def refresh(request: gr.Request) -> tuple[Any, ...]:
+    def refresh(request: gr.Request) -> dict[Any, Any]:
         with ui_action(db, request) as (session, actor):
             user = actor.user
             mine = accounts.list_my_workspaces(session, actor)
             rows = apikeys.list_keys(session, actor)
         active = [r for r in rows if not r.revoked]
-        return (
-            f"Signed in as **{user.display_name}** ({user.email})"
+        return {
+            profile: f"Signed in as **{user.display_name}** ({user.email})"
             + (" · site admin" if user.is_admin else ""),
-            gr.update(choices=[(m.workspace.name, m.workspace.id) for m in mine]),
-            [
+            key_workspace: gr.update(
+                choices=[(m.workspace.name, m.workspace.id) for m in mine],
+                info=None if mine else "Keys act inside a workspace: join or create one first.",
+            ),
+            keys: [
                 [
                     r.name,
                     r.prefix,
@@ -93,53 +104,79 @@ def build(db: Database) -> AccountPage:
                 ]
                 for r in rows
             ],
-            gr.update(visible=not rows),
-            gr.update(choices=[(f"{r.name} ({r.prefix}…)", r.id) for r in active], value=None),
-        )
+            no_keys: gr.update(visible=not rows),
+            revoke_pick: gr.update(
+                choices=[(f"{r.name} ({r.prefix}…)", r.id) for r in active], value=None
+            ),
+        }
 
     outputs = [profile, key_workspace, keys, no_keys, revoke_pick]
 
-    def create(name: str, workspace_id: Any, request: gr.Request) -> tuple[Any, ...]:
+    def route(query: dict[str, str], request: gr.Request) -> dict[Any, Any]:
+        """`/?page=account`: there is one view; the query names nothing else."""
+        return refresh(request)
+
+    @in_place(key_error)
+    def create(name: Any, workspace_id: Any, request: gr.Request) -> dict[Any, Any]:
         with ui_action(db, request) as (session, actor):
             created = apikeys.create_key(
-                session, actor, workspace_id=required_id(workspace_id, "workspace"), name=name
+                session,
+                actor,
+                workspace_id=required_id(workspace_id, "workspace"),
+                name=str(name or ""),
             )
             secret = created.secret
-        return (gr.update(value=secret, visible=True), "", *refresh(request))
+        return {new_key: gr.update(value=secret, visible=True), key_name: "", **refresh(request)}
 
-    def revoke(key_id: Any, request: gr.Request) -> tuple[Any, ...]:
+    @in_place(revoke_error)
+    def revoke(key_id: Any, request: gr.Request) -> dict[Any, Any]:
         with ui_action(db, request) as (session, actor):
             apikeys.revoke_key(session, actor, required_id(key_id, "key"))
         gr.Info("Key revoked.")
-        return (gr.update(visible=False), *refresh(request))
+        return {confirm_row: gr.update(visible=False), **refresh(request)}
 
-    def ask_revoke(key_id: Any) -> Any:
+    @in_place(revoke_error)
+    def ask_revoke(key_id: Any) -> dict[Any, Any]:
         required_id(key_id, "key")
-        return gr.update(visible=True)
+        return {confirm_row: gr.update(visible=True)}
 
-    def change_password(old: str, new: str, repeat: str, request: gr.Request) -> tuple[Any, ...]:
+    @in_place(password_error)
+    def change_password(old: Any, new: Any, repeat: Any, request: gr.Request) -> dict[Any, Any]:
         if new != repeat:
             raise gr.Error("The two new passwords differ.")
         with ui_action(db, request) as (session, actor):
-            accounts.change_password(session, actor, current=old, new=new)
-        return (
-            "",
-            "",
-            "",
-            "Password changed. Every session has been signed out: "
+            accounts.change_password(session, actor, current=str(old or ""), new=str(new or ""))
+        return {
+            current: "",
+            fresh: "",
+            again: "",
+            password_note: "Password changed. Every session has been signed out: "
             "[sign in again](/login) with the new password.",
-        )
+        }
 
     create_btn.click(
-        create, [key_name, key_workspace], [new_key, key_name, *outputs], api_name="create_api_key"
+        create,
+        [key_name, key_workspace],
+        [new_key, key_name, key_error, *outputs],
+        api_name="create_api_key",
+        show_progress="minimal",
     )
-    revoke_btn.click(ask_revoke, [revoke_pick], [confirm_row], api_visibility="private")
+    revoke_btn.click(
+        ask_revoke, [revoke_pick], [confirm_row, revoke_error], api_visibility="private"
+    )
     cancel_btn.click(lambda: gr.update(visible=False), None, confirm_row, api_visibility="private")
-    confirm_btn.click(revoke, [revoke_pick], [confirm_row, *outputs], api_name="revoke_api_key")
+    confirm_btn.click(
+        revoke,
+        [revoke_pick],
+        [confirm_row, revoke_error, *outputs],
+        api_name="revoke_api_key",
+        show_progress="minimal",
+    )
     password_btn.click(
         change_password,
         [current, fresh, again],
-        [current, fresh, again, password_note],
+        [current, fresh, again, password_error, password_note],
         api_name="change_password",
+        show_progress="minimal",
     )
-    return AccountPage(column=column, outputs=outputs, refresh=refresh)
+    return AccountPage(column=column, outputs=outputs, route=route, refresh=refresh)
