@@ -37,6 +37,7 @@ from tests.jams.helpers import (
     upload,
 )
 from tests.ui.named import call, dependency, error, rows, table, untouched, value, visible
+from tests.ui.pages import Pages, build_pages, named, request_of, shown
 
 SETTINGS = [
     "title",
@@ -601,7 +602,7 @@ def test_a_judge_scores_only_assigned_entries(
 
 
 def test_results_and_gallery_after_publication(
-    db: Database, http: httpx.Client, storage: Storage
+    db: Database, http: httpx.Client, storage: Storage, pages: Pages
 ) -> None:
     now = datetime.now(UTC)
     jam = judging_jam(db, storage, judging_closes_at=now - timedelta(hours=1))
@@ -654,6 +655,13 @@ def test_results_and_gallery_after_publication(
         assert f'class="status approved">{award}</span>' in gallery, award
     assert "best artistic" not in gallery
     assert "results out" in after["jam-list"] and "Finished" in after["jam-list"]
+    # A link to an entry now opens it in the gallery, for anyone signed in.
+    someone = make_user(db, "someone")
+    routed = named(
+        pages.jams.route({"jam": slug, "entry": str(jam["entries"][1])}, request_of(someone))
+    )
+    assert routed["jam-tabs"].selected == "results" and shown(routed["jam-notice"]) == ""
+    assert f'class="take picked" id="entry-{jam["entries"][1]}"' in shown(routed["jam-gallery"])
 
 
 def attribute(html: str, name: str) -> int:
@@ -924,3 +932,70 @@ def test_invitees_decline_or_accept_and_members_leave(db: Database, http: httpx.
     assert mate.email not in open_jam(cap, slug)["jam-team"]
     again = call(mate_client, "register_team", jam_pick=slug, jam_team_name="Mates")
     assert "Mates" in again["jam-team"]
+
+
+@pytest.fixture(scope="module")
+def pages(db: Database, settings: Settings) -> Pages:
+    return build_pages(db, settings)
+
+
+def test_every_jam_address_opens_its_view_or_the_default(
+    db: Database, storage: Storage, pages: Pages
+) -> None:
+    jam = judging_jam(db, storage)
+    slug, admin = jam["slug"], jam["admin"]
+    otters, herons = jam["captains"]
+    otters_entry = jam["entries"][0]
+    judge = make_user(db, "judge")
+    with db.session_scope() as session:
+        boss = actor(session, admin)
+        judging.add_judge(session, boss, slug, email=judge.email)
+        judging.assign_judges(session, boss, slug)
+        jam_id = service.get_jam(session, boss, slug).id
+
+    def route(user: UserInfo, **query: Any) -> dict[str, Any]:
+        return named(pages.jams.route({k: str(v) for k, v in query.items()}, request_of(user)))
+
+    def tab(out: dict[str, Any]) -> str:
+        return str(out["jam-tabs"].selected)
+
+    # The jam, by its slug or its id; the list when there is none or it does not exist.
+    for ref in (slug, jam_id):
+        out = route(otters, page="jams", jam=ref)
+        assert tab(out) == "jam" and shown(out["jam-pick"]) == slug
+        assert "Otters" in shown(out["jam-team"]) and shown(out["jam-notice"]) == ""
+    out = route(otters, page="jams")
+    assert tab(out) == "list" and slug in shown(out["jam-list"])
+    out = route(otters, jam="no-such-jam")
+    assert tab(out) == "list" and "No such jam" in shown(out["jam-notice"])
+    # The judge console for its judge; others get the jam page and a note.
+    out = route(judge, jam=slug, tab="judge")
+    assert tab(out) == "judge" and "0 of 2 submitted" in shown(out["judge-queue"])
+    assert shown(out["judge-queue"]).count("<tr data-entry=") == 2
+    for tab_name in ("judge", "organize", "new", "nonsense"):
+        out = route(otters, jam=slug, tab=tab_name)
+        assert tab(out) == "jam" and "not one you can open" in shown(out["jam-notice"]), tab_name
+    assert tab(route(admin, jam=slug, tab="organize")) == "organize"
+    assert tab(route(otters, jam=slug, tab="submit")) == "submit"
+    # An entry opens where this person may see it.
+    out = route(judge, jam=slug, entry=otters_entry)
+    assert tab(out) == "judge" and shown(out["judge-pick"]) == otters_entry
+    assert "Otters at Night" in shown(out["judge-entry"])
+    out = route(otters, jam=slug, entry=otters_entry)
+    assert tab(out) == "submit" and "Otters at Night" in shown(out["jam-entry"])
+    out = route(admin, jam=slug, entry=otters_entry)
+    assert tab(out) == "organize" and shown(out["org-entry-pick"]) == otters_entry
+    # Another team's entry, a made-up id, another jam's entry: the jam page and a note.
+    other_slug, _ = running_jam(db)
+    for user, query in [
+        (herons, {"jam": slug, "entry": otters_entry}),
+        (herons, {"jam": slug, "entry": "12abc"}),
+        (herons, {"jam": slug, "entry": 10**9}),
+        (otters, {"jam": other_slug, "entry": otters_entry}),
+    ]:
+        out = route(user, **query)
+        assert tab(out) == "jam" and "not one you can open" in shown(out["jam-notice"]), query
+        assert "Otters at Night" not in shown(out["jam-entry"]) + shown(out["judge-entry"])
+    # A signed-out request: a note, never an exception.
+    gone = named(pages.jams.route({"jam": slug}, request_of(UserInfo(10**9, "x@y", "z"))))
+    assert "session has ended" in shown(gone["jam-notice"])

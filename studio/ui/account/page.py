@@ -44,8 +44,10 @@ def build(db: Database) -> AccountPage:
             elem_classes=["hint"],
         )
         with gr.Row():
-            key_name = gr.Textbox(label="Key name", placeholder="render-farm script", scale=2)
-            key_workspace = id_dropdown("Workspace", scale=2)
+            key_name = gr.Textbox(
+                label="Key name", placeholder="render-farm script", scale=2, elem_id="key-name"
+            )
+            key_workspace = id_dropdown("Workspace", scale=2, elem_id="key-workspace")
             create_btn = gr.Button("Create key", variant="primary", scale=1, elem_id="key-create")
         key_error = error_line("key-error")
         new_key = gr.Textbox(
@@ -61,9 +63,9 @@ def build(db: Database) -> AccountPage:
             interactive=False,
             elem_id="api-keys",
         )
-        no_keys = gr.Markdown("You have no API keys yet.", visible=False)
+        no_keys = gr.Markdown("You have no API keys yet.", visible=False, elem_id="key-none")
         with gr.Row():
-            revoke_pick = id_dropdown("Key to revoke", scale=3)
+            revoke_pick = id_dropdown("Key to revoke", scale=3, elem_id="key-revoke-pick")
             revoke_btn = gr.Button("Revoke…", variant="stop", scale=1, elem_id="key-revoke")
         with gr.Row(visible=False) as confirm_row:
             gr.Markdown("Revoke this key? Scripts using it stop working at once.")
@@ -71,9 +73,15 @@ def build(db: Database) -> AccountPage:
             cancel_btn = gr.Button("Cancel")
         revoke_error = error_line("key-revoke-error")
         with gr.Accordion("Change password", open=False):
-            current = gr.Textbox(label="Current password", type="password")
-            fresh = gr.Textbox(label="New password (10+ characters)", type="password")
-            again = gr.Textbox(label="New password again", type="password")
+            current = gr.Textbox(
+                label="Current password", type="password", elem_id="password-current"
+            )
+            fresh = gr.Textbox(
+                label="New password (10+ characters)", type="password", elem_id="password-new"
+            )
+            again = gr.Textbox(
+                label="New password again", type="password", elem_id="password-again"
+            )
             password_btn = gr.Button("Change password", elem_id="password-change")
             password_error = error_line("password-error")
             password_note = gr.Markdown(elem_id="password-note")

@@ -148,7 +148,7 @@ def add_sections(ui: JamUI, tab: JudgeTab) -> None:
     ui.add(
         "judge",
         [tab.queue, tab.pick, tab.entry, *tab.sliders, tab.notes],
-        lambda session, actor, ctx: values(ui, tab, session, actor, ctx, ctx.entry_id),
+        lambda session, actor, ctx: values(ui, tab, session, actor, ctx, ctx.judge_entry_id),
     )
 
 

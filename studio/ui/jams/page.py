@@ -187,6 +187,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
                     raise NotFound(NO_ENTRY)
                 place = organizing.entry_place(session, actor, ctx.view.slug, int(entry_ref))
                 ctx.entry_id = int(entry_ref)
+                if place is organizing.EntryPlace.JUDGE:
+                    ctx.judge_entry_id = ctx.entry_id
                 selected = ENTRY_TABS[place]
             except NotFound:
                 message = NO_ENTRY

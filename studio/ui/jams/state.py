@@ -34,7 +34,8 @@ class Context:
     view: service.JamView | None
     team: teams.TeamView | None
     invites: list[teams.InviteView] = field(default_factory=list)  # mine, pending
-    entry_id: int | None = None  # an entry the address names (opened by route)
+    entry_id: int | None = None  # an entry the address names (route): shown where it is
+    judge_entry_id: int | None = None  # ...and opened on the judge console (its judge)
 
 
 @dataclass
