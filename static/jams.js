@@ -88,7 +88,8 @@ const tick = () => {
     if (differs) {
       const jam = document.createElement("span");
       jam.className = "jam-zone";
-      jam.textContent = " (" + format(zone, true).format(date) + " jam time)";
+      const city = zone.split("/").pop().replace(/_/g, " ");
+      jam.textContent = " (" + format(zone, true).format(date) + " in " + city + ")";
       el.after(jam);
     }
   });
@@ -138,6 +139,34 @@ const open = (event) => {
   if (entry) trigger("click", { entry: entry.dataset.entry });
 };
 element.addEventListener("click", open);
+// Back and Forward between jams views, until studio.js (window.studioNav) owns
+// them: the jam list's instance asks its handler for the view of the address.
+// A click on a tab puts that view's address in the bar (&tab=judge...); the jam is
+// the one the Jam tab shows.
+const TAB_KEYS = {
+  "tab-jam-list": "list", "tab-jam": null, "tab-jam-submit": "submit",
+  "tab-jam-judge": "judge", "tab-jam-organize": "organize", "tab-jam-results": "results",
+  "tab-jam-new": "new",
+};
+if ((element.id === "jam-list" || element.closest("#jam-list")) && !window.studioJamsHistory) {
+  window.studioJamsHistory = true;
+  window.addEventListener("popstate", () => {
+    if (window.studioNav) return;
+    const query = Object.fromEntries(new URLSearchParams(location.search));
+    if (query.page === "jams") trigger("click", query);
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("#jam-tabs [role=tab]");
+    if (!button) return;
+    const panel = button.getAttribute("aria-controls") || "";
+    if (!(panel in TAB_KEYS)) return;
+    const shown = document.querySelector("#jam-overview .jam-page[data-slug]");
+    const query = { page: "jams" };
+    if (shown) query.jam = shown.dataset.slug;
+    if (TAB_KEYS[panel]) query.tab = TAB_KEYS[panel];
+    pushAddress(query);
+  });
+}
 element.addEventListener("keydown", (e) => { if (e.key === "Enter") open(e); });
 
 document.addEventListener("keydown", (e) => {

@@ -275,8 +275,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
         show_progress="hidden",
         js=LIVE_JS,
     )
-    for key, tab in tab_of.items():
-        # Each tab has its address (the judge console: &tab=judge); JS only.
-        tab.select(None, [picker], None, js=address_js(None if key == "jam" else key))
+    # Each tab has its address (the judge console: &tab=judge): static/jams.js pushes
+    # it when a person clicks a tab (Gradio's `select` also fires when a handler
+    # selects a tab, which must not add a history entry).
 
     return JamsPage(column=column, outputs=outputs, route=route, refresh=refresh)

@@ -32,13 +32,15 @@ def confirm_js(question: str) -> str:
 
 
 def address_js(tab: str | None = None) -> str:
-    """An event's `js=` that puts the picked jam (its first input) into the address bar:
-    through studio.js (`studioNav.push`) when the page has it, else history itself."""
-    extra = f", tab: {json.dumps(tab)}" if tab else ""
+    """An event's `js=` that puts the picked jam (its first input) and `tab` into the
+    address bar: through studio.js (`studioNav.push`) when the page has it, else
+    history itself. Nothing is pushed when the address already says so."""
     return (
-        "(...args) => { const jam = args[0]; const now = new URLSearchParams(location.search);"
-        " if (jam && (now.get('jam') !== jam || now.get('page') !== 'jams')) {"
-        " const q = { page: 'jams', jam: jam" + extra + " };"
+        "(...args) => { const jam = args[0]; const tab = " + json.dumps(tab) + ";"
+        " const now = new URLSearchParams(location.search);"
+        " if (jam && (now.get('page') !== 'jams' || now.get('jam') !== jam"
+        " || (now.get('tab') || null) !== tab || now.get('entry'))) {"
+        " const q = { page: 'jams', jam: jam }; if (tab) q.tab = tab;"
         " if (window.studioNav) { window.studioNav.push(q); }"
         " else { history.pushState(null, '', '/?' + new URLSearchParams(q)); } }"
         " return args; }"

@@ -138,14 +138,14 @@ def rule_fields(prefix: str, *, creating: bool) -> RuleFields:
         kickoff = when("Kickoff" + keep)
     with gr.Row():
         deadline = when("Deadline" + (" (empty: kickoff + 48 h)" if creating else keep))
-        grace = gr.Number(
-            label="Grace (minutes, late entries)", value=0 if creating else None, precision=0
-        )
         judging = when("Judging closes" + (" (empty: 7 days after grace)" if creating else keep))
         results_at = when(
             "Results planned" + (" (empty: when judging closes)" if creating else keep)
         )
     with gr.Row():
+        grace = gr.Number(
+            label="Grace (min, late entries)", value=0 if creating else None, precision=0
+        )
         team_max = gr.Number(label="Team size max", value=3 if creating else None, precision=0)
         film_min = gr.Number(label="Film min (s)", value=60 if creating else None)
         film_max = gr.Number(label="Film max (s)", value=240 if creating else None)
@@ -402,6 +402,12 @@ def new_rules(form: dict[str, Any], slug: Any, elements: Any) -> JamRules:
     zone = str(form["zone"] or "").strip() or "UTC"
     zone_of(zone)
     values = form_values(form, zone)
+    # The service names its fields for the API; the form names them as labelled.
+    if not values["title"]:
+        raise InvalidInput("Title: give the jam a title.")
+    for rule, label in (("registration_opens_at", "Registration opens"), ("kickoff_at", "Kickoff")):
+        if values[rule] is None:
+            raise InvalidInput(f"{label}: pick a date and time.")
     return JamRules(
         slug=str(slug or ""),
         elements=parse_elements(str(elements or "")),

@@ -81,9 +81,11 @@ def build(
                 choices=[],
                 allow_custom_value=True,
                 scale=2,
+                min_width=280,
                 elem_id="ws-picker",
             )
-            summary = gr.HTML(elem_id="ws-summary")
+            with gr.Column(scale=3, min_width=360):
+                summary = gr.HTML(elem_id="ws-summary")
         home_html = gr.HTML(elem_id="ws-home")
         with gr.Accordion("Members", open=False, elem_id="ws-members-box") as members_box:
             members = gr.HTML(elem_id="ws-members")
