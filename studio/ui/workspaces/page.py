@@ -271,7 +271,7 @@ def build(
         [new_name, create_error, *outputs],
         api_name="create_workspace",
         **quiet,
-    )
+    ).then(None, [picker], None, js=ADDRESS_JS)
     new_name.submit(
         create, [new_name], [new_name, create_error, *outputs], api_visibility="private", **quiet
     )
