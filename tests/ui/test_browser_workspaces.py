@@ -58,6 +58,12 @@ def test_a_team_starts_its_day_on_the_workspace_home(
     expect(activity.first).to_contain_text("mentioned")
     expect(home).not_to_contain_text("shot.created")
     expect(page.locator("#ws-summary")).to_contain_text("you are editor")
+    # "Copy link" copies this home's full address.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("#ws-summary button.copy-link").click()
+    expect(page.locator("#ws-summary button.copy-link")).to_have_text("Link copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == f"{live_server.url}/?page=workspaces&ws={team.workspace.slug}"
     snap(1, "home")
     page.set_viewport_size(TABLET)
     snap(2, "home-tablet")

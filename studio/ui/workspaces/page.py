@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -33,6 +34,9 @@ from studio.ui.notify import notify
 from studio.ui.widgets import id_dropdown, required_id
 from studio.ui.workspaces import render
 
+STATIC_DIR = Path(__file__).resolve().parents[3] / "static"
+# Copy-link buttons: see static/workspaces.js.
+WORKSPACES_JS = (STATIC_DIR / "workspaces.js").read_text(encoding="utf-8")
 ROLE_CHOICES = [r.value for r in Role]
 MANAGERS = {Role.OWNER, Role.ADMIN}
 NOT_YOURS = "That workspace does not exist or you are not a member of it: here is your first one."
@@ -85,7 +89,7 @@ def build(
                 elem_id="ws-picker",
             )
             with gr.Column(scale=3, min_width=360):
-                summary = gr.HTML(elem_id="ws-summary")
+                summary = gr.HTML(elem_id="ws-summary", js_on_load=WORKSPACES_JS)
         home_html = gr.HTML(elem_id="ws-home")
         with gr.Accordion("Members", open=False, elem_id="ws-members-box") as members_box:
             members = gr.HTML(elem_id="ws-members")
