@@ -263,7 +263,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
         js=address_js(),
     )
     clickable = [listing, jam_controls.page, jam_controls.team, results_controls.board]
-    clickable += [results_controls.gallery, entry_controls.card, org_controls.actions]
+    clickable += [results_controls.gallery, entry_controls.card]
     for html in clickable:
         html.click(clicked, None, outputs, api_visibility="private", show_progress="hidden")
     refresh_btn.click(frame, [picker], outputs, api_name="refresh_jams", show_progress="minimal")
