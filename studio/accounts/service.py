@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from studio.accounts import audit, validation
+from studio.accounts import access, audit, validation
 from studio.accounts.access import Actor, require_role
 from studio.accounts.models import ApiKey, Membership, Role, User, Workspace
 from studio.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -178,6 +178,12 @@ def get_workspace(session: Session, actor: Actor, workspace_id: int) -> MyWorksp
     membership = require_role(session, actor, workspace_id)
     workspace = session.get(Workspace, workspace_id)
     assert workspace is not None  # the membership row references it
+    return MyWorkspace(workspace, membership.role)
+
+
+def get_workspace_by_slug(session: Session, actor: Actor, slug: str) -> MyWorkspace:
+    """A workspace by its address (`?ws=<slug>`); not a member: the same 404 as a missing one."""
+    workspace, membership = access.workspace_by_slug(session, actor, (slug or "").strip().lower())
     return MyWorkspace(workspace, membership.role)
 
 

@@ -221,14 +221,15 @@ def put_entry(
     now = clock(session)
     if now < jam.kickoff_at:
         raise Conflict(
-            f"The jam has not started: entries open at kickoff ({jam.kickoff_at.isoformat()}).",
+            "The jam has not started: entries open at kickoff, "
+            f"{rules.at_jam(jam, jam.kickoff_at)}.",
             code="not_started",
         )
     on_time = rules.submission_status(jam, now)
     if on_time is None:
         raise Conflict(
-            f"Too late: the deadline was {jam.deadline_at.isoformat()} and the grace period "
-            f"ended at {rules.grace_ends_at(jam).isoformat()}. Your entry was not changed.",
+            f"Too late: the deadline was {rules.at_jam(jam, jam.deadline_at)} and late entries "
+            f"closed {rules.at_jam(jam, rules.grace_ends_at(jam))}. Your entry was not changed.",
             code="deadline_passed",
         )
     if entry is not None and entry.status is EntryStatus.DISQUALIFIED:

@@ -166,7 +166,8 @@ def assign_judges(
     now = clock(session)
     if now <= rules.grace_ends_at(jam):
         raise Conflict(
-            "Entries are final only after the deadline and grace period; assign then.",
+            "Entries are final only once late entries close, "
+            f"{rules.at_jam(jam, rules.grace_ends_at(jam))}: assign judges then.",
             code="too_early",
         )
     if now >= jam.judging_closes_at:
@@ -351,10 +352,14 @@ def save_scores(
 
 def _judging_open(jam: Jam, now: datetime) -> None:
     if now <= rules.grace_ends_at(jam):
-        raise Conflict("Judging opens after the deadline and grace period.", code="too_early")
+        raise Conflict(
+            "Judging opens when late entries close, "
+            f"{rules.at_jam(jam, rules.grace_ends_at(jam))}.",
+            code="too_early",
+        )
     if now >= jam.judging_closes_at or jam.results_published_at is not None:
         raise Conflict(
-            f"Judging closed at {jam.judging_closes_at.isoformat()}.", code="judging_closed"
+            f"Judging closed {rules.at_jam(jam, jam.judging_closes_at)}.", code="judging_closed"
         )
 
 

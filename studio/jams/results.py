@@ -56,6 +56,18 @@ GRAND_PRIZE = "grand_prize"
 AUDIENCE = "audience"
 
 
+def award_name(kind: str, rubric: list[dict[str, Any]]) -> str:
+    """One name per award, wherever it is shown (results, gallery badges, exports):
+    "Grand prize", "Audience award", "Best <criterion name>"."""
+    if kind == GRAND_PRIZE:
+        return "Grand prize"
+    if kind == AUDIENCE:
+        return "Audience award"
+    key = kind.removeprefix("best_")
+    names = {c["key"]: c["name"] for c in rubric}
+    return f"Best {names.get(key, key.replace('_', ' '))}"
+
+
 @dataclass(frozen=True)
 class EntryResult:
     entry_id: int
@@ -225,7 +237,8 @@ def publish_results(
         raise Conflict("Results are already published.", code="published")
     if now < jam.judging_closes_at:
         raise Conflict(
-            f"Judging is open until {jam.judging_closes_at.isoformat()}; publish after that.",
+            f"Judging is open until {rules.at_jam(jam, jam.judging_closes_at)}; "
+            "publish after that.",
             code="judging_open",
         )
     results = compute_results(session, jam)

@@ -59,6 +59,23 @@ def grace_ends_at(jam: Jam) -> datetime:
     return jam.deadline_at + timedelta(seconds=jam.grace_seconds)
 
 
+def moment_words(moment: datetime, zone: str) -> str:
+    """A moment as people read it, in the jam's time zone, zone named:
+    "Sat 06 Jun 2026, 19:00 CEST (Europe/Paris)". Messages use this, never ISO text."""
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local, zone = moment.astimezone(UTC), "UTC"
+    named = local.tzname() or zone
+    where = "" if named == zone else f" ({zone})"
+    return local.strftime("%a %d %b %Y, %H:%M ") + named + where
+
+
+def at_jam(jam: Jam, moment: datetime) -> str:
+    """moment_words in this jam's zone."""
+    return moment_words(moment, jam.timezone)
+
+
 def registration_open(jam: Jam, now: datetime) -> bool:
     return jam.registration_opens_at <= now < jam.registration_closes_at
 
@@ -74,6 +91,14 @@ def submission_status(jam: Jam, now: datetime) -> EntryStatus | None:
     if now <= grace_ends_at(jam):
         return EntryStatus.LATE
     return None
+
+
+def withdrawable(phase: Phase, status: EntryStatus | None) -> bool:
+    """What entries.withdraw_entry allows, for pages to offer it: an entry that is
+    still in the running (not withdrawn or disqualified) until judging closes."""
+    if status is None or status in (EntryStatus.WITHDRAWN, EntryStatus.DISQUALIFIED):
+        return False
+    return phase not in (Phase.CLOSED, Phase.PUBLISHED)
 
 
 # ---------------------------------------------------------------- input

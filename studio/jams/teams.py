@@ -431,13 +431,13 @@ def list_teams(session: Session, actor: Actor, slug: str) -> list[TeamSummary]:
 def _registration_open(jam: Jam, now: datetime, *, inviting: bool = False) -> None:
     if now < jam.registration_opens_at:
         raise Conflict(
-            f"Registration opens at {jam.registration_opens_at.isoformat()}.",
+            f"Registration opens {rules.at_jam(jam, jam.registration_opens_at)}.",
             code="registration_closed",
         )
     if now >= jam.registration_closes_at:
         what = "Teams can no longer change" if inviting else "Registration is closed"
         raise Conflict(
-            f"{what}: registration closed at {jam.registration_closes_at.isoformat()}.",
+            f"{what}: registration closed {rules.at_jam(jam, jam.registration_closes_at)}.",
             code="registration_closed",
         )
 

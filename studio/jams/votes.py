@@ -97,8 +97,8 @@ def cast_vote(
     now = clock(session)
     if not voting_open(jam, now):
         raise Conflict(
-            f"Voting is open from {rules.grace_ends_at(jam).isoformat()} until "
-            f"{jam.judging_closes_at.isoformat()}.",
+            f"Voting is open from {rules.at_jam(jam, rules.grace_ends_at(jam))} until "
+            f"{rules.at_jam(jam, jam.judging_closes_at)}.",
             code="voting_closed",
         )
     entry = session.get(Entry, entry_id)

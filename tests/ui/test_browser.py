@@ -66,6 +66,7 @@ def test_sign_in_create_api_key_and_sign_out(
     expect(page).to_have_url(live_server.url + "/", timeout=TIMEOUT_MS)
     expect(page.locator("#signed-in-as")).to_contain_text(user.email, timeout=TIMEOUT_MS)
     expect(page.locator("#ws-summary")).to_contain_text(workspace_name, timeout=TIMEOUT_MS)
+    page.locator("#ws-members-box").get_by_text("Members (1)").click()  # below the home
     expect(page.locator("#ws-members")).to_contain_text(user.email, timeout=TIMEOUT_MS)
     shot("03-dashboard")
 

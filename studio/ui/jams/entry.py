@@ -4,36 +4,32 @@ A line that says exactly what submitting does now ("on time", "late:
 audience award only", "closed"), from the server's clock; the entry's
 current state and player; title, logline, credits, poster; the film as an
 upload or a take / rough cut of the team's workspace; Save draft and Submit;
-Withdraw (after a confirm()), then what the team can still do: put_entry
-takes a withdrawn entry back until the grace period ends (on time before the
-deadline, late within grace). The database clock in put_entry has the last
-word: the line is a forecast.
+Withdraw (after a confirm()), then what the team can still do. The database
+clock in put_entry has the last word: the line is a forecast. An error shows
+under the buttons and leaves every field as it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
 from studio.errors import NotFound
-from studio.generation import service as jobs
 from studio.jams import entries
 from studio.jams.models import FilmSource
-from studio.projects import roughcut, takes
-from studio.projects import service as projects
+from studio.projects import home
 from studio.ui.actions import ui_action
+from studio.ui.inline_errors import error_line, in_place
+from studio.ui.jams import render
+from studio.ui.jams.scripts import JAMS_JS, confirm_js
+from studio.ui.jams.state import Context, JamUI, existing, required_slug
 from studio.ui.notify import notify
-from studio.ui.pages import jams_html as render
 from studio.ui.widgets import uploaded_file
 
-if TYPE_CHECKING:
-    from studio.ui.pages.jams import Context, JamUI
-
-MAX_FILM_CHOICES = 60
 STATUS_WORDS = {
     "draft": "Draft saved: it is not in the running until you submit.",
     "submitted": "Submitted on time: your film is in the jury ranking and the audience vote.",
@@ -57,12 +53,12 @@ class EntryTab:
     workspace_film: gr.Dropdown
     save: gr.Button
     submit: gr.Button
+    error: gr.HTML
     withdraw: gr.Button
+    withdraw_error: gr.HTML
 
 
-def build_controls() -> EntryTab:
-    from studio.ui.pages.jams import JAMS_JS
-
+def build() -> EntryTab:
     line = gr.HTML(elem_id="jam-submit-line", js_on_load=JAMS_JS)
     with gr.Row():
         with gr.Column(scale=3, min_width=360):
@@ -90,36 +86,28 @@ def build_controls() -> EntryTab:
             with gr.Row():
                 save = gr.Button("Save draft", elem_id="entry-save")
                 submit = gr.Button("Submit", variant="primary", elem_id="entry-submit")
+            error = error_line("entry-error")
         with gr.Column(scale=2, min_width=320):
             card = gr.HTML(elem_id="jam-entry", js_on_load=JAMS_JS)
             withdraw = gr.Button(
                 "Withdraw entry", variant="stop", size="sm", visible=False, elem_id="entry-withdraw"
             )
+            withdraw_error = error_line("entry-withdraw-error")
     return EntryTab(
-        line, card, title, logline, credits, poster, film, workspace_film, save, submit, withdraw
+        line=line,
+        card=card,
+        title=title,
+        logline=logline,
+        credits=credits,
+        poster=poster,
+        film=film,
+        workspace_film=workspace_film,
+        save=save,
+        submit=submit,
+        error=error,
+        withdraw=withdraw,
+        withdraw_error=withdraw_error,
     )
-
-
-def film_choices(session: Session, actor: Actor, workspace_id: int) -> list[tuple[str, str]]:
-    """Finished rough cuts and takes of the team's workspace, newest first."""
-    out: list[tuple[str, str]] = []
-    for project in projects.list_projects(session, actor, workspace_id):
-        for cv in roughcut.list_rough_cuts(session, actor, project.id):
-            job = jobs.get_job(session, actor, cv.public_id)
-            if job.output_asset_id is not None and job.status.value == "succeeded":
-                out.append((f"{project.title} · rough cut v{cv.cut.number}", f"cut:{cv.cut.id}"))
-        for shot in projects.list_shots(session, actor, project.id):
-            for tv in takes.list_takes(session, actor, shot.id):
-                if tv.output_asset_id is not None:
-                    out.append(
-                        (
-                            f"{project.title} · {tv.shot_code} take {tv.take.number}",
-                            f"take:{tv.take.id}",
-                        )
-                    )
-        if len(out) >= MAX_FILM_CHOICES:
-            break
-    return out[:MAX_FILM_CHOICES]
 
 
 def parse_source(value: Any) -> tuple[int | None, int | None]:
@@ -146,58 +134,75 @@ def _my_entry(session: Session, actor: Actor, slug: str) -> entries.EntryView | 
         return None
 
 
-def live_values(ui: JamUI, session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
-    """Order: what-happens line, entry card, Withdraw button. Only for the person's own team."""
+def live_values(
+    ui: JamUI, tab: EntryTab, session: Session, actor: Actor, ctx: Context
+) -> dict[Any, Any]:
+    """What-happens line, entry card, Withdraw: only for the person's own team."""
     view, team = ctx.view, ctx.team
     if view is None or team is None:
-        return (
-            render.empty("Join or register a team to submit a film."),
-            "",
-            gr.update(visible=False),
-        )
+        return {
+            tab.line: render.empty("Join or register a team to submit a film."),
+            tab.card: "",
+            tab.withdraw: gr.update(visible=False),
+        }
     entry = _my_entry(session, actor, view.slug)
-    return (
-        render.what_happens(view, entry),
-        render.entry_card(view, entry, ui.url),
-        gr.update(visible=render.can_withdraw(view, entry)),
+    return {
+        tab.line: render.what_happens(view, entry),
+        tab.card: render.entry_card(view, entry, ui.url),
+        tab.withdraw: gr.update(visible=render.withdrawable(view, entry)),
+    }
+
+
+def form_values(tab: EntryTab, session: Session, actor: Actor, ctx: Context) -> dict[Any, Any]:
+    """The form: title, logline, credits and the workspace films to pick from."""
+    view, team = ctx.view, ctx.team
+    if view is None or team is None:
+        return {
+            tab.title: "",
+            tab.logline: "",
+            tab.credits: "",
+            tab.workspace_film: gr.update(choices=[], value=None),
+        }
+    entry = _my_entry(session, actor, view.slug)
+    films = home.finished_films(session, actor, team.workspace_id)
+    return {
+        tab.title: entry.title if entry else "",
+        tab.logline: entry.logline if entry else "",
+        tab.credits: entry.credits if entry else "",
+        tab.workspace_film: gr.update(
+            choices=[(f.label, f"{f.kind}:{f.id}") for f in films], value=_source_value(entry)
+        ),
+    }
+
+
+def add_sections(ui: JamUI, tab: EntryTab) -> None:
+    ui.add(
+        "entry_live",
+        [tab.line, tab.card, tab.withdraw],
+        lambda session, actor, ctx: live_values(ui, tab, session, actor, ctx),
     )
-
-
-def form_values(session: Session, actor: Actor, ctx: Context) -> tuple[Any, ...]:
-    """Order: title, logline, credits, workspace film picker."""
-    view, team = ctx.view, ctx.team
-    if view is None or team is None:
-        return ("", "", "", gr.update(choices=[], value=None))
-    entry = _my_entry(session, actor, view.slug)
-    choices = film_choices(session, actor, team.workspace_id)
-    return (
-        entry.title if entry else "",
-        entry.logline if entry else "",
-        entry.credits if entry else "",
-        gr.update(choices=choices, value=_source_value(entry)),
+    ui.add(
+        "entry_form",
+        [tab.title, tab.logline, tab.credits, tab.workspace_film],
+        lambda session, actor, ctx: form_values(tab, session, actor, ctx),
     )
 
 
 def wire(ui: JamUI, tab: EntryTab) -> None:
-    from studio.ui.pages.jams import required_slug
-
     settings = ui.generation.settings
-    ui.entry_live = [tab.line, tab.card, tab.withdraw]
-    ui.entry_form = [tab.title, tab.logline, tab.credits, tab.workspace_film]
-    ui.entry_live_values = lambda session, actor, ctx: live_values(ui, session, actor, ctx)
-    ui.entry_form_values = form_values
 
     def save(submit: bool) -> Any:
+        @in_place(tab.error)
         def handler(
             picked: Any,
-            title: str,
-            logline: str,
-            credits: str,
+            title: Any,
+            logline: Any,
+            credits: Any,
             poster: Any,
             film: Any,
             source: Any,
             request: gr.Request,
-        ) -> tuple[Any, ...]:
+        ) -> dict[Any, Any]:
             slug = required_slug(picked)
             take_id, cut_id = parse_source(source)
             if film and (take_id or cut_id):
@@ -205,15 +210,13 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
                     "Choose one film: clear the upload or the workspace pick, then try again."
                 )
             with ui_action(ui.db, request) as (session, actor):
-                ctx = ui.context(session, actor, slug)
-                if ctx.view is None:
-                    raise NotFound("No such jam.")
+                view = existing(ui.context(session, actor, slug))
                 film_id = None
                 if film:
                     path = uploaded_file(film, "film")
-                    if path.stat().st_size > ctx.view.film_max_bytes:
+                    if path.stat().st_size > view.film_max_bytes:
                         raise gr.Error(
-                            f"Films are limited to {ctx.view.film_max_bytes / 1024**2:.0f} MB "
+                            f"Films are limited to {view.film_max_bytes / 1024**2:.0f} MB "
                             "in this jam."
                         )
                     film_id = entries.upload_film(
@@ -235,9 +238,9 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
                     actor,
                     slug,
                     entries.EntryInput(
-                        title=title,
-                        logline=logline,
-                        credits=credits,
+                        title=str(title or ""),
+                        logline=str(logline or ""),
+                        credits=str(credits or ""),
                         film_asset_id=film_id,
                         film_take_id=take_id,
                         film_rough_cut_id=cut_id,
@@ -247,9 +250,10 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
                     storage=ui.generation.storage,
                 )
                 status = saved.status.value
-                out = (*live_values(ui, session, actor, ctx), *form_values(session, actor, ctx))
+                ctx = ui.context(session, actor, slug)
+                out = ui.values(session, actor, ctx, "entry_live", "entry_form")
             notify(STATUS_WORDS.get(status, f"Entry {status}."))
-            return (None, None, *out)
+            return {tab.poster: None, tab.film: None, **out}
 
         return handler
 
@@ -262,27 +266,28 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
         tab.film,
         tab.workspace_film,
     ]
-    outputs = [tab.poster, tab.film, *ui.entry_live, *ui.entry_form]
-    tab.save.click(save(False), inputs, outputs, api_name="save_entry")
-    tab.submit.click(save(True), inputs, outputs, api_name="submit_entry")
+    outputs = [tab.poster, tab.film, tab.error, *ui.outputs("entry_live", "entry_form")]
+    tab.save.click(save(False), inputs, outputs, api_name="save_entry", show_progress_on=[tab.card])
+    tab.submit.click(
+        save(True), inputs, outputs, api_name="submit_entry", show_progress_on=[tab.card]
+    )
 
-    def withdraw(picked: Any, request: gr.Request) -> tuple[Any, ...]:
+    @in_place(tab.withdraw_error)
+    def withdraw(picked: Any, request: gr.Request) -> dict[Any, Any]:
         slug = required_slug(picked)
         with ui_action(ui.db, request) as (session, actor):
             entries.withdraw_entry(session, actor, slug)
             ctx = ui.context(session, actor, slug)
-            if ctx.view is None:
-                raise NotFound("No such jam.")
-            still = render.after_withdrawal(ctx.view, plain=True)
-            out = live_values(ui, session, actor, ctx)
+            still = render.after_withdrawal_words(existing(ctx))
+            out = ui.values(session, actor, ctx, "entry_live")
         notify(still)
         return out
 
     tab.withdraw.click(
         withdraw,
         [ui.picker],
-        ui.entry_live,
+        [tab.withdraw_error, *ui.outputs("entry_live")],
         api_name="withdraw_entry",
-        js=render.confirm_js(WITHDRAW_QUESTION),
+        js=confirm_js(WITHDRAW_QUESTION),
         show_progress="hidden",  # a cancelled confirm() would mark the outputs "Error"
     )
