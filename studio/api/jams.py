@@ -51,6 +51,7 @@ class JamIn(Strict):
     elements: list[dict[str, Any]] | None = Field(default=None, max_length=50)
     rubric: list[dict[str, Any]] | None = Field(default=None, max_length=50)
     gpu_seconds_grant: int | None = None
+    team_concurrent_jobs_cap: int | None = None
     audience_vote: bool | None = None
     judges_per_entry: int | None = None
     normalize_scores: bool | None = None
