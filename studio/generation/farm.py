@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import TextClause, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,17 +49,19 @@ def report_alive(
         "last_seen_at": now,
         "alive_until": now + timedelta(seconds=next_report_within),
     }
+    _upsert(session, Worker, values, ["last_seen_at", "alive_until", "queues"])
+
+
+def _upsert(session: Session, model: Any, values: dict[str, Any], refresh: list[str]) -> None:
+    """INSERT, or UPDATE `refresh` columns of the row with the same primary key:
+    one statement, safe when two workers write the same row at once."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Worker).values(**values)
+    statement = insert(model).values(**values)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=[Worker.id],
-            set_={
-                "last_seen_at": statement.excluded.last_seen_at,
-                "alive_until": statement.excluded.alive_until,
-                "queues": statement.excluded.queues,
-            },
+            index_elements=[c.name for c in model.__table__.primary_key.columns],
+            set_={name: statement.excluded[name] for name in refresh},
         )
     )
 
@@ -156,15 +159,16 @@ def refresh_snapshots(session: Session, max_age_seconds: float) -> list[str]:
         histogram: dict[int, int] = {}
         for _, _, size in ordered:
             histogram[size] = histogram.get(size, 0) + 1
-        snapshot = session.get(QueueSnapshot, queue) or QueueSnapshot(queue=queue)
-        snapshot.taken_at = now
-        snapshot.workspace_order = [ws for _, ws, _ in ordered]
-        snapshot.order_keys = [key for key, _, _ in ordered]
-        snapshot.order_sizes = [size for _, _, size in ordered]
-        snapshot.lane_sizes = [[size, count] for size, count in sorted(histogram.items())]
-        snapshot.mean_run_seconds = _mean_run_seconds(session, queue)
-        session.add(snapshot)
-    session.flush()
+        values = {
+            "queue": queue,
+            "taken_at": now,
+            "workspace_order": [ws for _, ws, _ in ordered],
+            "order_keys": [key for key, _, _ in ordered],
+            "order_sizes": [size for _, _, size in ordered],
+            "lane_sizes": [[size, count] for size, count in sorted(histogram.items())],
+            "mean_run_seconds": _mean_run_seconds(session, queue),
+        }
+        _upsert(session, QueueSnapshot, values, [k for k in values if k != "queue"])
     return due
 
 

@@ -466,7 +466,12 @@ class JobRunner:
         self.report_alive()
         with self.db.session_scope() as session:
             scheduler.reap_expired(session)
-            farm.refresh_snapshots(session, self.settings.maintenance_interval_seconds)
-            if random.random() < 0.01:  # noqa: S311 - housekeeping, now and then
-                farm.forget_gone_workers(session)
+        try:  # a snapshot is a convenience: its failure must not stop the rest
+            with self.db.session_scope() as session:
+                farm.refresh_snapshots(session, self.settings.maintenance_interval_seconds)
+                if random.random() < 0.01:  # noqa: S311 - housekeeping, now and then
+                    farm.forget_gone_workers(session)
+        except Exception:
+            log.warning("queue snapshot failed; retrying next pass", exc_info=True)
+        with self.db.session_scope() as session:
             return sorted(scheduler.claimable_queues(session))
