@@ -27,7 +27,7 @@ down_revision: str | None = "0006_jams"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-QUEUED = "status = 'queued'"
+QUEUED = "status = 'queued' AND deleted_at IS NULL"
 
 # ---------------------------------------------------------------- Postgres
 # One function for insert, update and delete: take away what the old row
@@ -314,7 +314,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_jobs_queued_by_user",
-            ["workspace_id", "user_id", "id"],
+            ["workspace_id", "queue", "user_id", "id"],
             unique=False,
             postgresql_where=sa.text(QUEUED),
             sqlite_where=sa.text(QUEUED),

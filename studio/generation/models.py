@@ -37,8 +37,10 @@ class JobStatus(enum.StrEnum):
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Partial indexes cover only waiting jobs: the claim and queue positions read
-# these, never the whole history. The literal must match the queries' literal.
-QUEUED_ONLY = text("status = 'queued'")
+# these, never the whole history. Queries spell the same literal condition
+# (a bound parameter would keep the planner from proving the index applies).
+WAITING_SQL = "status = 'queued' AND deleted_at IS NULL"
+QUEUED_ONLY = text(WAITING_SQL)
 
 
 def new_public_id() -> str:
@@ -54,6 +56,7 @@ class Job(CreatedAtMixin, Base):
         Index(
             "ix_jobs_queued_by_user",
             "workspace_id",
+            "queue",
             "user_id",
             "id",
             postgresql_where=QUEUED_ONLY,

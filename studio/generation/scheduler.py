@@ -106,8 +106,10 @@ def _claim_sql(with_models: bool, with_warm: bool) -> TextClause:
     every value is a bound parameter (hence the S608 waivers).
     """
     models = "AND {a}.model_key IN :models" if with_models else ""
+    # Literally the partial indexes' condition (models.WAITING_SQL), per alias.
     waiting = "{a}.status = 'queued' AND {a}.deleted_at IS NULL AND {a}.queue IN :queues " + models
-    job_of_user = "SELECT j.id FROM jobs j, usr WHERE " + (  # noqa: S608
+    # Correlated to the one chosen user, so each probe walks an index in id order.
+    job_of_user = "SELECT j.id FROM jobs j WHERE " + (  # noqa: S608
         "j.workspace_id = usr.workspace_id AND j.user_id = usr.user_id AND " + waiting.format(a="j")
     )
     first_job = f"({job_of_user} ORDER BY j.id LIMIT 1)"
@@ -131,11 +133,13 @@ WITH ws AS (
            AND {waiting.format(a="q")})
      ORDER BY u.last_served_at IS NOT NULL, u.last_served_at, u.user_id
      LIMIT 1
+), pick AS (
+    SELECT {first_job} AS id FROM usr
 )
 UPDATE jobs
    SET status = 'running', worker_id = :worker_id, attempts = attempts + 1,
        started_at = :now, heartbeat_at = :now, lease_expires_at = :lease, progress = 0
- WHERE id = (SELECT {first_job}) AND status = 'queued'
+ WHERE id = (SELECT id FROM pick) AND status = 'queued'
 RETURNING id, public_id, attempts, queue
 """  # noqa: S608
     params = [

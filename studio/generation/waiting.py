@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
@@ -136,10 +137,14 @@ class _Inside:
 def _ahead_in_workspace(
     session: Session, workspace_id: int, queue: str, members: Sequence[Job]
 ) -> _Inside:
-    """Two queries over this workspace's waiting jobs in `queue` (partial index)."""
+    """This workspace's waiting jobs in `queue`, read through the partial index:
+    one query for a single job, two for a page."""
     lane = (Job.workspace_id == workspace_id, Job.queue == queue, _WAITING)
-    rows = session.execute(
-        select(Job.user_id, func.count(), SchedulerUser.last_served_at)
+    per_user: list[Any] = [Job.user_id, func.count(), SchedulerUser.last_served_at]
+    if len(members) == 1:  # its own user's jobs before it, counted alongside
+        per_user.append(func.count().filter(Job.id < members[0].id))
+    rows: Sequence[Any] = session.execute(
+        select(*per_user)
         .join(
             SchedulerUser,
             (SchedulerUser.workspace_id == Job.workspace_id)
@@ -154,6 +159,10 @@ def _ahead_in_workspace(
         int(r[0])
         for r in sorted(rows, key=lambda r: (r[2] is not None, r[2] or datetime.min, r[0]))
     ]
+    if len(members) == 1:
+        job = members[0]
+        rank = {job.id: next((int(r[3]) for r in rows if r[0] == job.user_id), 0)}
+        return _Inside(totals, user_order, rank)
     numbered = (
         select(
             Job.id.label("id"),
