@@ -350,6 +350,10 @@ def messages_old(db: Database, old: types.ModuleType, queued: int) -> int:
     """The old sweeper's re-sends over 10 minutes of a simulated clock (+ one per submit)."""
     clock = datetime.now(UTC)
     old.utcnow = lambda: clock  # the module's own clock, nothing else's
+    with db.session_scope() as session:  # as just submitted: each sent once
+        session.execute(
+            update(Job).where(Job.status == JobStatus.QUEUED).values(dispatched_at=clock)
+        )
     sent = queued  # every submit sent one message
     for tick in range(120):
         clock = datetime.now(UTC) + timedelta(seconds=5 * (tick + 1))
@@ -404,7 +408,7 @@ def main() -> None:
     parser.add_argument("--throttled", type=int, default=900)
     parser.add_argument("--claims", type=int, default=300)
     parser.add_argument("--old-claims", type=int, default=20)
-    parser.add_argument("--old-claims-throttled", type=int, default=3)
+    parser.add_argument("--old-claims-throttled", type=int, default=2)
     parser.add_argument("--reads", type=int, default=200)
     parser.add_argument("--old-reads", type=int, default=20)
     args = parser.parse_args()
