@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import TextClause, delete, func, select, text
+from sqlalchemy import TextClause, bindparam, delete, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -120,10 +120,10 @@ SELECT l.queue, l.workspace_id, SUM(l.queued) AS waiting,
        CASE WHEN s.running < w.max_concurrent_jobs THEN 0 ELSE 1 END AS over_share,
        s.last_served_at
   FROM {LANES}
- WHERE {ELIGIBLE}
+ WHERE {ELIGIBLE} AND l.queue IN :queues
  GROUP BY l.queue, l.workspace_id, s.running, w.max_concurrent_jobs, s.last_served_at
 """  # noqa: S608 - built from the scheduler's constants only
-    )
+    ).bindparams(bindparam("queues", expanding=True))
 
 
 def order_key(over_share: bool, last_served_at: datetime | None) -> float:
@@ -132,17 +132,29 @@ def order_key(over_share: bool, last_served_at: datetime | None) -> float:
     return (1e12 if over_share else 0.0) + served
 
 
-def refresh_snapshots(session: Session, max_age_seconds: float) -> list[str]:
-    """Retake the snapshots older than max_age: one query over the waiting
-    lanes plus a write per queue. Every worker calls this each pass; only
-    stale ones are retaken, so the farm does it about once per interval
-    (two workers racing both write the same thing, harmlessly). Returns the
-    queues retaken."""
+def refresh_snapshots(
+    session: Session, max_age_seconds: float, queues: Iterable[str] | None = None
+) -> list[str]:
+    """Retake the snapshots of `queues` (default: every queue with waiting
+    jobs) older than max_age: one query over those queues' waiting lanes plus
+    a write per queue. Each worker calls this for the queues it serves every
+    pass; only stale ones are retaken, so the farm does it about once per
+    interval (two workers racing write the same thing, harmlessly). Returns
+    the queues retaken."""
     now = utcnow()
-    taken = {q: t for q, t in session.execute(select(QueueSnapshot.queue, QueueSnapshot.taken_at))}
-    waiting = set(
-        session.scalars(select(SchedulerLane.queue).where(SchedulerLane.queued > 0).distinct())
-    )
+    only = None if queues is None else set(queues)
+    taken = {
+        q: t
+        for q, t in session.execute(select(QueueSnapshot.queue, QueueSnapshot.taken_at))
+        if only is None or q in only
+    }
+    waiting = {
+        q
+        for q in session.scalars(
+            select(SchedulerLane.queue).where(SchedulerLane.queued > literal_column("0")).distinct()
+        )
+        if only is None or q in only
+    }
     for gone in set(taken) - waiting:  # nothing waits there any more
         session.execute(delete(QueueSnapshot).where(QueueSnapshot.queue == gone))
     cutoff = now - timedelta(seconds=max_age_seconds)
@@ -150,10 +162,9 @@ def refresh_snapshots(session: Session, max_age_seconds: float) -> list[str]:
     if not due:
         return []
     lanes: dict[str, list[tuple[float, int, int]]] = {q: [] for q in due}
-    for row in session.execute(_waiting_lanes_sql()):
-        if row.queue in lanes:
-            key = order_key(bool(row.over_share), _aware(row.last_served_at))
-            lanes[row.queue].append((key, int(row.workspace_id), int(row.waiting)))
+    for row in session.execute(_waiting_lanes_sql(), {"queues": due}):
+        key = order_key(bool(row.over_share), _aware(row.last_served_at))
+        lanes[row.queue].append((key, int(row.workspace_id), int(row.waiting)))
     for queue in due:
         ordered = sorted(lanes[queue])  # by key, then workspace id: the claim's order
         histogram: dict[int, int] = {}

@@ -468,7 +468,9 @@ class JobRunner:
             scheduler.reap_expired(session)
         try:  # a snapshot is a convenience: its failure must not stop the rest
             with self.db.session_scope() as session:
-                farm.refresh_snapshots(session, self.settings.maintenance_interval_seconds)
+                farm.refresh_snapshots(
+                    session, self.settings.maintenance_interval_seconds, self.queues
+                )
                 if random.random() < 0.01:  # noqa: S311 - housekeeping, now and then
                     farm.forget_gone_workers(session)
         except Exception:

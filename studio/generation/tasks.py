@@ -26,6 +26,7 @@ from studio.generation.webhooks import WebhookSender
 from studio.queue import CeleryDispatcher
 
 log = logging.getLogger(__name__)
+QUEUES = ("gpu", "cpu")  # every job's queue (registry.ModelSpec.queue, rough cuts: cpu)
 
 
 @dataclass
@@ -103,7 +104,8 @@ def start_maintenance() -> threading.Thread:
                 # Any worker wakes any queue: a lost cpu message is found by a
                 # gpu worker's pass too. wake() sends nothing if one waits.
                 for queue in rt.runner.maintenance():
-                    rt.dispatcher.wake(queue)
+                    if queue in QUEUES:
+                        rt.dispatcher.wake(queue)
             except Exception:
                 log.warning("maintenance pass failed; retrying", exc_info=True)
             time.sleep(rt.settings.maintenance_interval_seconds)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from studio.accounts.models import Workspace
@@ -146,3 +146,13 @@ def recount(db: Database, workspace_ids: list[int]) -> tuple[dict[int, tuple], d
                 sum(j.status == JobStatus.QUEUED and j.deleted_at is None for j in jobs),
             )
     return kept, truth
+
+
+def close_queue(db: Database, queue: str) -> None:
+    """End a test's leftover jobs, so later tests' workers see no work in its queue."""
+    with db.session_scope() as session:
+        session.execute(
+            update(Job)
+            .where(Job.queue == queue, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .values(status=JobStatus.CANCELED)
+        )

@@ -35,6 +35,7 @@ def queue(db: Database) -> Iterator[str]:
     yield name
     with db.session_scope() as session:
         farm.forget_worker(session, worker_id)
+    bulk.close_queue(db, name)
 
 
 def add_jobs(

@@ -30,6 +30,7 @@ def queue(db: Database) -> Iterator[str]:
     yield name
     with db.session_scope() as session:
         farm.forget_worker(session, f"w-{name}")
+    bulk.close_queue(db, name)
 
 
 def views(db: Database, job_ids: list[int]) -> dict[int, jobs_service.JobView]:
