@@ -1,6 +1,10 @@
 """The real scheduler on a real database, with job run times simulated.
 
-    .venv/bin/python bench/scheduler_sim.py [--teams 1800] [--jobs 6] [--workers 100]
+    .venv/bin/python bench/scheduler_sim.py [--teams 600] [--jobs 8] [--workers 34] [--flood 1000]
+
+The defaults are a third of a jam (18 teams per worker, as at jam size) so a
+run takes a few minutes here; `--teams 1800 --workers 100 --flood 3000` is the
+full jam (about 11 minutes on this shared 2-core machine).
 
 A discrete-event simulation: the clock jumps from one job end to the next;
 at each end the worker finishes its job (the same UPDATE a worker does) and
@@ -15,7 +19,7 @@ Scenarios (scratch Postgres database, STUDIO_TEST_PG_ADMIN_URL):
      -> Jain's index of GPU seconds across teams while all of them still wait
         (goal >= 0.99) and workers busy while work waits (goal >= 95%);
   B  one team alone on an idle farm (share 2, no hard cap) -> uses every worker;
-  C  the jam's skew: one team queues 3,000 jobs, every other team 3
+  C  the jam's skew: one team queues `--flood` jobs, every other team 3
      -> the big team gets about one worker in `teams` while others wait, all
         of them once it is alone.
 """
@@ -254,10 +258,10 @@ def scratch() -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--teams", type=int, default=1800)
+    parser.add_argument("--teams", type=int, default=600)
     parser.add_argument("--jobs", type=int, default=8, help="jobs per team (scenario A)")
-    parser.add_argument("--workers", type=int, default=100)
-    parser.add_argument("--flood", type=int, default=3000, help="the big team's jobs (C)")
+    parser.add_argument("--workers", type=int, default=34)
+    parser.add_argument("--flood", type=int, default=1000, help="the big team's jobs (C)")
     parser.add_argument("--skip", default="", help="scenarios to skip, e.g. AC")
     args = parser.parse_args()
     url, name = scratch()

@@ -259,7 +259,7 @@ def wait_text(view: JobView) -> str:
     eta = ""
     if wait.estimated_start_at is not None:
         minutes = max(0.0, (wait.estimated_start_at - utcnow()).total_seconds()) / 60
-        eta = " · starts in about " + (f"{minutes:.0f} min" if minutes >= 1 else "a minute")
+        eta = " · starts in " + (f"about {minutes:.0f} min" if minutes >= 1 else "under a minute")
     return f"{wait.position} ahead{eta}"
 
 
