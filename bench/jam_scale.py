@@ -503,9 +503,11 @@ def report(results: dict[str, tuple]) -> None:
             f"{statistics.median(old_s) / max(new_s):.0f}x",
             "<= 3",
         )
-        for q in (0.5, 0.99):
+        for q in (0.0, 0.5, 0.99):
             row(
-                f"claim p{round(q * 100)} (ms)",
+                "claim min (ms): the work without the machine's scheduling delays"
+                if q == 0
+                else f"claim p{round(q * 100)} (ms)",
                 f"{percentile(old_t, q):.1f}",
                 f"**{percentile(new_t, q):.2f}**",
                 f"{percentile(old_t, q) / percentile(new_t, q):.0f}x",
@@ -514,26 +516,28 @@ def report(results: dict[str, tuple]) -> None:
         for what, key in (("task read", "get"), ("list of 50", "list")):
             old_ms, new_ms = read[f"{key}_old"], read[f"{key}_new"]
             row(
-                f"{what} p50 / p99, service (ms)",
-                f"{percentile(old_ms, 0.5):.1f} / {percentile(old_ms, 0.99):.1f}",
-                f"**{percentile(new_ms, 0.5):.2f} / {percentile(new_ms, 0.99):.2f}**",
+                f"{what} min / p50 / p99, service (ms)",
+                f"{min(old_ms):.1f} / {percentile(old_ms, 0.5):.1f} / "
+                f"{percentile(old_ms, 0.99):.1f}",
+                f"**{min(new_ms):.2f} / {percentile(new_ms, 0.5):.2f} / "
+                f"{percentile(new_ms, 0.99):.2f}**",
                 f"{percentile(old_ms, 0.99) / percentile(new_ms, 0.99):.0f}x (p99)",
                 "",
             )
         for what, key in (("GET /v1/tasks/{id}", "http_get"), ("GET /v1/tasks (50)", "http_list")):
             ms = http[key]
             row(
-                f"{what} p50 / p99, HTTP (ms)",
+                f"{what} min / p50 / p99, HTTP (ms)",
                 "",
-                f"**{percentile(ms, 0.5):.2f} / {percentile(ms, 0.99):.2f}**",
+                f"**{min(ms):.2f} / {percentile(ms, 0.5):.2f} / {percentile(ms, 0.99):.2f}**",
                 "",
                 "p99 < 10" if key == "http_get" else "",
             )
         ms = read["baseline"]
         row(
-            "machine noise: `SELECT 1` round trip p50 / p99 (ms)",
+            "machine noise: `SELECT 1` round trip min / p50 / p99 (ms)",
             "",
-            f"{percentile(ms, 0.5):.2f} / {percentile(ms, 0.99):.2f}",
+            f"{min(ms):.2f} / {percentile(ms, 0.5):.2f} / {percentile(ms, 0.99):.2f}",
             "",
             "",
         )
