@@ -28,6 +28,7 @@ from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.base import ID_MAX
 from studio.db.session import Database
+from studio.generation import farm
 from studio.generation.context import build_generation
 from studio.media import signing
 from studio.media.models import Asset
@@ -81,13 +82,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
+        """The web process is up (200) or its database is not (503); `queues`
+        and `problems` tell an operator about the job farm (still 200: the web
+        serves fine without workers)."""
         try:
             with db.session_scope() as session:
                 session.execute(text("SELECT 1"))
+                queues = farm.queue_health(session)
         except Exception:
             log.exception("health check: database unreachable")
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
-        return JSONResponse({"ok": True, "version": __version__})
+        return JSONResponse(
+            {
+                "ok": True,
+                "version": __version__,
+                "queues": {
+                    q.queue: {
+                        "waiting": q.waiting,
+                        "throttled": q.throttled,
+                        "running": q.running,
+                        "workers": q.workers,
+                    }
+                    for q in queues
+                },
+                "problems": [farm.unserved_text(q) for q in queues if q.unserved],
+            }
+        )
 
     @app.get("/media/{asset_id}", include_in_schema=False)
     def media_file(

@@ -1,4 +1,4 @@
-"""The `studio` command: serve, worker, db, users, workspaces, apikeys, demo.
+"""The `studio` command: serve, worker, status, db, users, workspaces, apikeys, demo.
 
 Bad input exits non-zero with one line on stderr and writes nothing: each
 command runs in one transaction that rolls back on any error.
@@ -212,6 +212,35 @@ def _demo_project(session: Any, actor: Any, workspace_id: int) -> None:
         )
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
+    """The job farm: each queue's jobs and live workers, then the workers."""
+    import datetime as dt
+
+    from studio.generation import farm
+
+    with _db(settings).session_scope() as session:
+        queues = farm.queue_health(session)
+        workers = farm.workers(session)
+    print(f"{'QUEUE':12} {'WAITING':>8} {'THROTTLED':>9} {'RUNNING':>8} {'WORKERS':>8}")
+    for q in queues:
+        print(f"{q.queue:12} {q.waiting:>8} {q.throttled:>9} {q.running:>8} {q.workers:>8}")
+    now = dt.datetime.now(dt.UTC)
+    print()
+    print(f"{'WORKER':48} {'QUEUES':10} {'LAST SEEN':>10}  STATE")
+    for w in workers:
+        seen = f"{(now - w.last_seen_at).total_seconds():.0f} s ago"
+        state = "alive" if w.alive else "gone"
+        print(f"{w.id[:48]:48} {','.join(w.queues):10} {seen:>10}  {state}")
+    if not workers:
+        print(
+            "(no worker has reported yet"
+            + (": jobs run inside `studio serve`)" if not settings.redis_url else ")")
+        )
+    problems = [farm.unserved_text(q) for q in queues if q.unserved]
+    for problem in problems:
+        print(f"\nPROBLEM: {problem}")
+
+
 def cmd_models(args: argparse.Namespace, settings: Settings) -> None:
     from studio.generation import registry as reg
 
@@ -351,6 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
     tiny = models_sub.add_parser("make-tiny", help="write tiny random-weight pipelines + registry")
     tiny.add_argument("directory")
     models.set_defaults(run=cmd_models)
+
+    status = sub.add_parser(
+        "status", help="the job queues and workers; says when a queue has no live worker"
+    )
+    status.set_defaults(run=cmd_status)
 
     demo = sub.add_parser("demo", help="create a demo admin and workspace, print a login")
     demo.add_argument("--reset", action="store_true", help="set and print a new demo password")

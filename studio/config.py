@@ -47,8 +47,8 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 60  # a running job whose heartbeat stops this long is requeued
     job_heartbeat_seconds: float = 5.0
     job_max_attempts: int = 3
-    job_resend_after_seconds: int = 30  # a queued job with no worker this long is re-sent
-    maintenance_interval_seconds: float = 5.0  # reaper + sweeper cadence
+    # Each worker's loop: presence report, reaper, queue snapshots, wake-ups.
+    maintenance_interval_seconds: float = 5.0
     # Celery queue names are "<prefix>gpu" and "<prefix>cpu" (tests isolate with a prefix).
     queue_prefix: str = ""
     model_memory_budget_gb: float = 20.0  # warm pipelines kept per GPU worker

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 
 from studio.config import Settings
 
@@ -45,3 +45,10 @@ def _start_maintenance(**_: Any) -> None:
     from studio.generation.tasks import start_maintenance
 
     start_maintenance()
+
+
+@worker_shutdown.connect
+def _leave_farm(**_: Any) -> None:
+    from studio.generation.tasks import stop
+
+    stop()

@@ -63,8 +63,12 @@ class Workspace(CreatedAtMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    # Quotas the generation queue enforces (fair share across workspaces).
+    # What the generation queue enforces (see generation/scheduler.py):
+    # the share: jobs it runs at once while other workspaces wait (on an idle
+    # farm it may use every free worker); a hard cap, never exceeded (None:
+    # none; jam teams get the jam's); GPU seconds of successful jobs.
     max_concurrent_jobs: Mapped[int] = mapped_column(default=2)
+    concurrent_jobs_cap: Mapped[int | None] = mapped_column()
     gpu_seconds_quota: Mapped[int | None] = mapped_column()
     # Optional: a signed POST here when a task ends (set by owners/admins).
     webhook_url: Mapped[str | None] = mapped_column(String(500))

@@ -58,6 +58,8 @@ class JamIn(Strict):
     elements: list[ElementIn] | None = Field(default=None, max_length=MAX_CATEGORIES)
     rubric: list[CriterionIn] | None = Field(default=None, max_length=MAX_CRITERIA)
     gpu_seconds_grant: int | None = Field(default=None, ge=0, le=10**9)
+    # Jobs a team may run at once whatever the farm's idle capacity (0: no cap).
+    team_concurrent_jobs_cap: int | None = Field(default=None, ge=0, le=10_000)
     audience_vote: bool | None = None
     judges_per_entry: int | None = Field(default=None, ge=1, le=20)
     normalize_scores: bool | None = None

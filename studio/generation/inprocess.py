@@ -55,6 +55,10 @@ class InProcessRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        try:
+            self.runner.forget()
+        except Exception:  # the database may already be gone at shutdown
+            log.warning("could not remove the runner's presence row", exc_info=True)
 
     def _recover(self) -> None:
         """Jobs left 'running' by a dead process of this host go back to the queue."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -26,7 +27,7 @@ from studio.config import Settings
 from studio.db.base import utcnow
 from studio.db.session import Database
 from studio.errors import StudioError
-from studio.generation import cleanup, engines, scheduler
+from studio.generation import cleanup, engines, farm, scheduler
 from studio.generation.engines import get_engine, loaded_engine
 from studio.generation.engines.base import GenerationRequest, JobCanceled
 from studio.generation.models import Job, JobStatus
@@ -90,6 +91,7 @@ class JobRunner:
         queues: Sequence[str],
         worker_id: str,
         on_finished: Callable[[str], None] | None = None,
+        on_claimed: Callable[[str], object] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -98,6 +100,11 @@ class JobRunner:
         self.worker_id = worker_id
         self.storage = Storage(settings.media_path)
         self.on_finished = on_finished
+        # Celery: wake one more worker after each claim (see tasks.py).
+        self.on_claimed = on_claimed
+        # Readers count this worker alive until a few of its reports are missed.
+        self.presence_seconds = max(30.0, 4 * settings.maintenance_interval_seconds)
+        self._last_presence = 0.0
         # Pinned threads: the same seed gives the same frames on every worker.
         engines.configure(
             "diffusers",
@@ -129,6 +136,8 @@ class JobRunner:
             )
         if claim is None:
             return None
+        if self.on_claimed is not None:
+            self.on_claimed(claim.queue)
         return self.run(claim)
 
     # ------------------------------------------------------------ running
@@ -260,6 +269,9 @@ class JobRunner:
                         return
                     if session.scalar(select(Job.cancel_requested).where(Job.id == watch.job_id)):
                         watch.cancel.set()
+                # A long job must not make its worker look gone.
+                if time.monotonic() - self._last_presence > self.presence_seconds / 4:
+                    self.report_alive()
             except Exception:  # a database blip: try again at the next tick
                 log.warning("watch failed for job %s", watch.job_id, exc_info=True)
 
@@ -443,9 +455,34 @@ class JobRunner:
 
     # ------------------------------------------------------------ maintenance
 
-    def maintenance(self) -> list[tuple[str, str]]:
-        """Reap dead workers' jobs and collect queued jobs that need a (re)send."""
+    def report_alive(self) -> None:
+        with self.db.session_scope() as session:
+            farm.report_alive(
+                session, self.worker_id, self.queues, next_report_within=self.presence_seconds
+            )
+        self._last_presence = time.monotonic()
+
+    def forget(self) -> None:
+        """A clean shutdown: this worker no longer serves its queues."""
+        with self.db.session_scope() as session:
+            farm.forget_worker(session, self.worker_id)
+
+    def maintenance(self) -> list[str]:
+        """One pass of the loop every worker runs: say we are alive, reap dead
+        workers' jobs, retake stale queue snapshots. Returns the queues where a
+        job could start now, to be woken (never one message per job)."""
+        self.report_alive()
         with self.db.session_scope() as session:
             scheduler.reap_expired(session)
             cleanup.remove_stale_temp_files(session, self.storage)
-            return scheduler.due_for_dispatch(session, self.settings.job_resend_after_seconds)
+        try:  # a snapshot is a convenience: its failure must not stop the rest
+            with self.db.session_scope() as session:
+                farm.refresh_snapshots(
+                    session, self.settings.maintenance_interval_seconds, self.queues
+                )
+                if random.random() < 0.01:  # noqa: S311 - housekeeping, now and then
+                    farm.forget_gone_workers(session)
+        except Exception:
+            log.warning("queue snapshot failed; retrying next pass", exc_info=True)
+        with self.db.session_scope() as session:
+            return sorted(scheduler.claimable_queues(session))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from studio.generation.models import JobStatus
-from studio.generation.service import JobView
+from studio.generation.service import JobView, wait_text
 from studio.media import signing
 
 RUNWAY_STATUS = {
@@ -35,7 +36,7 @@ def task_json(view: JobView, *, base_url: str, secret: str, ttl_seconds: int) ->
     body: dict[str, Any] = {
         "id": view.public_id,
         "status": runway_status(view),
-        "createdAt": view.created_at.isoformat().replace("+00:00", "Z"),
+        "createdAt": _iso(view.created_at),
     }
     if view.status in (JobStatus.QUEUED, JobStatus.RUNNING):
         body["progress"] = round(view.progress, 3)
@@ -52,12 +53,23 @@ def task_json(view: JobView, *, base_url: str, secret: str, ttl_seconds: int) ->
         "seed": view.params.get("seed"),
         "ratio": view.params.get("ratio"),
         "duration": view.params.get("duration"),
+        "queue": view.queue,
+        # While queued: jobs that start first by the fair order, a rough start
+        # time, and why it waits: "turn", "concurrency" or "quota" (THROTTLED),
+        # or "worker" (no live worker serves the queue: an operator's problem).
         # A duration outside the model's table renders its nearest frame count: said here.
         "durationNote": view.params.get("duration_note"),
         "requestedModel": view.params.get("requested_model"),
         "queuePosition": view.position,
+        "estimatedStartAt": _iso(view.wait.estimated_start_at) if view.wait else None,
+        "waitingFor": view.waiting_for,
+        "waitingMessage": wait_text(view) or None,
         "attempts": view.attempts,
         "poster": url(view.poster_asset_id) if view.poster_asset_id else None,
         "expiresInSeconds": ttl_seconds,
     }
     return body
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

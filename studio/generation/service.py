@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,10 @@ from studio.db.base import utcnow
 from studio.db.session import on_commit
 from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
 from studio.generation import registry as reg
-from studio.generation import scheduler
+from studio.generation import waiting
 from studio.generation.models import ACTIVE, Job, JobStatus
 from studio.generation.scheduler import pairs
+from studio.generation.waiting import Wait
 from studio.media import service as media
 from studio.media.storage import Storage
 
@@ -312,8 +313,7 @@ class JobView:
     model_key: str
     mode: str
     status: JobStatus
-    throttled: bool
-    position: int | None  # jobs ahead in its queue, while queued
+    queue: str
     progress: float
     attempts: int
     params: dict[str, Any]
@@ -326,10 +326,45 @@ class JobView:
     poster_asset_id: int | None
     output_mime: str | None
     cancel_requested: bool
+    wait: Wait | None = None  # while queued: why it waits, its place, a start estimate
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def throttled(self) -> bool:
+        """Runway's THROTTLED: queued behind the workspace's own cap or quota."""
+        return self.wait is not None and self.wait.throttled
+
+    @property
+    def position(self) -> int | None:
+        """Jobs that start before this one, by the scheduler's fair order."""
+        return self.wait.position if self.wait else None
+
+    @property
+    def waiting_for(self) -> str | None:
+        return self.wait.reason if self.wait else None
+
+
+def wait_text(view: JobView) -> str:
+    """One line for people: why a queued job has not started yet."""
+    wait = view.wait
+    if wait is None:
+        return ""
+    if wait.reason == waiting.NO_WORKER:
+        return f"waiting: no worker serves the {view.queue} queue right now"
+    if wait.reason == waiting.QUOTA:
+        return "waiting: the workspace has used its GPU time"
+    if wait.reason == waiting.CONCURRENCY:
+        return "waiting: the workspace is at its limit of running jobs"
+    if not wait.position:
+        return "next up"
+    eta = ""
+    if wait.estimated_start_at is not None:
+        minutes = max(0.0, (wait.estimated_start_at - utcnow()).total_seconds()) / 60
+        eta = " · starts in " + (f"about {minutes:.0f} min" if minutes >= 1 else "under a minute")
+    return f"{wait.position} ahead{eta}"
 
 
 def _job_for(session: Session, actor: Actor, public_id: str) -> Job:
@@ -350,13 +385,9 @@ def views_for(session: Session, jobs: list[Job]) -> list[JobView]:
 
 
 def _views(session: Session, jobs: list[Job]) -> list[JobView]:
-    throttled = (
-        scheduler.throttled_workspaces(session)
-        if any(j.status == JobStatus.QUEUED for j in jobs)
-        else set()
-    )
     from studio.media.models import Asset  # local: only for the mime of outputs
 
+    waits = waiting.waits(session, jobs)
     output_ids = [j.output_asset_id for j in jobs if j.output_asset_id]
     mimes = (
         pairs(
@@ -365,48 +396,31 @@ def _views(session: Session, jobs: list[Job]) -> list[JobView]:
         if output_ids
         else {}
     )
-    views = []
-    for job in jobs:
-        position = None
-        if job.status == JobStatus.QUEUED:
-            position = int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(Job)
-                    .where(
-                        Job.status == JobStatus.QUEUED,
-                        Job.queue == job.queue,
-                        Job.id < job.id,
-                        Job.deleted_at.is_(None),
-                    )
-                )
-                or 0
-            )
-        views.append(
-            JobView(
-                public_id=job.public_id,
-                workspace_id=job.workspace_id,
-                user_id=job.user_id,
-                model_key=job.model_key,
-                mode=job.mode,
-                status=job.status,
-                throttled=job.status == JobStatus.QUEUED and job.workspace_id in throttled,
-                position=position,
-                progress=job.progress,
-                attempts=job.attempts,
-                params=dict(job.params),
-                created_at=job.created_at,
-                started_at=job.started_at,
-                finished_at=job.finished_at,
-                error_code=job.error_code,
-                error_message=job.error_message,
-                output_asset_id=job.output_asset_id,
-                poster_asset_id=job.poster_asset_id,
-                output_mime=mimes.get(job.output_asset_id) if job.output_asset_id else None,
-                cancel_requested=job.cancel_requested,
-            )
+    return [
+        JobView(
+            public_id=job.public_id,
+            workspace_id=job.workspace_id,
+            user_id=job.user_id,
+            model_key=job.model_key,
+            mode=job.mode,
+            status=job.status,
+            queue=job.queue,
+            progress=job.progress,
+            attempts=job.attempts,
+            params=dict(job.params),
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            error_code=job.error_code,
+            error_message=job.error_message,
+            output_asset_id=job.output_asset_id,
+            poster_asset_id=job.poster_asset_id,
+            output_mime=mimes.get(job.output_asset_id) if job.output_asset_id else None,
+            cancel_requested=job.cancel_requested,
+            wait=waits.get(job.id),
         )
-    return views
+        for job in jobs
+    ]
 
 
 def get_job(session: Session, actor: Actor, public_id: str) -> JobView:

@@ -71,6 +71,10 @@ class Jam(CreatedAtMixin, Base):
     # [{"key": "artistic", "name": "Artistic", "weight": 45, "min": 1, "max": 10}, ...]
     rubric: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     gpu_seconds_grant: Mapped[int] = mapped_column(Integer, default=3600)
+    # The most jobs one team runs at once even when workers sit idle (0: no
+    # cap, so a lone team may use every free worker). Copied to each team's
+    # workspace at registration, like the GPU grant.
+    team_concurrent_jobs_cap: Mapped[int] = mapped_column(Integer, default=0)
     audience_vote: Mapped[bool] = mapped_column(Boolean, default=True)
     judges_per_entry: Mapped[int] = mapped_column(Integer, default=3)
     normalize_scores: Mapped[bool] = mapped_column(Boolean, default=False)

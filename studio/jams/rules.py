@@ -127,6 +127,7 @@ class JamRules:
     elements: list[dict[str, Any]] | None = None
     rubric: list[dict[str, Any]] | None = None
     gpu_seconds_grant: int | None = None
+    team_concurrent_jobs_cap: int | None = None  # 0: no cap
     audience_vote: bool | None = None
     judges_per_entry: int | None = None
     normalize_scores: bool | None = None
@@ -260,6 +261,7 @@ def _apply_limits(jam: Jam, given: dict[str, Any], creating: bool) -> None:
         "film_max_seconds": 240.0,
         "film_max_bytes": 2 * 1024**3,
         "gpu_seconds_grant": 3600,
+        "team_concurrent_jobs_cap": 0,
         "audience_vote": True,
         "judges_per_entry": 3,
         "normalize_scores": False,
@@ -268,6 +270,7 @@ def _apply_limits(jam: Jam, given: dict[str, Any], creating: bool) -> None:
     given_all = {**values}
     values["team_size_max"] = _int(given_all, "team_size_max", 1, 50)
     values["gpu_seconds_grant"] = _int(given_all, "gpu_seconds_grant", 0, 10**9)
+    values["team_concurrent_jobs_cap"] = _int(given_all, "team_concurrent_jobs_cap", 0, 10_000)
     values["judges_per_entry"] = _int(given_all, "judges_per_entry", 1, 20)
     values["film_max_bytes"] = _int(given_all, "film_max_bytes", 1024, 100 * 1024**3)
     for name in ("film_min_seconds", "film_max_seconds"):

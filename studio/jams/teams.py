@@ -112,6 +112,7 @@ def register_team(
     person = dataclasses.replace(actor, workspace_scope=None, api_key_id=None)
     workspace = accounts.create_workspace(session, person, name=f"{team_name} · {jam.title}"[:80])
     workspace.gpu_seconds_quota = jam.gpu_seconds_grant
+    workspace.concurrent_jobs_cap = jam.team_concurrent_jobs_cap or None
     team = JamTeam(
         jam_id=jam.id, name=team_name, workspace_id=workspace.id, created_by=actor.user_id
     )

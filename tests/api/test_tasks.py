@@ -234,7 +234,7 @@ def test_cancel_while_queued_shows_throttled_then_cancelled(
 ) -> None:  # type: ignore[no-untyped-def]
     workspace, key = team
     with db.session_scope() as session:
-        session.get(Workspace, workspace.id).max_concurrent_jobs = 0  # type: ignore[union-attr]
+        session.get(Workspace, workspace.id).concurrent_jobs_cap = 0  # type: ignore[union-attr]
     task_id = http.post(
         "/v1/text_to_video", json={"promptText": "Waits", "model": "animatic"}, headers=bearer(key)
     ).json()["id"]
@@ -308,7 +308,7 @@ def test_viewers_cannot_generate_and_editors_cannot_cancel_others(
     )
     assert denied.status_code == 403
     with db.session_scope() as session:
-        session.get(Workspace, workspace.id).max_concurrent_jobs = 0  # type: ignore[union-attr]
+        session.get(Workspace, workspace.id).concurrent_jobs_cap = 0  # type: ignore[union-attr]
     task_id = http.post(
         "/v1/text_to_video", json={"promptText": "mine"}, headers=bearer(key)
     ).json()["id"]

@@ -82,7 +82,6 @@ def build_stack(settings: Settings, models_file: Path, logs: Path, **overrides: 
         "models_file": models_file,
         "job_lease_seconds": 3,
         "job_heartbeat_seconds": 0.5,
-        "job_resend_after_seconds": 2,
         "maintenance_interval_seconds": 0.5,
         "job_max_attempts": 2,
         **overrides,

@@ -28,7 +28,7 @@ from tests.jams.helpers import (
 
 
 def test_registration_workspace_cap_and_one_team_per_person(db: Database) -> None:
-    slug, _ = make_jam(db, team_size_max=2, gpu_seconds_grant=1234)
+    slug, _ = make_jam(db, team_size_max=2, gpu_seconds_grant=1234, team_concurrent_jobs_cap=3)
     captain, mate, extra, rival = (make_user(db, n) for n in ("cap", "mate", "extra", "rival"))
     with db.session_scope() as session, pytest.raises(Conflict) as early:
         teams.register_team(
@@ -40,6 +40,7 @@ def test_registration_workspace_cap_and_one_team_per_person(db: Database) -> Non
     with db.session_scope() as session:
         workspace = session.get(Workspace, team.workspace_id)
         assert workspace is not None and workspace.gpu_seconds_quota == 1234
+        assert workspace.concurrent_jobs_cap == 3  # the jam's hard cap per team
         when = at(REG_OPEN + timedelta(hours=2))
         with pytest.raises(Conflict) as taken:
             teams.register_team(session, actor(session, extra), slug, name="otters", clock=when)

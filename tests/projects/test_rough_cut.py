@@ -118,7 +118,7 @@ def test_nothing_to_cut_and_unfinished_takes_are_refused(
     empty = http.post(f"/v1/projects/{project_id}/rough_cut", json={}, headers=auth)
     assert empty.status_code == 422 and empty.json()["error"] == "nothing_to_cut"
     with db.session_scope() as session:
-        session.get(Workspace, team.id).max_concurrent_jobs = 0  # type: ignore[union-attr]
+        session.get(Workspace, team.id).concurrent_jobs_cap = 0  # type: ignore[union-attr]
     take = http.post(
         f"/v1/shots/{shots[0]['id']}/takes", json={"model": "animatic"}, headers=auth
     ).json()

@@ -368,13 +368,7 @@ def _queue_html(active: list[jobs.JobView]) -> str:
     for view in active:
         status = runway_status(view)
         if view.status == JobStatus.QUEUED:
-            detail = (
-                "waiting: the workspace is at its limit of running jobs"
-                if view.throttled
-                else f"{view.position} ahead"
-                if view.position
-                else "next up"
-            )
+            detail = jobs.wait_text(view)  # why it waits: its turn, a limit, no worker
         else:
             detail = "stopping…" if view.cancel_requested else f"{round(view.progress * 100)}%"
         rows.append(
