@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -94,12 +94,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with db.session_scope() as session:
             asset = session.get(Asset, asset_id)
             key, mime = (asset.storage_key, asset.mime) if asset else (None, None)
-        if key is None or not generation.storage.exists(key):
-            return JSONResponse(
-                {"error": "not_found", "message": "No such media."}, status_code=404
+        missing = JSONResponse({"error": "not_found", "message": "No such media."}, status_code=404)
+        if key is None:
+            return missing
+        storage = generation.storage
+        # Object storage serves the bytes itself (Range, seeking): send the browser
+        # there with a presigned GET that expires with this link.
+        remaining = max(1, exp - int(time.time()))
+        url = storage.download_url(key, expires_in=remaining, mime=mime)
+        if url is not None:
+            return RedirectResponse(
+                url,
+                status_code=307,
+                headers={"Cache-Control": f"private, max-age={min(remaining, 300)}"},
             )
+        path = storage.local_path(key)
+        if path is None or not path.is_file():
+            return missing
         return FileResponse(
-            generation.storage.path_for(key),
+            path,
             media_type=mime,
             headers={"Cache-Control": "private, max-age=600", "Content-Disposition": "inline"},
         )

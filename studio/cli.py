@@ -1,4 +1,4 @@
-"""The `studio` command: serve, worker, db, users, workspaces, apikeys, demo.
+"""The `studio` command: serve, worker, db, storage, users, workspaces, apikeys, demo.
 
 Bad input exits non-zero with one line on stderr and writes nothing: each
 command runs in one transaction that rolls back on any error.
@@ -30,14 +30,32 @@ def _db(settings: Settings):  # type: ignore[no-untyped-def]
     return Database(settings.database_url)
 
 
+def check_storage(settings: Settings) -> str:
+    """Prove this host can write, read and delete in the media store; its description."""
+    from studio.media.service import build_storage
+    from studio.media.storage import StorageError
+
+    try:
+        storage = build_storage(settings)
+        storage.check()
+    except (StorageError, ValueError) as exc:
+        raise CommandError(
+            f"The media store ({settings.storage_url or settings.media_path}) is not usable "
+            f"from this host: {exc}"
+        ) from None
+    return storage.describe()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from studio.app import create_app
     from studio.db import migrate
 
+    if settings.storage_check_on_start:
+        check_storage(settings)
     if not args.no_migrate:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url)  # under a lock: many hosts may start at once
     app = create_app(settings)
     host = args.host or settings.host
     port = args.port or settings.port
@@ -55,6 +73,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
         )
     from studio.generation import tasks
     from studio.queue import celery_queue
+
+    if settings.storage_check_on_start:
+        check_storage(settings)
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     tasks.configure([q for q in queues if q in ("gpu", "cpu")])
@@ -87,6 +108,12 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
     elif args.db_command == "check":
         migrate.check(settings.database_url)
         print("Models and migrations agree.")
+
+
+def cmd_storage(args: argparse.Namespace, settings: Settings) -> None:
+    if args.storage_command == "check":
+        where = check_storage(settings)
+        print(f"Media store OK: this host can write, read and delete in {where}.")
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -316,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db.add_argument("db_command", choices=["upgrade", "check"])
     db.set_defaults(run=cmd_db)
+
+    storage = sub.add_parser("storage", help="the media store (local folder or S3)")
+    storage.add_argument("storage_command", choices=["check"])
+    storage.set_defaults(run=cmd_storage)
 
     users = sub.add_parser("users", help="user accounts").add_subparsers(dest="sub", required=True)
     create_user = users.add_parser("create", help="create a user")

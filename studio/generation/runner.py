@@ -10,14 +10,17 @@ step and nothing is written, so a job's outputs are written exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -34,7 +37,7 @@ from studio.generation.registry import ModelSpec, Registry
 from studio.media import ffmpeg
 from studio.media import service as media
 from studio.media.models import Asset
-from studio.media.storage import Storage
+from studio.media.storage import ObjectMissing
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,13 @@ def make_worker_id(kind: str) -> str:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     public_id: str
     status: JobStatus
@@ -96,7 +106,7 @@ class JobRunner:
         self.registry = registry
         self.queues = list(queues)
         self.worker_id = worker_id
-        self.storage = Storage(settings.media_path)
+        self.storage = media.build_storage(settings)
         self.on_finished = on_finished
         # Pinned threads: the same seed gives the same frames on every worker.
         engines.configure(
@@ -202,7 +212,36 @@ class JobRunner:
                 f"The weights for {spec.name} are not installed on this worker.",
                 code="weights_missing",
             )
-        request = GenerationRequest(
+        with self._reference(reference_key) as image_path:
+            request = self._request(mode, params, image_path)
+            started = time.monotonic()
+            output = engine.run(spec, request, watch.step)
+            seconds = time.monotonic() - started
+        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
+        return self._finish(
+            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
+        )
+
+    @contextlib.contextmanager
+    def _reference(self, key: str | None) -> Iterator[Path | None]:
+        """The job's reference image as a scratch file while the engine runs."""
+        if key is None:
+            yield None
+            return
+        try:
+            with self.storage.local_copy(key) as path:
+                yield path
+        except ObjectMissing:
+            raise StudioError(
+                "The reference image of this job is missing from the media store; "
+                "set the reference again and retry.",
+                code="reference_missing",
+            ) from None
+
+    @staticmethod
+    def _request(mode: str, params: dict[str, Any], image_path: Path | None) -> GenerationRequest:
+        return GenerationRequest(
             mode=mode,  # type: ignore[arg-type]
             prompt=params["prompt"],
             width=int(params["width"]),
@@ -213,19 +252,11 @@ class JobRunner:
             num_frames=int(params["num_frames"]),
             fps=int(params["fps"]),
             negative_prompt=params.get("negative_prompt"),
-            image_path=self.storage.path_for(reference_key) if reference_key else None,
+            image_path=image_path,
             camera_move=params.get("camera_move"),
             motion_strength=params.get("motion_strength"),
             title=params.get("title"),
             caption=params.get("user_prompt") or params.get("prompt"),
-        )
-        started = time.monotonic()
-        output = engine.run(spec, request, watch.step)
-        seconds = time.monotonic() - started
-        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
-        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-        return self._finish(
-            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
         )
 
     def _watch(self, watch: Watch) -> None:
@@ -272,60 +303,59 @@ class JobRunner:
         array = np.asarray(frames)
         base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
         poster_key = f"{base}-poster.jpg"
-        if array.shape[0] > 1:
-            output_key, kind = f"{base}-output.mp4", "video"
-            written.append(output_key)
-            ffmpeg.encode_mp4(array, fps, self.storage.path_for(output_key))
-        else:
-            output_key, kind = f"{base}-output.png", "image"
-            written.append(output_key)
-            ffmpeg.write_png(array[0], self.storage.path_for(output_key))
-        written.append(poster_key)
-        ffmpeg.write_poster(array[array.shape[0] // 2], self.storage.path_for(poster_key))
-        info = ffmpeg.probe(self.storage.path_for(output_key)) if kind == "video" else None
+        video = array.shape[0] > 1
+        kind = "video" if video else "image"
+        output_key = f"{base}-output.{'mp4' if video else 'png'}"
+        # Encoded in local scratch, then put into the store (the only copy that stays).
+        with tempfile.TemporaryDirectory(prefix="studio-job-") as scratch:
+            output_path = Path(scratch) / output_key.rsplit("/", 1)[-1]
+            poster_path = Path(scratch) / "poster.jpg"
+            if video:
+                ffmpeg.encode_mp4(array, fps, output_path)
+            else:
+                ffmpeg.write_png(array[0], output_path)
+            ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)
+            info = ffmpeg.probe(output_path) if video else None
+            stored = self._store(output_key, output_path, written)
+            poster = self._store(poster_key, poster_path, written)
         timings = {**timings, "encode_s": round(time.monotonic() - encode_started, 4)}
         gpu_seconds = round(seconds, 3) if spec.queue == "gpu" else 0.0
         size = (int(array.shape[2]), int(array.shape[1]))
         return self._record(
-            claim,
-            workspace_id,
-            output_key,
-            kind,
-            poster_key,
-            info,
-            size,
-            gpu_seconds,
-            timings,
-            written,
+            claim, workspace_id, stored, kind, poster, info, size, gpu_seconds, timings, written
         )
+
+    def _store(self, key: str, path: Path, written: list[str]) -> StoredFile:
+        """Put a finished scratch file into the store, noting its size and hash."""
+        stored = StoredFile(key, path.stat().st_size, media.sha256_of(path))
+        written.append(key)
+        self.storage.put_file(key, path)
+        return stored
 
     def _record(
         self,
         claim: scheduler.Claim,
         workspace_id: int,
-        output_key: str,
+        output_file: StoredFile,
         kind: str,
-        poster_key: str,
+        poster_file: StoredFile,
         info: ffmpeg.Probe | None,
         size: tuple[int, int],
         gpu_seconds: float,
         timings: dict[str, Any],
         written: list[str],
-        *,
-        output_sha256: str | None = None,
     ) -> JobStatus:
-        """Record the outputs and finish the job, only if it is still ours.
-
-        `output_sha256`: the output's hash when whoever wrote it already has it.
-        """
+        """Record the outputs (already in the store) and finish the job, only if it is
+        still ours."""
         try:
             with self.db.session_scope() as session:
-                output = media.record_file(
+                output = media.record_stored(
                     session,
-                    self.storage,
                     workspace_id=workspace_id,
-                    key=output_key,
+                    key=output_file.key,
                     kind=kind,
+                    size=output_file.size,
+                    sha256=output_file.sha256,
                     width=info.width if info else size[0],
                     height=info.height if info else size[1],
                     duration=info.duration if info else None,
@@ -333,10 +363,14 @@ class JobRunner:
                     frame_count=info.frames if info else 1,
                     codec=info.codec if info else None,
                     pix_fmt=info.pix_fmt if info else None,
-                    sha256=output_sha256,
                 )
-                poster = media.record_file(
-                    session, self.storage, workspace_id=workspace_id, key=poster_key, kind="poster"
+                poster = media.record_stored(
+                    session,
+                    workspace_id=workspace_id,
+                    key=poster_file.key,
+                    kind="poster",
+                    size=poster_file.size,
+                    sha256=poster_file.sha256,
                 )
                 done = session.execute(
                     update(Job)
@@ -378,30 +412,28 @@ class JobRunner:
         started = time.monotonic()
         base = f"ws{workspace_id}/cuts/{claim.public_id}/a{claim.attempt}"
         output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
-        written.extend([output_key, poster_key])
-        target = self.storage.path_for(output_key)
-        rendered = roughcut.render(
-            self.db.session_scope,
-            self.storage,
-            params,
-            target,
-            watch.step,
-            poster=self.storage.path_for(poster_key),
-        )
+        with tempfile.TemporaryDirectory(prefix="studio-cut-") as scratch:
+            target, poster_path = Path(scratch) / "roughcut.mp4", Path(scratch) / "poster.jpg"
+            rendered = roughcut.render(
+                self.db.session_scope, self.storage, params, target, watch.step, poster=poster_path
+            )
+            written.append(output_key)
+            self.storage.put_file(output_key, target)
+            output = StoredFile(output_key, target.stat().st_size, rendered.sha256)
+            poster = self._store(poster_key, poster_path, written)
         info = rendered.info
         timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
         return self._record(
             claim,
             workspace_id,
-            output_key,
+            output,
             "video",
-            poster_key,
+            poster,
             info,
             (info.width, info.height),
             0.0,
             timings,
             written,
-            output_sha256=rendered.sha256,
         )
 
     def _end(
@@ -430,7 +462,7 @@ class JobRunner:
         for key in keys:
             try:
                 self.storage.delete(key)
-            except OSError:
+            except Exception:  # the store is unreachable: leave it for an operator
                 log.warning("could not remove %s", key, exc_info=True)
 
     # ------------------------------------------------------------ maintenance

@@ -21,7 +21,7 @@ from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
 from studio.db.base import utcnow
-from studio.errors import InvalidInput, NotFound
+from studio.errors import Conflict, InvalidInput, NotFound
 from studio.generation import registry as reg
 from studio.generation import service as jobs
 from studio.generation.context import Generation
@@ -29,6 +29,7 @@ from studio.generation.models import Job
 from studio.media import ffmpeg
 from studio.media import service as media
 from studio.media.models import Asset
+from studio.media.storage import ObjectMissing
 from studio.projects import activity
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot, Take, TakeLineage
@@ -193,7 +194,7 @@ def extend_take(
     asset = session.get(Asset, output) if output else None
     if asset is None or not asset.mime.startswith("video/"):
         raise InvalidInput("Only a finished video take can be extended.", code="take_not_ready")
-    last = ffmpeg.last_frame(gen.storage.path_for(asset.storage_key))
+    last = _last_frame(gen, asset.storage_key)
     reference = jobs.Reference(image=Image.fromarray(last))
     submission = jobs.Submission(
         mode="image_to_video",
@@ -207,6 +208,23 @@ def extend_take(
         title=shot.code,
     )
     return _new_take(session, actor, shot, project, submission, gen, parent, TakeLineage.EXTENSION)
+
+
+def _last_frame(gen: Generation, key: str) -> Any:
+    """The take's last frame, read from a scratch copy; a readable error otherwise."""
+    try:
+        with gen.storage.local_copy(key) as path:
+            return ffmpeg.last_frame(path)
+    except ObjectMissing:
+        raise Conflict(
+            "This take's video is missing from the media store, so it cannot be extended.",
+            code="take_missing",
+        ) from None
+    except ffmpeg.MediaError as exc:
+        raise InvalidInput(
+            f"This take's video cannot be read, so it cannot be extended: {exc.message}",
+            code="invalid_video",
+        ) from None
 
 
 def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, data: bytes) -> Take:

@@ -20,7 +20,7 @@ import pytest
 from studio.config import Settings
 from studio.db.session import Database
 from studio.jams import entries, judging, service
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage, Storage
 from tests.factories import UIError, UserInfo, call_ui, login, make_user
 from tests.jams.helpers import (
     SECRET_WORDS,
@@ -95,7 +95,7 @@ NO_SCORES = [0] * 7  # the sliders a three-criterion rubric leaves hidden
 
 @pytest.fixture
 def storage(settings: Settings) -> Storage:
-    return Storage(settings.media_path)
+    return LocalStorage(settings.media_path)
 
 
 def client_for(server: httpx.Client, user: UserInfo) -> httpx.Client:
