@@ -23,12 +23,15 @@ from studio.auth.routes import build_router, login_redirect
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.session import Database
+from studio.errors import StudioError
 from studio.generation.context import build_generation
 from studio.media import signing
 from studio.media.models import Asset
+from studio.media.storage import LocalStorage, StorageError
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
+from studio.uploads import service as uploads
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             media_type=mime,
             headers={"Cache-Control": "private, max-age=600", "Content-Disposition": "inline"},
         )
+
+    @app.put("/uploads/{upload_id}/parts/{number}", include_in_schema=False)
+    async def upload_part(
+        upload_id: str, number: int, request: Request, exp: int = 0, sig: str = ""
+    ) -> Response:
+        """One part of a direct upload, for stores without presigned URLs (the local
+        folder): the signed URL is the permission; written to disk as it arrives."""
+        if not signing.verify_part(upload_id, number, exp, sig, secret_key, now=time.time()):
+            return JSONResponse(
+                {"error": "link_expired", "message": "This upload link is invalid or expired."},
+                status_code=403,
+            )
+
+        def target() -> uploads.PartTarget:
+            with db.session_scope() as session:
+                return uploads.part_target(session, upload_id, number)
+
+        try:
+            where = await run_in_threadpool(target)
+        except StudioError as exc:
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        storage = generation.storage
+        if not isinstance(storage, LocalStorage):
+            return JSONResponse(
+                {"error": "use_store", "message": "Send parts to the store's own URLs."},
+                status_code=409,
+            )
+        length = request.headers.get("content-length", "")
+        too_big = JSONResponse(
+            {"error": "payload_too_large", "message": "This part is larger than agreed."},
+            status_code=413,
+        )
+        if length.isdigit() and int(length) > where.max_bytes:
+            return too_big
+        try:
+            with storage.open_part(
+                where.key, where.store_upload_id, number, max_bytes=where.max_bytes
+            ) as part:
+                async for chunk in request.stream():
+                    part.write(chunk)
+        except StorageError:
+            return too_big
+        return Response(status_code=200, headers={"ETag": part.result().etag})
 
     app.include_router(build_router(settings, db, providers))
     app.mount("/v1", create_api(db, generation, secret_key))

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 STUDIO = Path(__file__).resolve().parents[1] / "studio"
-DOMAINS = ["accounts", "projects", "generation", "media", "jams", "db"]
+DOMAINS = ["accounts", "projects", "generation", "media", "jams", "uploads", "db"]
 DOMAIN_FILES = ["config.py", "errors.py", "queue.py"]
 WEB = ("gradio", "fastapi", "starlette", "studio.ui", "studio.api", "studio.auth", "studio.app")
 HEAVY = ("torch", "diffusers", "transformers", "accelerate")

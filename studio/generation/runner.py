@@ -67,6 +67,8 @@ class Watch:
 
 
 ROUGH_CUT = "rough_cut"  # projects.roughcut's job kind, run on the cpu queue
+PROBE_UPLOAD = "probe_upload"  # uploads.service: probe a large direct upload from the store
+CPU_KINDS = [ROUGH_CUT, PROBE_UPLOAD]
 
 
 class LeaseLost(Exception):
@@ -135,7 +137,7 @@ class JobRunner:
                 lease_seconds=self.settings.job_lease_seconds,
                 warm_models=self.warm_models(),
                 models=[spec.key for spec in self.registry.all()]
-                + ([ROUGH_CUT] if "cpu" in self.queues else []),
+                + (CPU_KINDS if "cpu" in self.queues else []),
             )
         if claim is None:
             return None
@@ -160,6 +162,8 @@ class JobRunner:
         try:
             if mode == ROUGH_CUT:
                 status = self._rough_cut(claim, params, workspace_id, watch, written)
+            elif mode == PROBE_UPLOAD:
+                status = self._probe_upload(claim, params)
             else:
                 status = self._generate(
                     claim, model_key, mode, params, workspace_id, reference_key, watch, written
@@ -435,6 +439,19 @@ class JobRunner:
             timings,
             written,
         )
+
+    def _probe_upload(self, claim: scheduler.Claim, params: dict[str, Any]) -> JobStatus:
+        """Finish a large direct upload: fetch it from the store, probe it, keep it or not.
+
+        The upload records the outcome (ready, or failed and why); the job only
+        says the check ran.
+        """
+        from studio.uploads import service as uploads  # uploads builds on generation
+
+        uploads.finish_upload(
+            self.db.session_scope, self.storage, self.settings, int(params["upload_id"])
+        )
+        return self._end(claim.job_id, JobStatus.SUCCEEDED)
 
     def _end(
         self, job_id: int, status: JobStatus, code: str | None = None, message: str | None = None

@@ -133,6 +133,69 @@ def film_upload_limit(session: Session, actor: Actor, slug: str) -> int:
     return int(jam.film_max_bytes)
 
 
+def check_film_upload(session: Session, actor: Actor, slug: str) -> tuple[int, int, int]:
+    """Before a direct upload starts: (jam id, team workspace id, size limit) for this person."""
+    jam = access.jam_by_slug(session, slug)
+    team = access.my_team(session, actor, jam, Role.EDITOR)
+    return jam.id, team.workspace_id, int(jam.film_max_bytes)
+
+
+def accept_uploaded_film(
+    session: Session, actor: Actor, jam_id: int, asset: Asset, info: ffmpeg.Probe
+) -> FilmCheck:
+    """A film uploaded straight to the store and probed there: within this jam's limits?
+
+    Raises InvalidInput (nothing kept) when it is not; audits it when it is.
+    It counts for the entry only once put_entry names it.
+    """
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        raise NotFound("No such jam.", code="jam_not_found")
+    team = access.my_team(session, actor, jam, Role.EDITOR)
+    if asset.workspace_id != team.workspace_id:
+        raise NotFound(FILM_NOT_FOUND, code="film_not_found")
+    _check_size(jam, asset.bytes)
+    _check_length(jam, info.duration)
+    audit.record(
+        session,
+        "entry.film_uploaded",
+        actor_user_id=actor.user_id,
+        workspace_id=team.workspace_id,
+        target=f"jam:{jam.slug}",
+        asset_id=asset.id,
+        direct=True,
+    )
+    return FilmCheck(asset.id, info.duration, info.width, info.height, asset.bytes)
+
+
+def attach_time(
+    session: Session, actor: Actor, jam_id: int, *, clock: Clock = db_clock
+) -> datetime:
+    """The moment a completed film upload is attached to the team's entry (the database
+    clock); refused now, like put_entry, when entries are not open."""
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        raise NotFound("No such jam.", code="jam_not_found")
+    access.my_team(session, actor, jam, Role.EDITOR)
+    now = clock(session)
+    if now < jam.kickoff_at:
+        raise Conflict("The jam has not started.", code="not_started")
+    if rules.submission_status(jam, now) is None:
+        raise Conflict(
+            f"Too late: the deadline was {jam.deadline_at.isoformat()} and the grace period "
+            f"ended at {rules.grace_ends_at(jam).isoformat()}.",
+            code="deadline_passed",
+        )
+    return now
+
+
+def jam_slug(session: Session, jam_id: int) -> str:
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        raise NotFound("No such jam.", code="jam_not_found")
+    return jam.slug
+
+
 def upload_film(
     session: Session, actor: Actor, slug: str, data: bytes, *, storage: Storage
 ) -> FilmCheck:

@@ -71,6 +71,27 @@ class Part:
     size: int
 
 
+class PartWriter:
+    """Counts and hashes a part as it is written; refuses it past ``max_bytes``."""
+
+    def __init__(self, number: int, handle: BinaryIO, max_bytes: int) -> None:
+        self.number = number
+        self.handle = handle
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise StorageError(f"part {self.number} is larger than {self.max_bytes} bytes")
+        self._md5.update(chunk)
+        self.handle.write(chunk)
+
+    def result(self) -> Part:
+        return Part(self.number, f'"{self._md5.hexdigest()}"', self.size)
+
+
 def atomic_path(path: Path) -> contextlib.AbstractContextManager[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
 
@@ -400,21 +421,25 @@ class LocalStorage(Storage):
     def write_part(
         self, key: str, upload_id: str, number: int, chunks: Iterable[bytes], *, max_bytes: int
     ) -> Part:
-        folder = self._open_upload(key, upload_id)
-        check_part_number(number)
-        digest = hashlib.md5(usedforsecurity=False)
-        size = 0
-        with atomic_path(folder / f"{number:05d}.part") as tmp, open(tmp, "wb") as handle:
+        with self.open_part(key, upload_id, number, max_bytes=max_bytes) as part:
             for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise StorageError(f"part {number} is larger than {max_bytes} bytes")
-                digest.update(chunk)
-                handle.write(chunk)
+                part.write(chunk)
+        return part.result()
+
+    def open_part(
+        self, key: str, upload_id: str, number: int, *, max_bytes: int
+    ) -> contextlib.AbstractContextManager[PartWriter]:
+        """A part being received chunk by chunk (never held whole); kept when the block ends."""
+        folder = self._open_upload(key, upload_id)
+        return self._part(folder, check_part_number(number), max_bytes)
+
+    @contextlib.contextmanager
+    def _part(self, folder: Path, number: int, max_bytes: int) -> Iterator[PartWriter]:
+        with atomic_path(folder / f"{number:05d}.part") as tmp, open(tmp, "wb") as handle:
+            writer = PartWriter(number, handle, max_bytes)
+            yield writer
             handle.flush()
-        etag = f'"{digest.hexdigest()}"'
-        (folder / f"{number:05d}.etag").write_text(etag)
-        return Part(number, etag, size)
+        (folder / f"{number:05d}.etag").write_text(writer.result().etag)
 
     def list_parts(self, key: str, upload_id: str) -> list[Part]:
         folder = self._open_upload(key, upload_id)

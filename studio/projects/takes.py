@@ -254,6 +254,22 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
         data=data,
         info=info,
     )
+    return take_from_asset(session, actor, shot.id, asset)
+
+
+def check_take_upload(session: Session, actor: Actor, shot_id: int) -> int:
+    """Before a direct upload starts: may this person add a take here? Its workspace id."""
+    shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    return project.workspace_id
+
+
+def take_from_asset(session: Session, actor: Actor, shot_id: int, asset: Asset) -> Take:
+    """A probed, stored clip (already an asset of the shot's workspace) as the shot's new take."""
+    shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
+    project = session.get(Project, shot.project_id)
+    assert project is not None and asset.workspace_id == project.workspace_id
     take = Take(
         shot_id=shot.id,
         number=_next_number(session, shot.id),
