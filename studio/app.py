@@ -211,7 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         theme=studio_theme(),
         css_paths=[STATIC_DIR / "studio.css"],
         js=FORCE_DARK_JS,
-        head='<script src="/static/studio.js" defer></script>',
+        head='<script src="/static/studio.js" defer></script>'
+        '<script src="/static/upload.js" defer></script>',
         favicon_path=str(STATIC_DIR / "favicon.svg"),
     )
     # Gradio refuses file inputs that name a path it did not receive as an

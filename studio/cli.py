@@ -76,6 +76,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
     if settings.storage_check_on_start:
         check_storage(settings)
+    if not args.no_migrate:
+        from studio.db import migrate
+
+        # Under the same lock as the web app's: whoever starts first migrates.
+        migrate.upgrade(settings.database_url)
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     tasks.configure([q for q in queues if q in ("gpu", "cpu")])
@@ -338,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--pool", default="solo")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--loglevel", default="info")
+    worker.add_argument("--no-migrate", action="store_true")
     worker.set_defaults(run=cmd_worker)
 
     db = sub.add_parser("db", help="database schema")

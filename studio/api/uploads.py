@@ -106,9 +106,12 @@ class CompleteIn(Strict):
     entry: EntryAttachIn | None = None
 
 
-def _json(request: Request, storage: Storage, upload: Upload) -> dict[str, Any]:
+def _json(
+    request: Request, storage: Storage, upload: Upload, session: Session | None = None
+) -> dict[str, Any]:
     v = uploads.view(upload)
     return {
+        "deadline_in_seconds": uploads.deadline_in_seconds(session, upload) if session else None,
         "id": v.id,
         "purpose": v.purpose,
         "status": v.status,
@@ -140,13 +143,13 @@ def start(body: StartIn, request: Request, actor: UploadActor, session: SessionD
         jam=body.jam,
         expected_version=body.expected_version,
     )
-    return _json(request, gen.storage, upload)
+    return _json(request, gen.storage, upload, session)
 
 
 @router.get("/{upload_id}", summary="An upload's state and the parts the store has")
 def get(upload_id: str, request: Request, actor: UploadActor, session: SessionDep) -> Any:
     gen = request.app.state.generation
-    return _json(request, gen.storage, uploads.get_upload(session, actor, upload_id))
+    return _json(request, gen.storage, uploads.get_upload(session, actor, upload_id), session)
 
 
 @router.post("/{upload_id}/parts", summary="URLs to PUT parts to (fresh ones for resuming)")

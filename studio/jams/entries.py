@@ -189,6 +189,13 @@ def attach_time(
     return now
 
 
+def seconds_to_deadline(session: Session, jam_id: int, *, clock: Clock = db_clock) -> float | None:
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        return None
+    return (jam.deadline_at - clock(session)).total_seconds()
+
+
 def jam_slug(session: Session, jam_id: int) -> str:
     jam = session.get(Jam, jam_id)
     if jam is None:

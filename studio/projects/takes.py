@@ -182,8 +182,17 @@ def vary_take(
 def extend_take(
     session: Session, actor: Actor, take_id: int, gen: Generation, model: str | None = None
 ) -> Take:
-    """image_to_video from the parent's last frame, with the same prompt."""
-    parent, shot, project, settings = _settings_of(session, actor, take_id)
+    """image_to_video from the parent's last frame, with the same prompt.
+
+    An uploaded take has no generation settings: the shot's own (prompt,
+    ratio, target length) are used, with the given or default model.
+    """
+    parent = get_take(session, actor, take_id, Role.EDITOR)
+    if parent.job_id is not None:
+        parent, shot, project, settings = _settings_of(session, actor, take_id)
+    else:
+        shot, project, settings = _shot_settings(session, parent)
+        settings["model"] = model or gen.registry.default_for("image_to_video").key
     spec = gen.registry.get(model or settings["model"])
     if not spec.supports("image_to_video"):
         raise InvalidInput(
@@ -353,6 +362,24 @@ def _settings_of(
     if job.reference_asset_id is not None:
         settings["reference"] = jobs.Reference(asset_id=job.reference_asset_id)
     return parent, shot, project, settings
+
+
+def _shot_settings(session: Session, take: Take) -> tuple[Shot, Project, dict[str, Any]]:
+    shot = session.get(Shot, take.shot_id)
+    assert shot is not None
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    return (
+        shot,
+        project,
+        {
+            "prompt": shot.prompt or shot.description or "",
+            "ratio": shot.ratio or project.default_ratio,
+            "duration": shot.target_duration,
+            "seed": None,
+            "negative_prompt": shot.negative_prompt or None,
+        },
+    )
 
 
 def _new_take(

@@ -183,6 +183,14 @@ class UploadTooLarge(StudioError):
     code = "payload_too_large"
 
 
+def deadline_in_seconds(session: Session, upload: Upload) -> float | None:
+    """For a jam film still uploading: seconds left until the jam's deadline (database
+    clock), so the page can warn that a large upload must finish before it."""
+    if upload.jam_id is None or upload.status is not UploadStatus.UPLOADING:
+        return None
+    return entries.seconds_to_deadline(session, upload.jam_id)
+
+
 # ---------------------------------------------------------------- parts
 
 

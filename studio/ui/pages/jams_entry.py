@@ -25,6 +25,7 @@ from studio.jams import entries
 from studio.jams.models import FilmSource
 from studio.projects import roughcut, takes
 from studio.projects import service as projects
+from studio.ui import direct_upload
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import jams_html as render
@@ -58,6 +59,7 @@ class EntryTab:
     save: gr.Button
     submit: gr.Button
     withdraw: gr.Button
+    direct_submit: gr.Button
 
 
 def build_controls() -> EntryTab:
@@ -90,13 +92,29 @@ def build_controls() -> EntryTab:
             with gr.Row():
                 save = gr.Button("Save draft", elem_id="entry-save")
                 submit = gr.Button("Submit", variant="primary", elem_id="entry-submit")
+            # A large film goes straight to the media store (static/upload.js) and the entry
+            # is saved with it, dated when the finished upload is attached.
+            with gr.Accordion("Large film: upload straight to storage and submit", open=False):
+                direct_upload.widget("entry-direct-upload", "Film (MP4, MOV, WebM)")
+                direct_submit = gr.Button("Upload and submit", elem_id="entry-direct-submit")
         with gr.Column(scale=2, min_width=320):
             card = gr.HTML(elem_id="jam-entry", js_on_load=JAMS_JS)
             withdraw = gr.Button(
                 "Withdraw entry", variant="stop", size="sm", visible=False, elem_id="entry-withdraw"
             )
     return EntryTab(
-        line, card, title, logline, credits, poster, film, workspace_film, save, submit, withdraw
+        line,
+        card,
+        title,
+        logline,
+        credits,
+        poster,
+        film,
+        workspace_film,
+        save,
+        submit,
+        withdraw,
+        direct_submit,
     )
 
 
@@ -263,6 +281,12 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
         tab.workspace_film,
     ]
     outputs = [tab.poster, tab.film, *ui.entry_live, *ui.entry_form]
+    tab.direct_submit.click(
+        None,
+        [ui.picker, tab.title, tab.logline, tab.credits],
+        None,
+        js=direct_upload.film_js("entry-direct-upload", submit=True),
+    )
     tab.save.click(save(False), inputs, outputs, api_name="save_entry")
     tab.submit.click(save(True), inputs, outputs, api_name="submit_entry")
 
