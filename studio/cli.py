@@ -104,12 +104,27 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_worker_health(args: argparse.Namespace, settings: Settings) -> None:
+    """A container healthcheck: this host's worker answers a ping through the broker."""
+    import socket
+
+    from studio.worker import create_celery
+
+    if not settings.redis_url:
+        raise CommandError("STUDIO_REDIS_URL is not set: there is no broker to ping through.")
+    node = args.node or f"celery@{socket.gethostname()}"
+    replies = create_celery(settings).control.ping(destination=[node], timeout=args.timeout)
+    if not any(node in reply for reply in replies):
+        raise CommandError(f"No answer from {node} through the broker.")
+    print(f"{node} answered.")
+
+
 def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
     from studio.db import migrate
 
     if args.db_command == "upgrade":
-        migrate.upgrade(settings.database_url)
-        print("Database is up to date.")
+        changed = migrate.upgrade(settings.database_url)
+        print("Database migrated to the latest schema." if changed else "Database is up to date.")
     elif args.db_command == "check":
         migrate.check(settings.database_url)
         print("Models and migrations agree.")
@@ -345,6 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--loglevel", default="info")
     worker.add_argument("--no-migrate", action="store_true")
     worker.set_defaults(run=cmd_worker)
+
+    health = sub.add_parser(
+        "worker-health", help="exit 0 when this host's worker answers a ping through the broker"
+    )
+    health.add_argument("--node", help="the worker's node name (default celery@<hostname>)")
+    health.add_argument("--timeout", type=float, default=5.0)
+    health.set_defaults(run=cmd_worker_health)
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("db_command", choices=["upgrade", "check"])

@@ -48,7 +48,11 @@ def migration_lock(database_url: str) -> Iterator[None]:
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         driver = "postgresql+psycopg" if url.drivername == "postgresql" else url.drivername
-        engine = create_engine(url.set(drivername=driver), poolclass=NullPool)
+        # Autocommit: the lock belongs to the connection, and no transaction stays open
+        # on it while the others wait.
+        engine = create_engine(
+            url.set(drivername=driver), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _signed()})
@@ -56,7 +60,6 @@ def migration_lock(database_url: str) -> Iterator[None]:
                     yield
                 finally:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _signed()})
-                    connection.commit()
         finally:
             engine.dispose()
     elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
@@ -77,9 +80,26 @@ def _signed() -> int:
     return MIGRATION_LOCK_KEY - (1 << 64) if MIGRATION_LOCK_KEY >= 1 << 63 else MIGRATION_LOCK_KEY
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def current_revision(database_url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    from studio.db.session import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade(database_url: str, revision: str = "head") -> bool:
+    """Bring the schema to `revision` under the lock; True when this call changed it
+    (False: another host had already done it, or nothing was due)."""
     with migration_lock(database_url):
+        before = current_revision(database_url)
         command.upgrade(alembic_config(database_url), revision)
+        return current_revision(database_url) != before
 
 
 def check(database_url: str) -> None:

@@ -76,6 +76,7 @@ class Cluster:
     database_url: str
     bucket: str
     endpoint: str
+    env: dict[str, str]
     hosts: list[Host] = field(default_factory=list)
 
     @property
@@ -142,7 +143,7 @@ def cluster(
         )
     plans.append(("worker-gpu", ["worker", "--queues", "gpu"], {}, ""))
     plans.append(("worker-cpu", ["worker", "--queues", "cpu"], {}, ""))
-    cluster = Cluster(url, bucket, s3_endpoint)
+    cluster = Cluster(url, bucket, s3_endpoint, common)
     for host_name, args, extra, base in plans:  # the same moment, as near as Popen allows
         data = tmp_path_factory.mktemp(host_name)
         log = logs / f"{host_name}.log"
@@ -240,6 +241,11 @@ def _clip(tmp: Path, frames: int = 16) -> bytes:
 def test_hosts_sharing_only_postgres_redis_and_a_bucket(cluster: Cluster, tmp_path: Path) -> None:
     # Everyone came up on an empty database; the schema was made once.
     assert all(h.proc.poll() is None for h in cluster.hosts), cluster.logs()
+    # The workers' container healthcheck: a ping through the broker.
+    health = subprocess.run(
+        [STUDIO, "worker-health"], env=cluster.env, capture_output=True, timeout=60
+    )
+    assert health.returncode == 0, health.stderr
     db = Database(cluster.database_url)
     with db.session_scope() as session:
         assert session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
