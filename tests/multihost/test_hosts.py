@@ -231,6 +231,12 @@ def _png_data_uri() -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _padded(data: bytes, size: int) -> bytes:
+    """A real MP4 made `size` bytes long with a trailing 'free' box."""
+    filler = size - len(data)
+    return data + filler.to_bytes(4, "big") + b"free" + b"\0" * (filler - 8)
+
+
 def _clip(tmp: Path, frames: int = 16) -> bytes:
     path = tmp / "upload.mp4"
     ramp = np.linspace(0, 255, frames, dtype=np.uint8)[:, None, None, None]
@@ -281,7 +287,7 @@ def test_hosts_sharing_only_postgres_redis_and_a_bucket(cluster: Cluster, tmp_pa
     # extended through the other host, cut by the cpu worker.
     project = web_a.post(
         "/v1/projects",
-        json={"title": "Hosts", "default_ratio": "1280:720", "default_fps": 8},
+        json={"title": "Hosts", "default_ratio": "1280:720", "default_fps": 24},
         headers=auth,
     ).json()
     shots = [
@@ -338,7 +344,7 @@ def test_hosts_sharing_only_postgres_redis_and_a_bucket(cluster: Cluster, tmp_pa
     entered = uc.upload(
         web_b,
         crew_auth,
-        film_bytes(seconds=2.0, fps=8, size=(640, 360)),
+        _padded(film_bytes(seconds=2.0), 300_000),  # over the inline-probe size
         purpose="jam_film",
         jam=slug,
         content_type="video/mp4",
