@@ -152,6 +152,7 @@ def start_upload(
         raise InvalidInput("The upload is empty.", code="empty_upload")
     if size > limit:
         raise UploadTooLarge(f"The file is larger than {_mb(limit)}, the limit here.")
+    _abort_expired(session, storage, workspace_id)
     public_id = uuid.uuid4().hex
     key = f"ws{workspace_id}/uploads/{public_id}/original{suffixes[mime]}"
     store_id = storage.create_upload(key, mime)
@@ -176,6 +177,29 @@ def start_upload(
     session.add(upload)
     session.flush()
     return upload
+
+
+def _abort_expired(session: Session, storage: Storage, workspace_id: int, limit: int = 20) -> None:
+    """Drop the parts of this workspace's uploads that expired unfinished (a few at a time,
+    whenever someone there starts a new one); a bucket lifecycle rule is the backstop."""
+    stale = session.scalars(
+        select(Upload)
+        .where(
+            Upload.workspace_id == workspace_id,
+            Upload.status == UploadStatus.UPLOADING,
+            Upload.expires_at < utcnow(),
+        )
+        .limit(limit)
+    ).all()
+    for upload in stale:
+        try:
+            storage.abort_upload(upload.storage_key, upload.store_upload_id)
+        except Exception:  # the store is unreachable: try again next time
+            log.warning("could not abort expired upload %s", upload.public_id, exc_info=True)
+            continue
+        upload.status = UploadStatus.ABORTED
+        upload.finished_at = utcnow()
+        upload.error_code = "upload_expired"
 
 
 class UploadTooLarge(StudioError):

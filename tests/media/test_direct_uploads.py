@@ -162,3 +162,24 @@ def test_a_jam_film_is_dated_when_its_completed_upload_is_attached(
     assert entry["status"] == "submitted" and entry["title"] == "Night Swim"
     attached = datetime.fromisoformat(state["entry"]["attached_at"])
     assert datetime.fromisoformat(entry["submitted_at"]) == attached
+
+
+def test_expired_uploads_are_refused_and_their_parts_dropped(
+    db: Database, settings: Settings, http: httpx.Client, shot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _, auth, made = shot
+    data = clip(tmp_path)
+    base = {"purpose": "take", "shot_id": made["id"], "content_type": "video/mp4"}
+    stale = uc.start(http, auth, **base, size=len(data))
+    uc.put_parts(http, auth, stale, data)
+    with db.session_scope() as session:
+        row = session.scalar(select(Upload).where(Upload.public_id == stale["id"]))
+        assert row is not None
+        row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+        staging = Path(settings.media_path) / ".uploads" / row.store_upload_id
+    assert staging.is_dir()
+    late = uc.complete(http, auth, stale["id"])
+    assert late.status_code == 409 and late.json()["error"] == "upload_expired"
+    uc.start(http, auth, **base, size=len(data))  # someone starts another: the stale one goes
+    assert http.get(f"/v1/uploads/{stale['id']}", headers=auth).json()["status"] == "aborted"
+    assert not staging.exists()
