@@ -33,6 +33,7 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -210,6 +211,23 @@ class Storage(ABC):
             self.download(key, path)
             yield path
 
+    def fetch_all(self, keys: list[str], folder: Path, *, parallel: int = 4) -> dict[str, Path]:
+        """Readable paths for many objects at once (a job's inputs), downloaded side by
+        side into ``folder``, which the caller removes; ObjectMissing names the first
+        missing key in the order given."""
+        for key in keys:
+            check_key(key)
+        unique = list(dict.fromkeys(keys))
+        paths = {
+            key: Path(folder) / f"{index:04d}-{key.rsplit('/', 1)[-1]}"
+            for index, key in enumerate(unique)
+        }
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            futures = {key: pool.submit(self.download, key, paths[key]) for key in unique}
+            for key in unique:  # in order: the first missing one is the one named
+                futures[key].result()
+        return paths
+
     def writer(self, key: str) -> contextlib.AbstractContextManager[Path]:
         """A scratch path to write (e.g. by ffmpeg); it becomes ``key`` when the block succeeds."""
         return self._scratch_writer(key)
@@ -351,6 +369,15 @@ class LocalStorage(Storage):
     def local_copy(self, key: str) -> contextlib.AbstractContextManager[Path]:
         # The file itself: readers must not write to it.
         return self._no_copy(key)
+
+    def fetch_all(self, keys: list[str], folder: Path, *, parallel: int = 4) -> dict[str, Path]:
+        paths = {}
+        for key in keys:  # the files themselves, in order: the first missing one is named
+            path = self.path_for(key)
+            if not path.is_file():
+                raise ObjectMissing(key)
+            paths[key] = path
+        return paths
 
     def writer(self, key: str) -> contextlib.AbstractContextManager[Path]:
         return self.temp_path(key)

@@ -15,7 +15,6 @@ server path.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -282,11 +281,11 @@ def render(
     total = len(clips) + 2
     with (
         tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
-        contextlib.ExitStack() as fetched,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="roughcut-poster") as pool,
     ):
         work = Path(scratch)
         inputs: list[_Input] = []
+        fetched = _fetch(storage, clips, known, work)
         if params.get("title_card"):
             path = work / "title.mp4"
             _card_clip(
@@ -318,13 +317,7 @@ def render(
             if row is None:
                 raise CutFailed(f"{code}: its circled take's file no longer exists.")
             key, mime = row[0], row[1]
-            try:
-                source = fetched.enter_context(storage.local_copy(key))
-            except ObjectMissing:
-                raise CutFailed(
-                    f"{code}: its circled take is missing from the media store; "
-                    "circle another take or upload it again."
-                ) from None
+            source = fetched[key]
             if mime.startswith("image/"):
                 source = _still_clip(source, work / f"still-{index:03d}.mp4", fps, code)
             try:
@@ -371,6 +364,28 @@ def render(
             posted.result()
         step(total, total)
         return Rendered(method, result.sha256, result.probe)
+
+
+def _fetch(
+    storage: Storage, clips: list[dict[str, Any]], known: dict[int, tuple[Any, ...]], work: Path
+) -> dict[str, Path]:
+    """Every circled take into scratch, side by side; a missing one fails naming its shot."""
+    keys: list[str] = []
+    codes: dict[str, str] = {}
+    for clip in clips:
+        row = None if clip.get("slate") else known.get(int(clip.get("asset_id") or 0))
+        if row is None:
+            continue
+        keys.append(row[0])
+        codes.setdefault(row[0], str(clip["code"]))
+    (work / "in").mkdir()
+    try:
+        return storage.fetch_all(keys, work / "in")
+    except ObjectMissing as missing:
+        raise CutFailed(
+            f"{codes.get(missing.key, 'A shot')}: its circled take is missing from the media "
+            "store; circle another take or upload it again."
+        ) from None
 
 
 def _name(item: _Input) -> str:

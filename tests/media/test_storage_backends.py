@@ -181,3 +181,18 @@ def test_storage_urls_are_understood(tmp_path: Path) -> None:
         open_storage("ftp://x", media_dir=tmp_path)
     with pytest.raises(ValueError):
         open_storage("s3://", media_dir=tmp_path)
+
+
+def test_fetch_all_reads_many_and_names_the_first_missing(store: Storage, tmp_path: Path) -> None:
+    keys = [key(f"{n}.mp4") for n in range(5)]
+    for n, k in enumerate(keys):
+        store.write_bytes(k, bytes([n]) * (n + 1))
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    paths = store.fetch_all([*keys, keys[0]], folder)  # a repeated take is fetched once
+    assert [paths[k].read_bytes() for k in keys] == [bytes([n]) * (n + 1) for n in range(5)]
+    store.delete(keys[3])
+    store.delete(keys[1])
+    with pytest.raises(ObjectMissing) as missing:
+        store.fetch_all(keys, folder)
+    assert missing.value.key == keys[1]
