@@ -22,6 +22,7 @@ from studio.api.schemas import Strict
 from studio.auth.sessions import resolve_actor
 from studio.errors import InvalidInput, NotAuthenticated, StudioError
 from studio.media.storage import Storage
+from studio.uploads import finish
 from studio.uploads import service as uploads
 from studio.uploads.models import Upload
 
@@ -194,7 +195,7 @@ async def complete(
     row_id, inline = await run_in_threadpool(join)
     if inline:  # small: probe it now (off the event loop); large ones go to a cpu worker
         await run_in_threadpool(
-            uploads.finish_upload, db.session_scope, gen.storage, gen.settings, row_id
+            finish.finish_upload, db.session_scope, gen.storage, gen.settings, row_id
         )
 
     def read() -> dict[str, Any]:

@@ -446,9 +446,9 @@ class JobRunner:
         The upload records the outcome (ready, or failed and why); the job only
         says the check ran.
         """
-        from studio.uploads import service as uploads  # uploads builds on generation
+        from studio.uploads import finish  # uploads builds on generation
 
-        uploads.finish_upload(
+        finish.finish_upload(
             self.db.session_scope, self.storage, self.settings, int(params["upload_id"])
         )
         return self._end(claim.job_id, JobStatus.SUCCEEDED)
