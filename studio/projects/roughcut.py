@@ -262,8 +262,10 @@ def render(
 ) -> Rendered:
     """Render the cut to `target` (and its poster, the first frame, to `poster`).
 
-    Each clip is fetched from the store into scratch and probed first: a
-    missing or unreadable one fails the job naming its shot. After the join
+    Each clip is fetched from the store into scratch first and checked against
+    what was recorded when it was stored (its size; its probe, or a probe now
+    when none was recorded): a missing or changed one fails the job naming its
+    shot. After the join
     the result is probed too and must last the sum of its clips, within one
     frame each. The poster is taken from the first file joined, whose first
     frame the cut opens with (stream copy keeps it bit for bit).
@@ -275,7 +277,18 @@ def render(
         assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(wanted)))}
         # Plain values: the rows are not used after their session closes.
         known = {
-            a.id: (a.storage_key, a.mime, a.codec, a.width, a.height, a.pix_fmt, a.fps)
+            a.id: (
+                a.storage_key,
+                a.mime,
+                a.codec,
+                a.width,
+                a.height,
+                a.pix_fmt,
+                a.fps,
+                a.bytes,
+                a.duration,
+                a.frame_count,
+            )
             for a in assets.values()
         }
     total = len(clips) + 2
@@ -318,18 +331,20 @@ def render(
                 raise CutFailed(f"{code}: its circled take's file no longer exists.")
             key, mime = row[0], row[1]
             source = fetched[key]
+            if source.stat().st_size != row[7]:
+                raise CutFailed(
+                    f"{code}: its circled take in the media store is not the file that was "
+                    "recorded; upload it again or circle another take."
+                )
+            recorded_probe = None
             if mime.startswith("image/"):
                 source = _still_clip(source, work / f"still-{index:03d}.mp4", fps, code)
-            try:
-                info = ffmpeg.probe(source)
-            except ffmpeg.MediaError as exc:
-                raise CutFailed(
-                    f"{code}: its circled take cannot be read ({exc.message})"
-                ) from None
-            inputs.append(_Input(source, code, info))
+            else:
+                recorded_probe = _recorded(row)
+            inputs.append(_Input(source, code, recorded_probe or _probe_input(source, code)))
         step(1, total)
         overlay = bool(params.get("overlay_codes"))
-        recorded = [known[c["asset_id"]][2:] for c in clips if c.get("asset_id") in known]
+        recorded = [known[c["asset_id"]][2:7] for c in clips if c.get("asset_id") in known]
         if not overlay and _can_copy(inputs, recorded):
             joined, lengths = [i.path for i in inputs], [i.probe for i in inputs]
             method = "copy"
@@ -358,8 +373,15 @@ def render(
         try:
             result = ffmpeg.concat_copy(joined, target)
         except ffmpeg.MediaError:
+            for item in inputs:  # which one? the first that does not probe
+                _probe_input(item.path, _name(item))
             raise CutFailed("Joining the clips failed; no cut was made.") from None
-        _check_total(inputs, lengths, result.probe)
+        try:
+            _check_total(inputs, lengths, result.probe)
+        except CutFailed:
+            for item in inputs:  # an input that does not even probe is the better name
+                _probe_input(item.path, _name(item))
+            raise
         if posted is not None:
             posted.result()
         step(total, total)
@@ -386,6 +408,34 @@ def _fetch(
             f"{codes.get(missing.key, 'A shot')}: its circled take is missing from the media "
             "store; circle another take or upload it again."
         ) from None
+
+
+def _recorded(row: tuple[Any, ...]) -> ffmpeg.Probe | None:
+    """What the take's probe recorded when it was stored (assets are written once, and
+    its size was just checked against the record): no need to probe it again. The
+    join's length check still catches a file that cannot be read to the end."""
+    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames = row
+    if None in (codec, width, height, pix_fmt, rate, duration, frames):
+        return None
+    matroska = mime == "video/webm"
+    return ffmpeg.Probe(
+        format_name="matroska,webm" if matroska else "mov,mp4,m4a,3gp,3g2,mj2",
+        codec=codec,
+        pix_fmt=pix_fmt,
+        width=width,
+        height=height,
+        frames=frames,
+        fps=rate,
+        duration=duration,
+        faststart=False,
+    )
+
+
+def _probe_input(path: Path, code: str) -> ffmpeg.Probe:
+    try:
+        return ffmpeg.probe(path)
+    except ffmpeg.MediaError as exc:
+        raise CutFailed(f"{code}: its circled take cannot be read ({exc.message})") from None
 
 
 def _name(item: _Input) -> str:
@@ -448,9 +498,9 @@ def _check_total(inputs: list[_Input], lengths: list[ffmpeg.Probe], result: ffmp
 def _can_copy(inputs: list[_Input], recorded: list[tuple[Any, ...]]) -> bool:
     """Stream copy is possible when every clip shares codec, size, pixel format and rate.
 
-    Judged on the probes just taken of the files themselves; the assets'
-    recorded values must agree with them too (a file replaced under the
-    same key would otherwise slip through).
+    Judged on each input's probe (recorded when the take was stored, or taken
+    now for stills, cards and takes stored without one) and on the assets'
+    recorded values.
     """
     probes = [item.probe for item in inputs]
     if not ffmpeg.clips_match(probes):

@@ -137,3 +137,27 @@ def test_a_short_join_fails_the_cut_instead_of_delivering_a_short_film(
     assert task["status"] == "FAILED", task
     assert "SC01-SH030" in task["failure"] and "2.00 s instead of 3.00 s" in task["failure"]
     assert task.get("output") in (None, [])
+
+
+def test_a_damaged_take_fails_the_cut_naming_its_shot(
+    db: Database, settings: Settings, http: httpx.Client, tmp_path: Path
+) -> None:
+    """Same size as recorded, but the bytes are junk: the join cannot make the full
+    length, and the shot whose file does not read is named."""
+    team = make_workspace(db)
+    auth = bearer(make_api_key(db, team.owner, team))
+    project_id, take_ids = _circled_clips(http, auth, tmp_path, 3)
+    with db.session_scope() as session:
+        from studio.projects.models import Take
+
+        take = session.get(Take, take_ids[2])
+        assert take is not None and take.upload_asset_id is not None
+        asset = session.get(Asset, take.upload_asset_id)
+        assert asset is not None
+        path = LocalStorage(settings.media_path).path_for(asset.storage_key)
+    path.write_bytes(b"\x00" * path.stat().st_size)
+    created = http.post(f"/v1/projects/{project_id}/rough_cut", json={}, headers=auth).json()
+    task = wait_finished(http, auth, created["id"])
+    assert task["status"] == "FAILED", task
+    assert "SC01-SH030" in task["failure"], task
+    assert str(settings.data_dir) not in task["failure"] and "/tmp" not in task["failure"]
