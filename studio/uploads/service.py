@@ -41,6 +41,7 @@ from studio.db.session import on_commit, on_rollback
 from studio.errors import Conflict, InvalidInput, NotFound, StudioError
 from studio.generation.models import Job, JobStatus
 from studio.jams import entries
+from studio.jams.clock import Clock, db_clock
 from studio.media import signing
 from studio.media.storage import MAX_PARTS, MIN_PART_BYTES, Storage, StorageError
 from studio.projects import takes
@@ -311,6 +312,7 @@ def complete_upload(
     *,
     parts: list[tuple[int, str]] | None = None,
     entry: dict[str, Any] | None = None,
+    clock: Clock = db_clock,
 ) -> tuple[Upload, bool]:
     """Join the parts in the store -> (upload, whether the caller should finish it now).
 
@@ -334,7 +336,10 @@ def complete_upload(
             code="upload_incomplete",
         )
     if entry is not None:
-        upload.options = {**upload.options, "entry": _entry_attach(session, actor, upload, entry)}
+        upload.options = {
+            **upload.options,
+            "entry": _entry_attach(session, actor, upload, entry, clock),
+        }
     try:
         storage.complete_upload(upload.storage_key, upload.store_upload_id, parts)
     except StorageError as exc:
@@ -369,7 +374,7 @@ def complete_upload(
 
 
 def _entry_attach(
-    session: Session, actor: Actor, upload: Upload, entry: dict[str, Any]
+    session: Session, actor: Actor, upload: Upload, entry: dict[str, Any], clock: Clock
 ) -> dict[str, Any]:
     """Date the entry save by the database clock now; refuse now if it is already too late."""
     if upload.purpose is not UploadPurpose.JAM_FILM or upload.jam_id is None:
@@ -378,7 +383,7 @@ def _entry_attach(
     unknown = set(entry) - allowed
     if unknown:
         raise InvalidInput(f"Unknown entry fields: {', '.join(sorted(unknown))}.", code="invalid")
-    at = entries.attach_time(session, actor, upload.jam_id)
+    at = entries.attach_time(session, actor, upload.jam_id, clock=clock)
     return {**{k: entry[k] for k in allowed if k in entry}, "attached_at": at.isoformat()}
 
 

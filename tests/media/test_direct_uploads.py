@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from studio.config import Settings
 from studio.db.session import Database
+from studio.errors import Conflict
 from studio.media import ffmpeg
 from studio.media.storage import MIN_PART_BYTES
 from studio.uploads.models import Upload
@@ -183,3 +184,76 @@ def test_expired_uploads_are_refused_and_their_parts_dropped(
     uc.start(http, auth, **base, size=len(data))  # someone starts another: the stale one goes
     assert http.get(f"/v1/uploads/{stale['id']}", headers=auth).json()["status"] == "aborted"
     assert not staging.exists()
+
+
+def test_a_film_attached_before_the_deadline_counts_even_if_checked_after(
+    db: Database, settings: Settings
+) -> None:
+    """The deadline rule judges the moment the completed upload is attached: a check
+    that finishes after the deadline does not make the team late."""
+    from studio.jams.clock import fixed_clock
+    from studio.jams.models import Entry, EntryStatus, Jam
+    from studio.media.storage import LocalStorage
+    from studio.queue import Dispatcher
+    from studio.uploads import finish
+    from studio.uploads import service as uploads
+    from tests.jams.helpers import actor
+
+    now = datetime.now(UTC)
+    deadline = now - timedelta(minutes=1)  # already past when the check runs below
+    slug, _ = make_jam(
+        db,
+        registration_opens_at=now - timedelta(hours=5),
+        registration_closes_at=now - timedelta(hours=2),
+        kickoff_at=now - timedelta(hours=1),
+        deadline_at=deadline,
+        grace_seconds=0,
+    )
+    captain = make_user(db, "captain")
+    register(db, slug, captain, when=now - timedelta(hours=4))
+    storage = LocalStorage(settings.media_path)
+    film = film_bytes()
+
+    class NoDispatch(Dispatcher):
+        def dispatch(self, queue: str, job_public_id: str) -> None:
+            raise AssertionError("a small film is checked inline")
+
+    def attach(at: datetime) -> tuple[int, bool]:
+        with db.session_scope() as session:
+            me = actor(session, captain)
+            upload = uploads.start_upload(
+                session,
+                me,
+                storage,
+                settings,
+                purpose="jam_film",
+                size=len(film),
+                content_type="video/mp4",
+                jam=slug,
+            )
+            storage.write_part(
+                upload.storage_key, upload.store_upload_id, 1, [film], max_bytes=len(film)
+            )
+            done, inline = uploads.complete_upload(
+                session,
+                me,
+                storage,
+                NoDispatch(),
+                settings,
+                upload.public_id,
+                entry={"title": "Just in time", "submit": True},
+                clock=fixed_clock(at),
+            )
+            return done.id, inline
+
+    # Attached a second after the deadline: refused at once, nothing saved.
+    with pytest.raises(Conflict):
+        attach(deadline + timedelta(seconds=1))
+    # Attached a second before it: checked now (after the deadline), still on time.
+    upload_id, inline = attach(deadline - timedelta(seconds=1))
+    assert inline
+    assert finish.finish_upload(db.session_scope, storage, settings, upload_id).value == "ready"
+    with db.session_scope() as session:
+        entry = session.scalars(select(Entry).join(Jam).where(Jam.slug == slug)).one()
+        assert entry.status is EntryStatus.SUBMITTED and entry.title == "Just in time"
+        assert entry.submitted_at == deadline - timedelta(seconds=1)
