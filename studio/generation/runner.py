@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 import uuid
@@ -84,6 +83,11 @@ class StoredFile:
     key: str
     size: int
     sha256: str
+
+
+def _stored(key: str, path: Path) -> StoredFile:
+    """A finished file about to become `key`: its size and hash, from the local copy."""
+    return StoredFile(key, path.stat().st_size, media.sha256_of(path))
 
 
 @dataclass(frozen=True)
@@ -310,31 +314,27 @@ class JobRunner:
         video = array.shape[0] > 1
         kind = "video" if video else "image"
         output_key = f"{base}-output.{'mp4' if video else 'png'}"
-        # Encoded in local scratch, then put into the store (the only copy that stays).
-        with tempfile.TemporaryDirectory(prefix="studio-job-") as scratch:
-            output_path = Path(scratch) / output_key.rsplit("/", 1)[-1]
-            poster_path = Path(scratch) / "poster.jpg"
+        # Written through the store's writers: scratch files put into S3 when the block
+        # ends, or temporary files renamed into place in the local folder (no copy).
+        written.extend([output_key, poster_key])
+        with (
+            self.storage.writer(output_key) as output_path,
+            self.storage.writer(poster_key) as poster_path,
+        ):
             if video:
                 ffmpeg.encode_mp4(array, fps, output_path)
             else:
                 ffmpeg.write_png(array[0], output_path)
             ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)
             info = ffmpeg.probe(output_path) if video else None
-            stored = self._store(output_key, output_path, written)
-            poster = self._store(poster_key, poster_path, written)
+            stored = _stored(output_key, output_path)
+            poster = _stored(poster_key, poster_path)
         timings = {**timings, "encode_s": round(time.monotonic() - encode_started, 4)}
         gpu_seconds = round(seconds, 3) if spec.queue == "gpu" else 0.0
         size = (int(array.shape[2]), int(array.shape[1]))
         return self._record(
             claim, workspace_id, stored, kind, poster, info, size, gpu_seconds, timings, written
         )
-
-    def _store(self, key: str, path: Path, written: list[str]) -> StoredFile:
-        """Put a finished scratch file into the store, noting its size and hash."""
-        stored = StoredFile(key, path.stat().st_size, media.sha256_of(path))
-        written.append(key)
-        self.storage.put_file(key, path)
-        return stored
 
     def _record(
         self,
@@ -416,15 +416,16 @@ class JobRunner:
         started = time.monotonic()
         base = f"ws{workspace_id}/cuts/{claim.public_id}/a{claim.attempt}"
         output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
-        with tempfile.TemporaryDirectory(prefix="studio-cut-") as scratch:
-            target, poster_path = Path(scratch) / "roughcut.mp4", Path(scratch) / "poster.jpg"
+        written.extend([output_key, poster_key])
+        with (
+            self.storage.writer(output_key) as target,
+            self.storage.writer(poster_key) as poster_path,
+        ):
             rendered = roughcut.render(
                 self.db.session_scope, self.storage, params, target, watch.step, poster=poster_path
             )
-            written.append(output_key)
-            self.storage.put_file(output_key, target)
             output = StoredFile(output_key, target.stat().st_size, rendered.sha256)
-            poster = self._store(poster_key, poster_path, written)
+            poster = _stored(poster_key, poster_path)
         info = rendered.info
         timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
         return self._record(
