@@ -3,16 +3,17 @@
 #
 # TORCH_VARIANT picks the machine-learning stack baked in:
 #   none (default)  no torch at all: the web app and CPU (ffmpeg) workers
-#   cpu             CPU-only torch from the PyTorch CPU index, plus diffusers,
-#                   transformers and accelerate (GPU code paths on a CPU)
-#   cuda            CUDA torch from PyPI (several GB), plus diffusers,
-#                   transformers and accelerate: the image for GPU workers
+#   cpu             the `ml` extra with CPU-only torch from the PyTorch CPU index
+#                   (GPU code paths on a CPU)
+#   cuda            the `ml` extra with CUDA torch from PyPI (several GB): the
+#                   image for GPU workers
 #
 #   docker build -t studio:latest .
 #   docker build --build-arg TORCH_VARIANT=cuda -t studio:cuda .
 #
-# torch is not a dependency in pyproject.toml; it is installed here, before the
-# project's dependencies, so the torch layer stays cached across code changes.
+# torch and the diffusers stack are the project's `ml` extra (pinned in
+# pyproject.toml); only TORCH_VARIANT cpu or cuda install it. compose.yaml builds
+# each image once (studio:latest by `web`, studio:cuda by `worker-gpu`).
 
 FROM python:3.11-slim
 
@@ -39,25 +40,28 @@ RUN groupadd --gid 1000 studio \
     && mkdir -p /data \
     && chown studio:studio /data
 
-# The ML stack, only when TORCH_VARIANT asks for it.
-RUN set -eu; \
-    case "$TORCH_VARIANT" in \
-      none) echo "TORCH_VARIANT=none: no torch in this image" ;; \
-      cpu) pip install --index-url "$TORCH_CPU_INDEX_URL" torch \
-           && pip install diffusers transformers accelerate ;; \
-      cuda) pip install torch diffusers transformers accelerate ;; \
-      *) echo "TORCH_VARIANT must be none, cpu or cuda (got '$TORCH_VARIANT')" >&2; exit 1 ;; \
-    esac
-
 WORKDIR /app
 
 # The project's dependencies, read from pyproject.toml, in their own layer so
-# editing the code does not reinstall them.
+# editing the code does not reinstall them. With TORCH_VARIANT cpu or cuda the
+# `ml` extra comes too, with the pins pyproject.toml gives it (diffusers,
+# transformers, ...); for cpu, torch is taken first from the PyTorch CPU index
+# (a bare `torch` from PyPI is the multi-GB CUDA build), and the extra's torch
+# requirement is then already met.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
-       > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+RUN set -eu; \
+    case "$TORCH_VARIANT" in \
+      none|cpu|cuda) ;; \
+      *) echo "TORCH_VARIANT must be none, cpu or cuda (got '$TORCH_VARIANT')" >&2; exit 1 ;; \
+    esac; \
+    python -c "import os, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+ml = p['optional-dependencies']['ml'] if os.environ['TORCH_VARIANT'] != 'none' else []; \
+print(*p['dependencies'], *ml, sep=chr(10))" > /tmp/requirements.txt; \
+    if [ "$TORCH_VARIANT" = cpu ]; then \
+      pip install --index-url "$TORCH_CPU_INDEX_URL" "$(grep -E '^torch([<>=!~ ]|$)' /tmp/requirements.txt)"; \
+    fi; \
+    pip install -r /tmp/requirements.txt; \
+    rm /tmp/requirements.txt
 
 # The source tree stays at /app and is installed editable: the app finds
 # migrations/ and static/ next to the studio/ package (Path(__file__).parents),
@@ -75,6 +79,8 @@ USER studio
 
 EXPOSE 7860
 
-# The web app (runs migrations, then serves on 0.0.0.0:7860). Workers override
-# the command, e.g. `studio worker --queues gpu --pool solo --concurrency 1`.
+# The web app (checks the media store, runs the migrations under a lock, then
+# serves on 0.0.0.0:7860). Workers override the command, e.g.
+# `studio worker --queues gpu --pool solo --concurrency 1` (healthcheck:
+# `studio worker-health`, a ping through the broker).
 CMD ["studio", "serve"]

@@ -1,13 +1,17 @@
-"""Rough cut of 24 matching 5-s takes against a plain ffmpeg concat with -c copy.
+"""Rough cut of 24 matching 5-s takes against a plain ffmpeg concat with -c copy,
+and the same rough cut with the takes in S3 against the takes on local disk.
 
     .venv/bin/python bench/rough_cut.py [--runs 5] [--size 1920x1080]
 
-Both sides join the same 24 files. The studio side is the whole job as a
-worker runs it (snapshot the circled takes, claim, decide on stream copy from
-what the clips' assets recorded, stream copy with the index first, hash and
-probe the result, poster, record assets, finish); the plain side is one
-`ffmpeg -f concat -safe 0 -i list -c copy` call. Goal: studio <= 1.5x plain.
-Runs alternate, on a scratch SQLite database.
+All sides join the same 24 files. The studio side is the whole job as a
+worker runs it (snapshot the circled takes, claim, fetch and probe every
+input, stream copy with the index first, hash and probe the result, check its
+length, poster, put the outputs in the store, record assets, finish); the
+plain side is one `ffmpeg -f concat -safe 0 -i list -c copy` call. Goal:
+studio <= 1.5x plain. The store side runs the same job with media in an S3
+bucket (moto's server on loopback, a separate process): the worker downloads
+the 24 takes to scratch and uploads the cut. Runs alternate, on scratch
+SQLite databases.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from studio.media.models import Asset  # noqa: E402
 from studio.projects import roughcut, takes  # noqa: E402
 from studio.projects import service as projects  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from s3local import start_s3  # noqa: E402
+
 SHOTS = 24
 SECONDS = 5
 FPS = 24
@@ -54,6 +61,52 @@ def make_clip(path: Path, width: int, height: int) -> None:
     ffmpeg.encode_mp4(frames, FPS, path, preset="ultrafast")
 
 
+def setup(
+    tmp: Path, data: bytes, width: int, height: int, **storage: str
+) -> tuple[Database, JobRunner, Actor, int, object]:
+    """A scratch studio with 24 shots, each with the clip uploaded and circled."""
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    migrate.upgrade(url)
+    settings = Settings(
+        data_dir=tmp / "data", database_url=url, max_upload_bytes=500 * 1024 * 1024, **storage
+    )
+    db = Database(url)
+    gen = build_generation(db, settings)
+    runner = JobRunner(db, settings, gen.registry, queues=["cpu"], worker_id="bench")
+    with db.session_scope() as session:
+        user = accounts.create_user(session, email="cut@studio.example")
+        actor = Actor(user=user)
+        workspace = accounts.create_workspace(session, actor, name="Cut bench")
+        project = projects.create_project(
+            session,
+            actor,
+            workspace_id=workspace.id,
+            title="Bench",
+            default_ratio=f"{width}:{height}",
+        )
+        project_id = project.id
+        for _ in range(SHOTS):
+            shot = projects.add_shot(session, actor, project_id, projects.ShotFields())
+            take = takes.upload_take(session, actor, shot.id, gen, data)
+            takes.select_take(session, actor, take.id)
+    return db, runner, actor, project_id, gen
+
+
+def studio_cut(
+    db: Database, runner: JobRunner, actor: Actor, project_id: int, gen: object
+) -> tuple[float, str]:
+    started = time.perf_counter()
+    with db.session_scope() as session:
+        roughcut.request_rough_cut(session, actor, project_id, gen)  # type: ignore[arg-type]
+    outcome = runner.work_once()
+    took = time.perf_counter() - started
+    assert outcome is not None and outcome.status.value == "succeeded", outcome
+    with db.session_scope() as session:
+        job = session.scalar(select(Job).where(Job.public_id == outcome.public_id))
+        assert job is not None
+        return took, str(job.timings.get("method"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -62,37 +115,30 @@ def main() -> None:
     width, height = (int(v) for v in args.size.split("x"))
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-roughcut-bench-"))
+    server = None
     try:
-        url = f"sqlite:///{tmp / 'bench.db'}"
-        migrate.upgrade(url)
-        settings = Settings(
-            data_dir=tmp / "data", database_url=url, max_upload_bytes=500 * 1024 * 1024
-        )
-        db = Database(url)
-        gen = build_generation(db, settings)
-        runner = JobRunner(db, settings, gen.registry, queues=["cpu"], worker_id="bench")
         source = tmp / "clip.mp4"
         make_clip(source, width, height)
         data = source.read_bytes()
-        with db.session_scope() as session:
-            user = accounts.create_user(session, email="cut@studio.example")
-            actor = Actor(user=user)
-            workspace = accounts.create_workspace(session, actor, name="Cut bench")
-            project = projects.create_project(
-                session, actor, workspace_id=workspace.id, title="Bench", default_ratio="1920:1080"
-            )
-            project_id = project.id
-            for _ in range(SHOTS):
-                shot = projects.add_shot(session, actor, project_id, projects.ShotFields())
-                take = takes.upload_take(session, actor, shot.id, gen, data)
-                takes.select_take(session, actor, take.id)
+        (tmp / "local").mkdir()
+        (tmp / "s3").mkdir()
+        db, runner, actor, project_id, gen = setup(tmp / "local", data, width, height)
+        server, endpoint = start_s3()
+        s3_side = setup(
+            tmp / "s3",
+            data,
+            width,
+            height,
+            storage_url="s3://bench/media",
+            s3_endpoint_url=endpoint,
+        )
         with db.session_scope() as session:
             keys = session.scalars(select(Asset.storage_key).where(Asset.kind == "video")).all()
-            clips = [gen.storage.path_for(key) for key in keys]
+            clips = [gen.storage.path_for(key) for key in keys]  # type: ignore[attr-defined]
         listing = tmp / "list.txt"
         listing.write_text("".join(f"file '{c}'\n" for c in clips))
 
-        plain, faststart, studio, methods = [], [], [], set()
+        plain, faststart, studio, stored, methods = [], [], [], [], set()
         concat = [ffmpeg.ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-f", "concat"]
         concat += ["-safe", "0", "-i", str(listing), "-c", "copy", "-y"]
         for run in range(args.runs):
@@ -105,16 +151,12 @@ def main() -> None:
                 [*concat, "-movflags", "+faststart", str(tmp / f"fast-{run}.mp4")], check=True
             )
             faststart.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            with db.session_scope() as session:
-                roughcut.request_rough_cut(session, actor, project_id, gen)
-            outcome = runner.work_once()
-            studio.append(time.perf_counter() - started)
-            assert outcome is not None and outcome.status.value == "succeeded", outcome
-            with db.session_scope() as session:
-                job = session.scalar(select(Job).where(Job.public_id == outcome.public_id))
-                assert job is not None
-                methods.add(job.timings.get("method"))
+            took, method = studio_cut(db, runner, actor, project_id, gen)
+            studio.append(took)
+            methods.add(method)
+            took, method = studio_cut(*s3_side)
+            stored.append(took)
+            methods.add(method)
         ratio = statistics.median(studio) / statistics.median(plain)
         fast_ratio = statistics.median(studio) / statistics.median(faststart)
         print(
@@ -134,10 +176,22 @@ def main() -> None:
             f"{statistics.median(studio):.3f} s / "
             f"{statistics.median(faststart):.3f} s = **{fast_ratio:.2f}x** | (same file kind) | |"
         )
+        store_ratio = statistics.median(stored) / statistics.median(studio)
+        print(
+            f"| rough cut, takes in S3 / takes on local disk, median | "
+            f"{statistics.median(stored):.3f} s / {statistics.median(studio):.3f} s = "
+            f"**{store_ratio:.2f}x** | (what object storage costs) | |"
+        )
         print()
-        pairs = zip(studio, plain, strict=True)
-        print("runs, studio / plain:", ", ".join(f"{a:.3f}/{b:.3f} s" for a, b in pairs))
+        pairs = zip(studio, plain, stored, strict=True)
+        print(
+            "runs, studio / plain / studio from S3:",
+            ", ".join(f"{a:.3f}/{b:.3f}/{c:.3f} s" for a, b, c in pairs),
+        )
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import gradio as gr
 from fastapi import FastAPI, Path, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -28,13 +28,16 @@ from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.base import ID_MAX
 from studio.db.session import Database
+from studio.errors import StudioError
 from studio.generation import farm
 from studio.generation.context import build_generation
 from studio.media import signing
 from studio.media.models import Asset
+from studio.media.storage import LocalStorage, StorageError
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
+from studio.uploads import service as uploads
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +127,71 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with db.session_scope() as session:
             asset = session.get(Asset, asset_id)
             key, mime = (asset.storage_key, asset.mime) if asset else (None, None)
-        if key is None or not generation.storage.exists(key):
-            return JSONResponse(
-                {"error": "not_found", "message": "No such media."}, status_code=404
+        missing = JSONResponse({"error": "not_found", "message": "No such media."}, status_code=404)
+        if key is None:
+            return missing
+        storage = generation.storage
+        # Object storage serves the bytes itself (Range, seeking): send the browser
+        # there with a presigned GET that expires with this link.
+        remaining = max(1, exp - int(time.time()))
+        url = storage.download_url(key, expires_in=remaining, mime=mime)
+        if url is not None:
+            return RedirectResponse(
+                url,
+                status_code=307,
+                headers={"Cache-Control": f"private, max-age={min(remaining, 300)}"},
             )
+        path = storage.local_path(key)
+        if path is None or not path.is_file():
+            return missing
         return FileResponse(
-            generation.storage.path_for(key),
+            path,
             media_type=mime,
             headers={"Cache-Control": "private, max-age=600", "Content-Disposition": "inline"},
         )
+
+    @app.put("/uploads/{upload_id}/parts/{number}", include_in_schema=False)
+    async def upload_part(
+        upload_id: str, number: int, request: Request, exp: int = 0, sig: str = ""
+    ) -> Response:
+        """One part of a direct upload, for stores without presigned URLs (the local
+        folder): the signed URL is the permission; written to disk as it arrives."""
+        if not signing.verify_part(upload_id, number, exp, sig, secret_key, now=time.time()):
+            return JSONResponse(
+                {"error": "link_expired", "message": "This upload link is invalid or expired."},
+                status_code=403,
+            )
+
+        def target() -> uploads.PartTarget:
+            with db.session_scope() as session:
+                return uploads.part_target(session, upload_id, number)
+
+        try:
+            where = await run_in_threadpool(target)
+        except StudioError as exc:
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        storage = generation.storage
+        if not isinstance(storage, LocalStorage):
+            return JSONResponse(
+                {"error": "use_store", "message": "Send parts to the store's own URLs."},
+                status_code=409,
+            )
+        length = request.headers.get("content-length", "")
+        too_big = JSONResponse(
+            {"error": "payload_too_large", "message": "This part is larger than agreed."},
+            status_code=413,
+        )
+        if length.isdigit() and int(length) > where.max_bytes:
+            return too_big
+        try:
+            with storage.open_part(
+                where.key, where.store_upload_id, number, max_bytes=where.max_bytes
+            ) as part:
+                async for chunk in request.stream():
+                    part.write(chunk)
+        except StorageError:
+            return too_big
+        return Response(status_code=200, headers={"ETag": part.result().etag})
 
     app.include_router(build_router(settings, db, providers))
     app.mount("/v1", create_api(db, generation, secret_key))
@@ -200,7 +259,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         theme=studio_theme(),
         css_paths=[STATIC_DIR / "studio.css"],
         js=FORCE_DARK_JS,
-        head='<script src="/static/studio.js" defer></script>',
+        head='<script src="/static/studio.js" defer></script>'
+        '<script src="/static/upload.js" defer></script>',
         favicon_path=str(STATIC_DIR / "favicon.svg"),
     )
     # Gradio refuses file inputs that name a path it did not receive as an

@@ -1,4 +1,4 @@
-"""The `studio` command: serve, worker, status, db, users, workspaces, apikeys, demo.
+"""The `studio` command: serve, worker, status, db, storage, users, workspaces, apikeys, demo.
 
 Bad input exits non-zero with one line on stderr and writes nothing: each
 command runs in one transaction that rolls back on any error.
@@ -30,14 +30,32 @@ def _db(settings: Settings):  # type: ignore[no-untyped-def]
     return Database(settings.database_url)
 
 
+def check_storage(settings: Settings) -> str:
+    """Prove this host can write, read and delete in the media store; its description."""
+    from studio.media.service import build_storage
+    from studio.media.storage import StorageError
+
+    try:
+        storage = build_storage(settings)
+        storage.check()
+    except (StorageError, ValueError) as exc:
+        raise CommandError(
+            f"The media store ({settings.storage_url or settings.media_path}) is not usable "
+            f"from this host: {exc}"
+        ) from None
+    return storage.describe()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from studio.app import create_app
     from studio.db import migrate
 
+    if settings.storage_check_on_start:
+        check_storage(settings)
     if not args.no_migrate:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url)  # under a lock: many hosts may start at once
     app = create_app(settings)
     host = args.host or settings.host
     port = args.port or settings.port
@@ -55,6 +73,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
         )
     from studio.generation import tasks
     from studio.queue import celery_queue
+
+    if settings.storage_check_on_start:
+        check_storage(settings)
+    if not args.no_migrate:
+        from studio.db import migrate
+
+        # Under the same lock as the web app's: whoever starts first migrates.
+        migrate.upgrade(settings.database_url)
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     tasks.configure([q for q in queues if q in ("gpu", "cpu")])
@@ -78,15 +104,36 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_worker_health(args: argparse.Namespace, settings: Settings) -> None:
+    """A container healthcheck: this host's worker answers a ping through the broker."""
+    import socket
+
+    from studio.worker import create_celery
+
+    if not settings.redis_url:
+        raise CommandError("STUDIO_REDIS_URL is not set: there is no broker to ping through.")
+    node = args.node or f"celery@{socket.gethostname()}"
+    replies = create_celery(settings).control.ping(destination=[node], timeout=args.timeout)
+    if not any(node in reply for reply in replies):
+        raise CommandError(f"No answer from {node} through the broker.")
+    print(f"{node} answered.")
+
+
 def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
     from studio.db import migrate
 
     if args.db_command == "upgrade":
-        migrate.upgrade(settings.database_url)
-        print("Database is up to date.")
+        changed = migrate.upgrade(settings.database_url)
+        print("Database migrated to the latest schema." if changed else "Database is up to date.")
     elif args.db_command == "check":
         migrate.check(settings.database_url)
         print("Models and migrations agree.")
+
+
+def cmd_storage(args: argparse.Namespace, settings: Settings) -> None:
+    if args.storage_command == "check":
+        where = check_storage(settings)
+        print(f"Media store OK: this host can write, read and delete in {where}.")
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -340,11 +387,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--pool", default="solo")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--loglevel", default="info")
+    worker.add_argument("--no-migrate", action="store_true")
     worker.set_defaults(run=cmd_worker)
+
+    health = sub.add_parser(
+        "worker-health", help="exit 0 when this host's worker answers a ping through the broker"
+    )
+    health.add_argument("--node", help="the worker's node name (default celery@<hostname>)")
+    health.add_argument("--timeout", type=float, default=5.0)
+    health.set_defaults(run=cmd_worker_health)
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("db_command", choices=["upgrade", "check"])
     db.set_defaults(run=cmd_db)
+
+    storage = sub.add_parser("storage", help="the media store (local folder or S3)")
+    storage.add_argument("storage_command", choices=["check"])
+    storage.set_defaults(run=cmd_storage)
 
     users = sub.add_parser("users", help="user accounts").add_subparsers(dest="sub", required=True)
     create_user = users.add_parser("create", help="create a user")

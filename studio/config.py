@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     media_url_ttl_seconds: int = 3600
+    # Where media lives: "" = the local folder media_dir (embedded default);
+    # "s3://bucket/prefix" = any S3 API through boto3, credentials the standard
+    # AWS way (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role).
+    storage_url: str = ""
+    s3_endpoint_url: str = ""  # MinIO, R2, Ceph...; empty for AWS S3
+    # The store's address as browsers see it, when it differs from the hosts' one.
+    s3_public_endpoint_url: str = ""
+    s3_region: str = ""
+    storage_check_on_start: bool = True  # `studio serve`/`worker` prove write/read/delete first
+    # Direct uploads (browser -> store): part size, how long part URLs stay valid,
+    # and up to what size the web probes a finished upload itself (larger: a cpu worker).
+    upload_part_bytes: int = 16 * 1024 * 1024
+    upload_url_ttl_seconds: int = 3600
+    upload_probe_inline_bytes: int = 64 * 1024 * 1024
+    upload_expire_hours: int = 24  # unfinished uploads older than this are aborted
     # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
     webhooks_allow_private: bool = False
     webhook_timeout_seconds: float = 5.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from studio import __version__
-from studio.api import accounts, errors, jams, projects, review, takes, tasks
+from studio.api import accounts, errors, jams, projects, review, takes, tasks, uploads
 from studio.db.session import Database
 from studio.generation.context import Generation
 
@@ -40,4 +40,5 @@ def create_api(db: Database, generation: Generation, media_secret: str) -> FastA
     api.include_router(takes.router)
     api.include_router(jams.router)
     api.include_router(review.router)
+    api.include_router(uploads.router)
     return api

@@ -4,7 +4,7 @@ upload, circle, favorite and rate takes; /v1/projects/{id}/rough_cut(s)."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -239,6 +239,9 @@ def mark(take_id: IdPath, body: MarkIn, actor: ActorDep, session: SessionDep) ->
 class RoughCutIn(Strict):
     title_card: bool = False
     overlay_codes: bool = False
+    # Shots without a circled take: "refuse" names them and queues nothing;
+    # "slate" fills each with a slate card of the shot's target length.
+    missing: Literal["refuse", "slate"] = "refuse"
 
 
 @router.post(
@@ -257,6 +260,7 @@ def rough_cut(
         gen,
         title_card=body.title_card,
         overlay_codes=body.overlay_codes,
+        missing=body.missing,
     )
     return RoughCutTaskOut(id=takes.task_id_of(session, cut.job_id), version=cut.number)
 

@@ -1,4 +1,5 @@
-"""Reading raw upload bodies without trusting the client about their size or kind.
+"""Uploads: raw bodies read without trusting the client about their size, and
+the direct-upload API (/v1/uploads: the bytes go to the media store, never here).
 
 Content-Type is checked first: a body declared as something this endpoint
 does not take (JSON, a form, another kind of file) is refused with 415; no
@@ -11,9 +12,22 @@ bytes.
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated, Any, Literal
 
-from studio.errors import InvalidInput, StudioError
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from studio.accounts.access import Actor
+from studio.api.deps import db_session
+from studio.api.schemas import Strict
+from studio.auth.sessions import resolve_actor
+from studio.errors import InvalidInput, NotAuthenticated, StudioError
+from studio.media.storage import Storage
+from studio.uploads import finish
+from studio.uploads import service as uploads
+from studio.uploads.models import Upload
 
 
 class PayloadTooLarge(StudioError):
@@ -63,3 +77,159 @@ async def read_body(
             f"{what} is empty: send the file as the request body.", code="empty_upload"
         )
     return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- direct uploads (/v1/uploads)
+
+router = APIRouter(prefix="/uploads", tags=["uploads"])
+
+
+def upload_actor(request: Request) -> Actor:
+    """An API key, or the signed-in browser's session (the page's upload code)."""
+    actor = resolve_actor(request.app.state.db, request)
+    if actor is None:
+        raise NotAuthenticated(
+            "Sign in, or send an API key as 'Authorization: Bearer <key>'.", code="unauthorized"
+        )
+    return actor
+
+
+UploadActor = Annotated[Actor, Depends(upload_actor)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+
+
+class StartIn(Strict):
+    purpose: Literal["take", "reference", "jam_film"]
+    size: int = Field(ge=1)
+    content_type: str = Field(max_length=100)
+    shot_id: int | None = None
+    jam: str | None = Field(default=None, max_length=80)
+    # reference images: the shot's version the client saw (optimistic locking)
+    expected_version: int | None = None
+
+
+class PartsIn(Strict):
+    numbers: list[int] = Field(min_length=1, max_length=100)
+
+
+class PartIn(Strict):
+    number: int
+    etag: str = Field(max_length=200)
+
+
+class EntryAttachIn(Strict):
+    title: str | None = Field(default=None, max_length=120)
+    logline: str | None = Field(default=None, max_length=1000)
+    credits: str | None = Field(default=None, max_length=4000)
+    submit: bool = True
+
+
+class CompleteIn(Strict):
+    # The parts and ETags the client saw; omitted: whatever the store received.
+    parts: list[PartIn] | None = Field(default=None, max_length=10_000)
+    # A jam film: save the team's entry with it, dated now (the deadline rule's moment).
+    entry: EntryAttachIn | None = None
+
+
+def _json(
+    request: Request, storage: Storage, upload: Upload, session: Session | None = None
+) -> dict[str, Any]:
+    v = uploads.view(upload)
+    return {
+        "deadline_in_seconds": uploads.deadline_in_seconds(session, upload) if session else None,
+        "id": v.id,
+        "purpose": v.purpose,
+        "status": v.status,
+        "size": v.size,
+        "part_size": v.part_bytes,
+        "part_count": v.part_count,
+        "expires_at": v.expires_at.isoformat(),
+        "received": uploads.received_parts(storage, upload),
+        "asset_id": v.asset_id,
+        "take_id": v.take_id,
+        "error": v.error_code,
+        "message": v.error_message,
+        "entry": v.entry,
+    }
+
+
+@router.post("", status_code=201, summary="Start a direct upload into the media store")
+def start(body: StartIn, request: Request, actor: UploadActor, session: SessionDep) -> Any:
+    gen = request.app.state.generation
+    upload = uploads.start_upload(
+        session,
+        actor,
+        gen.storage,
+        gen.settings,
+        purpose=body.purpose,
+        size=body.size,
+        content_type=body.content_type,
+        shot_id=body.shot_id,
+        jam=body.jam,
+        expected_version=body.expected_version,
+    )
+    return _json(request, gen.storage, upload, session)
+
+
+@router.get("/{upload_id}", summary="An upload's state and the parts the store has")
+def get(upload_id: str, request: Request, actor: UploadActor, session: SessionDep) -> Any:
+    gen = request.app.state.generation
+    return _json(request, gen.storage, uploads.get_upload(session, actor, upload_id), session)
+
+
+@router.post("/{upload_id}/parts", summary="URLs to PUT parts to (fresh ones for resuming)")
+def parts(
+    upload_id: str, body: PartsIn, request: Request, actor: UploadActor, session: SessionDep
+) -> dict[str, Any]:
+    gen = request.app.state.generation
+    urls = uploads.part_urls(
+        session,
+        actor,
+        gen.storage,
+        upload_id,
+        body.numbers,
+        secret=request.app.state.media_secret,
+        base_url=gen.settings.base_url,
+        ttl=gen.settings.upload_url_ttl_seconds,
+    )
+    return {"urls": {str(n): url for n, url in urls.items()}}
+
+
+@router.post("/{upload_id}/complete", summary="Join the parts; the file is then checked")
+async def complete(
+    upload_id: str, body: CompleteIn, request: Request, actor: UploadActor
+) -> dict[str, Any]:
+    gen = request.app.state.generation
+    db = request.app.state.db
+
+    def join() -> tuple[int, bool]:
+        with db.session_scope() as session:
+            upload, inline = uploads.complete_upload(
+                session,
+                actor,
+                gen.storage,
+                gen.dispatcher,
+                gen.settings,
+                upload_id,
+                parts=[(p.number, p.etag) for p in body.parts] if body.parts else None,
+                entry=body.entry.model_dump() if body.entry else None,
+            )
+            return upload.id, inline
+
+    row_id, inline = await run_in_threadpool(join)
+    if inline:  # small: probe it now (off the event loop); large ones go to a cpu worker
+        await run_in_threadpool(
+            finish.finish_upload, db.session_scope, gen.storage, gen.settings, row_id
+        )
+
+    def read() -> dict[str, Any]:
+        with db.session_scope() as session:
+            return _json(request, gen.storage, uploads.get_upload(session, actor, upload_id))
+
+    return await run_in_threadpool(read)
+
+
+@router.delete("/{upload_id}", summary="Abandon an upload (its parts are dropped)")
+def abort(upload_id: str, request: Request, actor: UploadActor, session: SessionDep) -> Any:
+    gen = request.app.state.generation
+    return _json(request, gen.storage, uploads.abort_upload(session, actor, gen.storage, upload_id))

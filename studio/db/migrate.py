@@ -1,16 +1,34 @@
 """Alembic, driven from code: `studio db upgrade|check|revision`.
 
 Migrations are the only way the schema is made, tests included.
+
+Many hosts may start at once on an empty database (web replicas, workers):
+`upgrade` takes a lock first, so exactly one of them migrates and the others
+wait, then find the schema at head and do nothing. On Postgres it is a
+session-level advisory lock held on its own connection for the whole
+upgrade (Alembic's connection is separate; the lock spans it); on SQLite a
+file lock next to the database file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# pg_advisory_lock key: any 64-bit number, fixed for every Studio host ("studio-m").
+MIGRATION_LOCK_KEY = 0x73747564696F2D6D
 
 
 def alembic_config(database_url: str) -> Config:
@@ -24,8 +42,64 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+@contextlib.contextmanager
+def migration_lock(database_url: str) -> Iterator[None]:
+    """Hold the studio-wide migration lock for this database while the block runs."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        driver = "postgresql+psycopg" if url.drivername == "postgresql" else url.drivername
+        # Autocommit: the lock belongs to the connection, and no transaction stays open
+        # on it while the others wait.
+        engine = create_engine(
+            url.set(drivername=driver), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _signed()})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _signed()})
+        finally:
+            engine.dispose()
+    elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        lock_path = Path(url.database).with_name(Path(url.database).name + ".migrate-lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        yield
+
+
+def _signed() -> int:
+    # bigint is signed: fold the key into its range.
+    return MIGRATION_LOCK_KEY - (1 << 64) if MIGRATION_LOCK_KEY >= 1 << 63 else MIGRATION_LOCK_KEY
+
+
+def current_revision(database_url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    from studio.db.session import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade(database_url: str, revision: str = "head") -> bool:
+    """Bring the schema to `revision` under the lock; True when this call changed it
+    (False: another host had already done it, or nothing was due)."""
+    with migration_lock(database_url):
+        before = current_revision(database_url)
+        command.upgrade(alembic_config(database_url), revision)
+        return current_revision(database_url) != before
 
 
 def check(database_url: str) -> None:

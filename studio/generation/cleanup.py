@@ -7,11 +7,19 @@ would ever remove it. Each maintenance pass looks at the folders of jobs
 that have run (attempts >= 1) and are not running now (finished, or
 requeued by the reaper) and removes their temporary files. Bounded: only
 jobs that ended in the last hour, at most `limit` per pass.
+
+With object storage a worker writes in scratch folders instead
+(`studio-in-*` / `studio-out-*` in the system temp folder, removed when a
+job's block ends); a killed worker leaves those, so a pass also removes
+scratch folders older than any job may run (the hard time limit).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,14 +32,18 @@ from studio.media.storage import Storage
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(hours=1)
+SCRATCH_PREFIXES = ("studio-in-", "studio-out-")
+SCRATCH_MAX_AGE_S = 2 * 3600  # above the workers' hard time limit (one hour)
 
 
 def is_temporary(path: Path) -> bool:
     return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
-def job_folder(storage: Storage, workspace_id: int, public_id: str) -> Path:
-    return storage.path_for(f"ws{workspace_id}/jobs/{public_id}/x").parent
+def job_folder(storage: Storage, workspace_id: int, public_id: str) -> Path | None:
+    """The job's folder when the store is a local folder; None for object storage."""
+    path = storage.local_path(f"ws{workspace_id}/jobs/{public_id}/x")
+    return path.parent if path is not None else None
 
 
 def remove_stale_temp_files(session: Session, storage: Storage, *, limit: int = 200) -> list[Path]:
@@ -50,7 +62,7 @@ def remove_stale_temp_files(session: Session, storage: Storage, *, limit: int = 
     removed = []
     for workspace_id, public_id in rows:
         folder = job_folder(storage, workspace_id, public_id)
-        if not folder.is_dir():
+        if folder is None or not folder.is_dir():
             continue
         for path in folder.iterdir():
             if is_temporary(path) and path.is_file():
@@ -58,4 +70,23 @@ def remove_stale_temp_files(session: Session, storage: Storage, *, limit: int = 
                 removed.append(path)
     if removed:
         log.info("removed %d temporary file(s) left by stopped workers", len(removed))
+    return removed
+
+
+def remove_stale_scratch(
+    folder: Path | None = None, *, max_age_s: float = SCRATCH_MAX_AGE_S
+) -> int:
+    """Remove scratch folders a killed worker left (older than any job may run)."""
+    root = Path(folder or tempfile.gettempdir())
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for path in root.iterdir():
+        if not path.name.startswith(SCRATCH_PREFIXES) or not path.is_dir():
+            continue
+        try:
+            if path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:  # another worker of this host removed it first
+            continue
     return removed

@@ -8,6 +8,7 @@ from studio.config import Settings
 from studio.db.session import Database
 from studio.generation.inprocess import InProcessRunner
 from studio.generation.registry import Registry, load_registry
+from studio.media.service import build_storage
 from studio.media.storage import Storage
 from studio.queue import CeleryDispatcher, Dispatcher
 
@@ -31,7 +32,7 @@ class Generation:
 
 def build_generation(db: Database, settings: Settings) -> Generation:
     registry = load_registry(settings.models_file)
-    storage = Storage(settings.media_path)
+    storage = build_storage(settings)
     if settings.redis_url:
         from studio.worker import create_celery
 

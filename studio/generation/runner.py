@@ -10,6 +10,7 @@ step and nothing is written, so a job's outputs are written exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -17,8 +18,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,7 +37,7 @@ from studio.generation.registry import ModelSpec, Registry
 from studio.media import ffmpeg
 from studio.media import service as media
 from studio.media.models import Asset
-from studio.media.storage import Storage
+from studio.media.storage import ObjectMissing
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class Watch:
 
 
 ROUGH_CUT = "rough_cut"  # projects.roughcut's job kind, run on the cpu queue
+PROBE_UPLOAD = "probe_upload"  # uploads.service: probe a large direct upload from the store
+CPU_KINDS = [ROUGH_CUT, PROBE_UPLOAD]
 
 
 class LeaseLost(Exception):
@@ -73,6 +77,18 @@ class LeaseLost(Exception):
 
 def make_worker_id(kind: str) -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size: int
+    sha256: str
+
+
+def _stored(key: str, path: Path) -> StoredFile:
+    """A finished file about to become `key`: its size and hash, from the local copy."""
+    return StoredFile(key, path.stat().st_size, media.sha256_of(path))
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,7 @@ class JobRunner:
         self.registry = registry
         self.queues = list(queues)
         self.worker_id = worker_id
-        self.storage = Storage(settings.media_path)
+        self.storage = media.build_storage(settings)
         self.on_finished = on_finished
         # Celery: wake one more worker after each claim (see tasks.py).
         self.on_claimed = on_claimed
@@ -132,7 +148,7 @@ class JobRunner:
                 lease_seconds=self.settings.job_lease_seconds,
                 warm_models=self.warm_models(),
                 models=[spec.key for spec in self.registry.all()]
-                + ([ROUGH_CUT] if "cpu" in self.queues else []),
+                + (CPU_KINDS if "cpu" in self.queues else []),
             )
         if claim is None:
             return None
@@ -162,6 +178,8 @@ class JobRunner:
         try:
             if mode == ROUGH_CUT:
                 status = self._rough_cut(claim, params, workspace_id, watch, written)
+            elif mode == PROBE_UPLOAD:
+                status = self._probe_upload(claim, params)
             else:
                 status = self._generate(
                     claim, model_key, mode, params, workspace_id, reference_key, watch, written
@@ -214,7 +232,41 @@ class JobRunner:
                 f"The weights for {spec.name} are not installed on this worker.",
                 code="weights_missing",
             )
-        request = GenerationRequest(
+        with (
+            self._reference(reference_key) as image_path,
+            self._reference(params.get("last_frame_key")) as last_image_path,
+        ):
+            request = self._request(mode, params, image_path, last_image_path)
+            started = time.monotonic()
+            output = engine.run(spec, request, watch.step)
+            seconds = time.monotonic() - started
+        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
+        return self._finish(
+            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
+        )
+
+    @contextlib.contextmanager
+    def _reference(self, key: str | None) -> Iterator[Path | None]:
+        """The job's reference image as a scratch file while the engine runs."""
+        if key is None:
+            yield None
+            return
+        try:
+            with self.storage.local_copy(key) as path:
+                yield path
+        except ObjectMissing:
+            raise StudioError(
+                "The reference image of this job is missing from the media store; "
+                "set the reference again and retry.",
+                code="reference_missing",
+            ) from None
+
+    @staticmethod
+    def _request(
+        mode: str, params: dict[str, Any], image_path: Path | None, last_image_path: Path | None
+    ) -> GenerationRequest:
+        return GenerationRequest(
             mode=mode,  # type: ignore[arg-type]
             prompt=params["prompt"],
             width=int(params["width"]),
@@ -225,24 +277,12 @@ class JobRunner:
             num_frames=int(params["num_frames"]),
             fps=int(params["fps"]),
             negative_prompt=params.get("negative_prompt"),
-            image_path=self.storage.path_for(reference_key) if reference_key else None,
-            last_image_path=(
-                self.storage.path_for(params["last_frame_key"])
-                if params.get("last_frame_key")
-                else None
-            ),
+            image_path=image_path,
+            last_image_path=last_image_path,
             camera_move=params.get("camera_move"),
             motion_strength=params.get("motion_strength"),
             title=params.get("title"),
             caption=params.get("user_prompt") or params.get("prompt"),
-        )
-        started = time.monotonic()
-        output = engine.run(spec, request, watch.step)
-        seconds = time.monotonic() - started
-        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
-        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-        return self._finish(
-            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
         )
 
     def _watch(self, watch: Watch) -> None:
@@ -292,60 +332,55 @@ class JobRunner:
         array = np.asarray(frames)
         base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
         poster_key = f"{base}-poster.jpg"
-        if array.shape[0] > 1:
-            output_key, kind = f"{base}-output.mp4", "video"
-            written.append(output_key)
-            ffmpeg.encode_mp4(array, fps, self.storage.path_for(output_key))
-        else:
-            output_key, kind = f"{base}-output.png", "image"
-            written.append(output_key)
-            ffmpeg.write_png(array[0], self.storage.path_for(output_key))
-        written.append(poster_key)
-        ffmpeg.write_poster(array[array.shape[0] // 2], self.storage.path_for(poster_key))
-        info = ffmpeg.probe(self.storage.path_for(output_key)) if kind == "video" else None
+        video = array.shape[0] > 1
+        kind = "video" if video else "image"
+        output_key = f"{base}-output.{'mp4' if video else 'png'}"
+        # Written through the store's writers: scratch files put into S3 when the block
+        # ends, or temporary files renamed into place in the local folder (no copy).
+        written.extend([output_key, poster_key])
+        with (
+            self.storage.writer(output_key) as output_path,
+            self.storage.writer(poster_key) as poster_path,
+        ):
+            if video:
+                ffmpeg.encode_mp4(array, fps, output_path)
+            else:
+                ffmpeg.write_png(array[0], output_path)
+            ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)
+            info = ffmpeg.probe(output_path) if video else None
+            stored = _stored(output_key, output_path)
+            poster = _stored(poster_key, poster_path)
         timings = {**timings, "encode_s": round(time.monotonic() - encode_started, 4)}
         gpu_seconds = round(seconds, 3) if spec.queue == "gpu" else 0.0
         size = (int(array.shape[2]), int(array.shape[1]))
         return self._record(
-            claim,
-            workspace_id,
-            output_key,
-            kind,
-            poster_key,
-            info,
-            size,
-            gpu_seconds,
-            timings,
-            written,
+            claim, workspace_id, stored, kind, poster, info, size, gpu_seconds, timings, written
         )
 
     def _record(
         self,
         claim: scheduler.Claim,
         workspace_id: int,
-        output_key: str,
+        output_file: StoredFile,
         kind: str,
-        poster_key: str,
+        poster_file: StoredFile,
         info: ffmpeg.Probe | None,
         size: tuple[int, int],
         gpu_seconds: float,
         timings: dict[str, Any],
         written: list[str],
-        *,
-        output_sha256: str | None = None,
     ) -> JobStatus:
-        """Record the outputs and finish the job, only if it is still ours.
-
-        `output_sha256`: the output's hash when whoever wrote it already has it.
-        """
+        """Record the outputs (already in the store) and finish the job, only if it is
+        still ours."""
         try:
             with self.db.session_scope() as session:
-                output = media.record_file(
+                output = media.record_stored(
                     session,
-                    self.storage,
                     workspace_id=workspace_id,
-                    key=output_key,
+                    key=output_file.key,
                     kind=kind,
+                    size=output_file.size,
+                    sha256=output_file.sha256,
                     width=info.width if info else size[0],
                     height=info.height if info else size[1],
                     duration=info.duration if info else None,
@@ -353,10 +388,14 @@ class JobRunner:
                     frame_count=info.frames if info else 1,
                     codec=info.codec if info else None,
                     pix_fmt=info.pix_fmt if info else None,
-                    sha256=output_sha256,
                 )
-                poster = media.record_file(
-                    session, self.storage, workspace_id=workspace_id, key=poster_key, kind="poster"
+                poster = media.record_stored(
+                    session,
+                    workspace_id=workspace_id,
+                    key=poster_file.key,
+                    kind="poster",
+                    size=poster_file.size,
+                    sha256=poster_file.sha256,
                 )
                 done = session.execute(
                     update(Job)
@@ -399,30 +438,42 @@ class JobRunner:
         base = f"ws{workspace_id}/cuts/{claim.public_id}/a{claim.attempt}"
         output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
         written.extend([output_key, poster_key])
-        target = self.storage.path_for(output_key)
-        rendered = roughcut.render(
-            self.db.session_scope,
-            self.storage,
-            params,
-            target,
-            watch.step,
-            poster=self.storage.path_for(poster_key),
-        )
+        with (
+            self.storage.writer(output_key) as target,
+            self.storage.writer(poster_key) as poster_path,
+        ):
+            rendered = roughcut.render(
+                self.db.session_scope, self.storage, params, target, watch.step, poster=poster_path
+            )
+            output = StoredFile(output_key, target.stat().st_size, rendered.sha256)
+            poster = _stored(poster_key, poster_path)
         info = rendered.info
         timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
         return self._record(
             claim,
             workspace_id,
-            output_key,
+            output,
             "video",
-            poster_key,
+            poster,
             info,
             (info.width, info.height),
             0.0,
             timings,
             written,
-            output_sha256=rendered.sha256,
         )
+
+    def _probe_upload(self, claim: scheduler.Claim, params: dict[str, Any]) -> JobStatus:
+        """Finish a large direct upload: fetch it from the store, probe it, keep it or not.
+
+        The upload records the outcome (ready, or failed and why); the job only
+        says the check ran.
+        """
+        from studio.uploads import finish  # uploads builds on generation
+
+        finish.finish_upload(
+            self.db.session_scope, self.storage, self.settings, int(params["upload_id"])
+        )
+        return self._end(claim.job_id, JobStatus.SUCCEEDED)
 
     def _end(
         self, job_id: int, status: JobStatus, code: str | None = None, message: str | None = None
@@ -450,7 +501,7 @@ class JobRunner:
         for key in keys:
             try:
                 self.storage.delete(key)
-            except OSError:
+            except Exception:  # the store is unreachable: leave it for an operator
                 log.warning("could not remove %s", key, exc_info=True)
 
     # ------------------------------------------------------------ maintenance
@@ -475,6 +526,7 @@ class JobRunner:
         with self.db.session_scope() as session:
             scheduler.reap_expired(session)
             cleanup.remove_stale_temp_files(session, self.storage)
+        cleanup.remove_stale_scratch()
         try:  # a snapshot is a convenience: its failure must not stop the rest
             with self.db.session_scope() as session:
                 farm.refresh_snapshots(

@@ -19,6 +19,8 @@ within the jam's length limits and size limit.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -40,7 +42,7 @@ from studio.jams.models import Entry, EntryStatus, FilmSource, Jam, JamTeam
 from studio.media import ffmpeg, images, sandbox
 from studio.media import service as media
 from studio.media.models import Asset
-from studio.media.storage import Storage
+from studio.media.storage import ObjectMissing, Storage
 from studio.projects import service as projects
 from studio.projects import takes
 from studio.projects.models import RoughCut
@@ -131,6 +133,76 @@ def film_upload_limit(session: Session, actor: Actor, slug: str) -> int:
     return int(jam.film_max_bytes)
 
 
+def check_film_upload(session: Session, actor: Actor, slug: str) -> tuple[int, int, int]:
+    """Before a direct upload starts: (jam id, team workspace id, size limit) for this person."""
+    jam = access.jam_by_slug(session, slug)
+    team = access.my_team(session, actor, jam, Role.EDITOR)
+    return jam.id, team.workspace_id, int(jam.film_max_bytes)
+
+
+def accept_uploaded_film(
+    session: Session, actor: Actor, jam_id: int, asset: Asset, info: ffmpeg.Probe
+) -> FilmCheck:
+    """A film uploaded straight to the store and probed there: within this jam's limits?
+
+    Raises InvalidInput (nothing kept) when it is not; audits it when it is.
+    It counts for the entry only once put_entry names it.
+    """
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        raise NotFound("No such jam.", code="jam_not_found")
+    team = access.my_team(session, actor, jam, Role.EDITOR)
+    if asset.workspace_id != team.workspace_id:
+        raise NotFound(FILM_NOT_FOUND, code="film_not_found")
+    _check_size(jam, asset.bytes)
+    _check_length(jam, info.duration)
+    audit.record(
+        session,
+        "entry.film_uploaded",
+        actor_user_id=actor.user_id,
+        workspace_id=team.workspace_id,
+        target=f"jam:{jam.slug}",
+        asset_id=asset.id,
+        direct=True,
+    )
+    return FilmCheck(asset.id, info.duration, info.width, info.height, asset.bytes)
+
+
+def attach_time(
+    session: Session, actor: Actor, jam_id: int, *, clock: Clock = db_clock
+) -> datetime:
+    """The moment a completed film upload is attached to the team's entry (the database
+    clock); refused now, like put_entry, when entries are not open."""
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        raise NotFound("No such jam.", code="jam_not_found")
+    access.my_team(session, actor, jam, Role.EDITOR)
+    now = clock(session)
+    if now < jam.kickoff_at:
+        raise Conflict("The jam has not started.", code="not_started")
+    if rules.submission_status(jam, now) is None:
+        raise Conflict(
+            f"Too late: the deadline was {jam.deadline_at.isoformat()} and the grace period "
+            f"ended at {rules.grace_ends_at(jam).isoformat()}.",
+            code="deadline_passed",
+        )
+    return now
+
+
+def seconds_to_deadline(session: Session, jam_id: int, *, clock: Clock = db_clock) -> float | None:
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        return None
+    return (jam.deadline_at - clock(session)).total_seconds()
+
+
+def jam_slug(session: Session, jam_id: int) -> str:
+    jam = session.get(Jam, jam_id)
+    if jam is None:
+        raise NotFound("No such jam.", code="jam_not_found")
+    return jam.slug
+
+
 def upload_film(
     session: Session, actor: Actor, slug: str, data: bytes, *, storage: Storage
 ) -> FilmCheck:
@@ -177,15 +249,18 @@ def upload_poster(
     except ffmpeg.MediaError as exc:
         raise InvalidInput(exc.message, code="invalid_poster") from None
     key = f"ws{team.workspace_id}/jam/poster-{uuid.uuid4().hex}.png"
-    path = storage.path_for(key)
-    images.save_png(image, path)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    png = buffer.getvalue()
+    storage.write_bytes(key, png)
     on_rollback(session, lambda: storage.delete(key))
-    asset = media.record_file(
+    asset = media.record_stored(
         session,
-        storage,
         workspace_id=team.workspace_id,
         key=key,
         kind="poster",
+        size=len(png),
+        sha256=hashlib.sha256(png).hexdigest(),
         width=image.width,
         height=image.height,
     )
@@ -445,21 +520,47 @@ def _probe(jam: Jam, path: Path) -> ffmpeg.Probe:
         info = sandbox.probe_isolated(path)  # untrusted: time and memory capped
     except ffmpeg.MediaError as exc:
         raise InvalidInput(exc.message, code="invalid_film") from None
-    if not jam.film_min_seconds <= info.duration <= jam.film_max_seconds:
-        raise InvalidInput(
-            f"The film runs {info.duration:.1f} s; this jam takes films from "
-            f"{jam.film_min_seconds:g} to {jam.film_max_seconds:g} s.",
-            code="film_length",
-        )
+    _check_length(jam, info.duration)
     return info
 
 
+def _check_length(jam: Jam, seconds: float) -> None:
+    if not jam.film_min_seconds <= seconds <= jam.film_max_seconds:
+        raise InvalidInput(
+            f"The film runs {seconds:.1f} s; this jam takes films from "
+            f"{jam.film_min_seconds:g} to {jam.film_max_seconds:g} s.",
+            code="film_length",
+        )
+
+
 def _check_asset(jam: Jam, storage: Storage, asset: Asset) -> FilmCheck:
-    """A stored video counts only if it still probes and fits the jam's limits."""
+    """A stored video counts only if it is still in the store and fits the jam's limits.
+
+    Assets are immutable (server-made keys, written once), so a video we
+    probed when it was stored is judged on what that probe recorded plus a
+    look at the store (no 2 GiB download per save); anything else is
+    fetched and probed now.
+    """
     if not asset.mime.startswith("video/"):
         raise InvalidInput("That file is not a video.", code="invalid_film")
     _check_size(jam, asset.bytes)
-    info = _probe(jam, storage.path_for(asset.storage_key))
+    recorded = (asset.duration, asset.width, asset.height, asset.codec)
+    if None not in recorded and asset.duration is not None:
+        if not storage.exists(asset.storage_key):
+            raise InvalidInput(
+                "That film is missing from the media store; upload it again.",
+                code="film_missing",
+            )
+        _check_length(jam, asset.duration)
+        assert asset.width is not None and asset.height is not None
+        return FilmCheck(asset.id, asset.duration, asset.width, asset.height, asset.bytes)
+    try:
+        with storage.local_copy(asset.storage_key) as path:
+            info = _probe(jam, path)
+    except ObjectMissing:
+        raise InvalidInput(
+            "That film is missing from the media store; upload it again.", code="film_missing"
+        ) from None
     return FilmCheck(asset.id, info.duration, info.width, info.height, asset.bytes)
 
 

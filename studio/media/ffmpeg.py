@@ -13,6 +13,7 @@ Errors users can see are MediaError with a readable message.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import struct
 import subprocess
@@ -88,9 +89,18 @@ def _drain(stream: IO[bytes], sink: list[bytes]) -> None:
             del sink[:-32]
 
 
+# Absolute paths (with or without ffmpeg's "file:" prefix) in ffmpeg's own words.
+_PATH_RE = re.compile(r"(?:file:)?(?:/[^\s'\":,]+)+")
+
+
+def scrub_paths(text: str) -> str:
+    """ffmpeg's messages name the files it worked on; a message a user sees never does."""
+    return _PATH_RE.sub("<file>", text)
+
+
 def _stderr_tail(chunks: list[bytes], limit: int = 1500) -> str:
     text = b"".join(chunks).decode("utf-8", "replace").strip()
-    return text[-limit:]
+    return scrub_paths(text[-limit:])
 
 
 def encode_mp4(
@@ -540,7 +550,8 @@ def _run(stream: Any, what: str) -> None:
             capture_stderr=True,
         )
     except ffmpeg.Error as exc:
-        tail = (exc.stderr or b"").decode(errors="replace")[-1500:].strip() or "no output"
+        tail = scrub_paths((exc.stderr or b"").decode(errors="replace")[-1500:].strip())
+        tail = tail or "no output"
         raise MediaError(f"{what} failed: {tail}") from None
     except OSError as exc:
         raise MediaError(f"Could not start ffmpeg: {exc.strerror or exc}.") from exc

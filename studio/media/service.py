@@ -1,21 +1,38 @@
-"""Assets: record stored files, check who may see them."""
+"""Assets: record stored files, check who may see them; the store this host uses."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor, require_role
+from studio.config import Settings
 from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
 from studio.media import ffmpeg
 from studio.media.models import Asset
-from studio.media.storage import Storage
+from studio.media.storage import Storage, open_storage
 
-MIME_BY_SUFFIX = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg"}
+MIME_BY_SUFFIX = {
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+}
+
+
+def build_storage(settings: Settings) -> Storage:
+    """The media store these settings name (the local folder by default)."""
+    return open_storage(
+        settings.storage_url,
+        media_dir=settings.media_path,
+        endpoint_url=settings.s3_endpoint_url,
+        public_endpoint_url=settings.s3_public_endpoint_url,
+        region=settings.s3_region,
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -24,6 +41,47 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def mime_for(key: str) -> str:
+    return MIME_BY_SUFFIX.get(PurePosixPath(key).suffix, "application/octet-stream")
+
+
+def record_stored(
+    session: Session,
+    *,
+    workspace_id: int,
+    key: str,
+    kind: str,
+    size: int,
+    sha256: str,
+    width: int | None = None,
+    height: int | None = None,
+    duration: float | None = None,
+    fps: float | None = None,
+    frame_count: int | None = None,
+    codec: str | None = None,
+    pix_fmt: str | None = None,
+) -> Asset:
+    """An asset row for an object already in the store, whose size and hash the writer knows."""
+    asset = Asset(
+        workspace_id=workspace_id,
+        kind=kind,
+        storage_key=key,
+        mime=mime_for(key),
+        bytes=size,
+        width=width,
+        height=height,
+        duration=duration,
+        fps=fps,
+        frame_count=frame_count,
+        codec=codec,
+        pix_fmt=pix_fmt,
+        sha256=sha256,
+    )
+    session.add(asset)
+    session.flush()
+    return asset
 
 
 def record_file(
@@ -42,18 +100,21 @@ def record_file(
     pix_fmt: str | None = None,
     sha256: str | None = None,
 ) -> Asset:
-    """An asset row for a file already written at `key`.
+    """An asset row for an object already in the store at `key`.
 
-    `sha256`: the file's hash when the writer computed it from the bytes it
-    wrote (saves reading the file again); hashed here otherwise.
+    `sha256`: the object's hash when the writer computed it from the bytes it
+    wrote (saves reading the object again); hashed here from a copy otherwise.
     """
-    path = storage.path_for(key)
-    asset = Asset(
+    if sha256 is None:
+        with storage.local_copy(key) as path:
+            sha256 = sha256_of(path)
+    return record_stored(
+        session,
         workspace_id=workspace_id,
+        key=key,
         kind=kind,
-        storage_key=key,
-        mime=MIME_BY_SUFFIX.get(path.suffix, "application/octet-stream"),
-        bytes=path.stat().st_size,
+        size=storage.size(key),
+        sha256=sha256,
         width=width,
         height=height,
         duration=duration,
@@ -61,11 +122,7 @@ def record_file(
         frame_count=frame_count,
         codec=codec,
         pix_fmt=pix_fmt,
-        sha256=sha256 or sha256_of(path),
     )
-    session.add(asset)
-    session.flush()
-    return asset
 
 
 def write_reference(
@@ -81,12 +138,13 @@ def write_reference(
     """Store an uploaded reference image (already decoded and re-encoded as PNG)."""
     storage.write_bytes(key, png_bytes)
     on_rollback(session, lambda: storage.delete(key))
-    return record_file(
+    return record_stored(
         session,
-        storage,
         workspace_id=workspace_id,
         key=key,
         kind="reference",
+        size=len(png_bytes),
+        sha256=hashlib.sha256(png_bytes).hexdigest(),
         width=width,
         height=height,
     )
@@ -128,16 +186,35 @@ def keep_uploaded_video(
     The file is removed again if the transaction rolls back. WebM keeps its
     own container; everything the allow-list admits otherwise is MP4/MOV.
     """
-    webm = info.format_name.startswith("matroska")
-    key = f"ws{workspace_id}/{folder}/{uuid.uuid4().hex}{'.webm' if webm else '.mp4'}"
+    key = video_key(workspace_id, folder, info)
     storage.write_bytes(key, data)
     on_rollback(session, lambda: storage.delete(key))
-    asset = record_file(
+    return record_probed_video(
         session,
-        storage,
+        workspace_id=workspace_id,
+        key=key,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        info=info,
+    )
+
+
+def video_key(workspace_id: int, folder: str, info: ffmpeg.Probe | None = None) -> str:
+    """A fresh key for an uploaded video; WebM keeps its container, the rest is MP4/MOV."""
+    webm = info is not None and info.format_name.startswith("matroska")
+    return f"ws{workspace_id}/{folder}/{uuid.uuid4().hex}{'.webm' if webm else '.mp4'}"
+
+
+def record_probed_video(
+    session: Session, *, workspace_id: int, key: str, size: int, sha256: str, info: ffmpeg.Probe
+) -> Asset:
+    asset = record_stored(
+        session,
         workspace_id=workspace_id,
         key=key,
         kind="video",
+        size=size,
+        sha256=sha256,
         width=info.width,
         height=info.height,
         duration=info.duration,
@@ -146,6 +223,6 @@ def keep_uploaded_video(
         codec=info.codec,
         pix_fmt=info.pix_fmt,
     )
-    if webm:
+    if info.format_name.startswith("matroska"):
         asset.mime = "video/webm"
     return asset

@@ -26,3 +26,24 @@ def verify(asset_id: int, expires: int, sig: str, secret: str, *, now: float) ->
         return False
     given = sig.encode("utf-8", "surrogatepass")
     return hmac.compare_digest(signature(asset_id, expires, secret).encode(), given)
+
+
+def part_signature(upload_id: str, number: int, expires: int, secret: str) -> str:
+    """Signs one part PUT of a direct upload served by the web app (the local backend)."""
+    message = f"upload-part:{upload_id}:{number}:{expires}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def signed_part_path(upload_id: str, number: int, secret: str, *, now: float, ttl: int) -> str:
+    expires = int(now) + ttl
+    sig = part_signature(upload_id, number, expires, secret)
+    return f"/uploads/{upload_id}/parts/{number}?exp={expires}&sig={sig}"
+
+
+def verify_part(
+    upload_id: str, number: int, expires: int, sig: str, secret: str, *, now: float
+) -> bool:
+    if expires < now:
+        return False
+    given = sig.encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(part_signature(upload_id, number, expires, secret).encode(), given)

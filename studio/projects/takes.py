@@ -21,7 +21,7 @@ from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
 from studio.db.base import utcnow
-from studio.errors import InvalidInput, NotFound
+from studio.errors import Conflict, InvalidInput, NotFound
 from studio.generation import registry as reg
 from studio.generation import service as jobs
 from studio.generation.context import Generation
@@ -29,6 +29,7 @@ from studio.generation.models import Job
 from studio.media import ffmpeg, sandbox
 from studio.media import service as media
 from studio.media.models import Asset
+from studio.media.storage import ObjectMissing
 from studio.projects import activity
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot, Take, TakeLineage
@@ -181,8 +182,17 @@ def vary_take(
 def extend_take(
     session: Session, actor: Actor, take_id: int, gen: Generation, model: str | None = None
 ) -> Take:
-    """image_to_video from the parent's last frame, with the same prompt."""
-    parent, shot, project, settings = _settings_of(session, actor, take_id)
+    """image_to_video from the parent's last frame, with the same prompt.
+
+    An uploaded take has no generation settings: the shot's own (prompt,
+    ratio, target length) are used, with the given or default model.
+    """
+    parent = get_take(session, actor, take_id, Role.EDITOR)
+    if parent.job_id is not None:
+        parent, shot, project, settings = _settings_of(session, actor, take_id)
+    else:
+        shot, project, settings = _shot_settings(session, parent)
+        settings["model"] = model or gen.registry.default_for("image_to_video").key
     spec = gen.registry.get(model or settings["model"])
     if not spec.supports("image_to_video"):
         raise InvalidInput(
@@ -193,7 +203,7 @@ def extend_take(
     asset = session.get(Asset, output) if output else None
     if asset is None or not asset.mime.startswith("video/"):
         raise InvalidInput("Only a finished video take can be extended.", code="take_not_ready")
-    last = ffmpeg.last_frame(gen.storage.path_for(asset.storage_key))
+    last = _last_frame(gen, asset.storage_key)
     reference = jobs.Reference(image=Image.fromarray(last))
     submission = jobs.Submission(
         mode="image_to_video",
@@ -207,6 +217,23 @@ def extend_take(
         title=shot.code,
     )
     return _new_take(session, actor, shot, project, submission, gen, parent, TakeLineage.EXTENSION)
+
+
+def _last_frame(gen: Generation, key: str) -> Any:
+    """The take's last frame, read from a scratch copy; a readable error otherwise."""
+    try:
+        with gen.storage.local_copy(key) as path:
+            return ffmpeg.last_frame(path)
+    except ObjectMissing:
+        raise Conflict(
+            "This take's video is missing from the media store, so it cannot be extended.",
+            code="take_missing",
+        ) from None
+    except ffmpeg.MediaError as exc:
+        raise InvalidInput(
+            f"This take's video cannot be read, so it cannot be extended: {exc.message}",
+            code="invalid_video",
+        ) from None
 
 
 def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, data: bytes) -> Take:
@@ -236,6 +263,22 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
         data=data,
         info=info,
     )
+    return take_from_asset(session, actor, shot.id, asset)
+
+
+def check_take_upload(session: Session, actor: Actor, shot_id: int) -> int:
+    """Before a direct upload starts: may this person add a take here? Its workspace id."""
+    shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    return project.workspace_id
+
+
+def take_from_asset(session: Session, actor: Actor, shot_id: int, asset: Asset) -> Take:
+    """A probed, stored clip (already an asset of the shot's workspace) as the shot's new take."""
+    shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
+    project = session.get(Project, shot.project_id)
+    assert project is not None and asset.workspace_id == project.workspace_id
     take = Take(
         shot_id=shot.id,
         number=_next_number(session, shot.id),
@@ -319,6 +362,24 @@ def _settings_of(
     if job.reference_asset_id is not None:
         settings["reference"] = jobs.Reference(asset_id=job.reference_asset_id)
     return parent, shot, project, settings
+
+
+def _shot_settings(session: Session, take: Take) -> tuple[Shot, Project, dict[str, Any]]:
+    shot = session.get(Shot, take.shot_id)
+    assert shot is not None
+    project = session.get(Project, shot.project_id)
+    assert project is not None
+    return (
+        shot,
+        project,
+        {
+            "prompt": shot.prompt or shot.description or "",
+            "ratio": shot.ratio or project.default_ratio,
+            "duration": shot.target_duration,
+            "seed": None,
+            "negative_prompt": shot.negative_prompt or None,
+        },
+    )
 
 
 def _new_take(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import update
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from studio.config import Settings
 from studio.db.base import utcnow
 from studio.db.session import Database
+from studio.generation import cleanup
 from studio.generation.models import Job, JobStatus
 from tests.api.test_tasks import bearer, wait_for
 from tests.factories import make_api_key, make_workspace
@@ -57,3 +59,21 @@ def test_maintenance_removes_temp_files_of_jobs_no_longer_running(
             update(Job).where(Job.public_id == running).values(status=JobStatus.SUCCEEDED)
         )
     os.unlink(writing)
+
+
+def test_stale_scratch_folders_of_killed_workers_are_removed(tmp_path: Path) -> None:
+    """With object storage a worker writes in scratch folders; a killed one leaves them."""
+    old_out = tmp_path / "studio-out-dead"
+    old_in = tmp_path / "studio-in-dead"
+    fresh = tmp_path / "studio-out-running"
+    other = tmp_path / "someone-elses"
+    for folder in (old_out, old_in, fresh, other):
+        folder.mkdir()
+        (folder / "a1-output.mp4").write_bytes(b"frames")
+    hours_ago = time.time() - 3 * 3600
+    for folder in (old_out, old_in, other):
+        os.utime(folder, (hours_ago, hours_ago))
+    assert cleanup.remove_stale_scratch(tmp_path) == 2
+    assert not old_out.exists() and not old_in.exists()
+    assert fresh.exists(), "a running job's scratch must stay"
+    assert other.exists(), "only the workers' own scratch folders are touched"

@@ -17,7 +17,7 @@ from studio.generation import service as jobs
 from studio.generation.inprocess import InProcessRunner
 from studio.generation.models import Job, JobStatus
 from studio.generation.registry import load_registry
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage
 from tests.factories import make_workspace
 
 DEAD_PID = 4_194_305  # above the largest pid_max Linux allows (2**22): no process has it
@@ -37,7 +37,7 @@ def test_jobs_interrupted_by_a_dead_process_run_again_at_start_up(
             workspace_id=team.id,
             request=jobs.Submission(mode="text_to_image", prompt="after a crash", model="animatic"),
             registry=registry,
-            storage=Storage(settings.media_path),
+            storage=LocalStorage(settings.media_path),
             dispatcher=runner,
         )
         job_id = job.id

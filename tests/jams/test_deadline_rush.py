@@ -22,7 +22,7 @@ from studio.jams import entries, service
 from studio.jams.clock import db_clock
 from studio.jams.models import Entry, EntryStatus, Jam, JamTeam
 from studio.jams.rules import JamRules
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage
 from tests.factories import UserInfo, unique_email
 from tests.jams.helpers import actor, film_bytes, join, make_jam, register, upload
 
@@ -42,7 +42,7 @@ def test_two_hundred_teams_in_the_last_second(
 ) -> None:
     if backend != "postgres":
         pytest.skip("the deadline rush is a Postgres test (SQLite serializes all writers)")
-    storage = Storage(settings.media_path)
+    storage = LocalStorage(settings.media_path)
     with db.session_scope() as session:
         now = db_clock(session)
     slug, admin = make_jam(

@@ -16,7 +16,7 @@ from studio.errors import Conflict, InvalidInput, NotFound
 from studio.jams import entries
 from studio.jams.clock import db_clock
 from studio.jams.models import Entry, EntryStatus, Jam
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage, Storage
 from tests.factories import UserInfo, make_user
 from tests.jams.helpers import (
     DEADLINE,
@@ -37,7 +37,7 @@ from tests.jams.helpers import (
 
 @pytest.fixture
 def storage(settings: Settings) -> Storage:
-    return Storage(settings.media_path)
+    return LocalStorage(settings.media_path)
 
 
 def entry_row(db: Database, entry_id: int) -> tuple[EntryStatus, object, int]:

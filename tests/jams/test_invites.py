@@ -18,7 +18,7 @@ from studio.db.session import Database
 from studio.errors import Conflict, Forbidden, NotFound
 from studio.jams import access, entries, teams
 from studio.jams.models import Jam, JamInvite
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage
 from tests.factories import (
     UserInfo,
     WorkspaceInfo,
@@ -58,7 +58,7 @@ def actions(db: Database, slug: str) -> list[str]:
 def test_an_invitation_is_pending_and_grants_nothing_until_accepted(
     db: Database, settings: Settings
 ) -> None:
-    storage = Storage(settings.media_path)
+    storage = LocalStorage(settings.media_path)
     # Registration stays open after kickoff, so the team can hold a draft already.
     slug, _ = make_jam(db, registration_closes_at=KICKOFF + timedelta(hours=6))
     captain, mate = make_user(db, "cap"), make_user(db, "mate")

@@ -14,7 +14,7 @@ from studio.db.session import Database
 from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
 from studio.jams import judging, teams
 from studio.jams.models import Assignment, Entry, Jam
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage, Storage
 from tests.factories import UserInfo, make_user
 from tests.jams.helpers import (
     DEADLINE,
@@ -33,7 +33,7 @@ JUDGING = DEADLINE + timedelta(seconds=GRACE + 60)
 
 @pytest.fixture
 def storage(settings: Settings) -> Storage:
-    return Storage(settings.media_path)
+    return LocalStorage(settings.media_path)
 
 
 def judges_for(db: Database, slug: str, admin: UserInfo, count: int) -> list[tuple[int, UserInfo]]:

@@ -12,7 +12,7 @@ from studio.db.session import Database
 from studio.errors import Conflict, Forbidden, NotFound
 from studio.jams import judging, results, service, votes
 from studio.jams.rules import JamRules
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage, Storage
 from tests.factories import UserInfo, make_user
 from tests.jams.helpers import DEADLINE, GRACE, actor, at, make_jam, put, team_with_film
 
@@ -26,7 +26,7 @@ AFTER = DEADLINE + timedelta(days=30)
 
 @pytest.fixture
 def storage(settings: Settings) -> Storage:
-    return Storage(settings.media_path)
+    return LocalStorage(settings.media_path)
 
 
 def scored_jam(

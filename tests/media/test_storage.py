@@ -1,4 +1,4 @@
-"""Storage keys never leave the root; writes are atomic."""
+"""Storage keys never leave the root; writes are atomic; both backends keep one contract."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio.media.storage import (
-    Storage,
+    LocalStorage,
     StorageKeyError,
     asset_key,
     atomic_path,
@@ -20,11 +20,11 @@ JOB = "3f2a9c0d4b5e4f6a8b7c6d5e4f3a2b1c"
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Storage:
-    return Storage(tmp_path / "media")
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "media")
 
 
-def test_job_key_and_path(storage: Storage) -> None:
+def test_job_key_and_path(storage: LocalStorage) -> None:
     key = job_key(12, JOB, "output.mp4")
     assert key == f"ws12/jobs/{JOB}/output.mp4"
     assert storage.path_for(key) == storage.root / "ws12" / "jobs" / JOB / "output.mp4"
@@ -55,7 +55,7 @@ def test_job_key_and_path(storage: Storage) -> None:
         "x" * 600,
     ],
 )
-def test_refuses_bad_keys(storage: Storage, key: str) -> None:
+def test_refuses_bad_keys(storage: LocalStorage, key: str) -> None:
     with pytest.raises(StorageKeyError):
         storage.path_for(key)
     with pytest.raises(StorageKeyError):
@@ -83,7 +83,7 @@ def test_job_key_refuses_bad_parts(workspace: object, job: str, name: str) -> No
         job_key(workspace, job, name)  # type: ignore[arg-type]
 
 
-def test_a_symlink_cannot_lead_outside_the_root(storage: Storage, tmp_path: Path) -> None:
+def test_a_symlink_cannot_lead_outside_the_root(storage: LocalStorage, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (storage.root / "ws1").mkdir(parents=True)
@@ -92,11 +92,11 @@ def test_a_symlink_cannot_lead_outside_the_root(storage: Storage, tmp_path: Path
         storage.path_for("ws1/jobs/x.mp4")
 
 
-def test_write_read_size_delete(storage: Storage) -> None:
+def test_write_read_size_delete(storage: LocalStorage) -> None:
     key = job_key(1, JOB, "poster.jpg")
     assert not storage.exists(key)
-    path = storage.write_bytes(key, b"hello")
-    assert path == storage.path_for(key) and path.read_bytes() == b"hello"
+    storage.write_bytes(key, b"hello")
+    assert storage.path_for(key).read_bytes() == b"hello"
     assert storage.exists(key) and storage.size(key) == 5
     assert storage.read_bytes(key) == b"hello"
     storage.write_bytes(key, b"replaced")
@@ -108,7 +108,7 @@ def test_write_read_size_delete(storage: Storage) -> None:
         storage.size(key)
 
 
-def test_open_write_is_atomic(storage: Storage) -> None:
+def test_open_write_is_atomic(storage: LocalStorage) -> None:
     key = job_key(1, JOB, "output.mp4")
     with storage.open_write(key) as handle:
         handle.write(b"complete")
@@ -120,7 +120,7 @@ def test_open_write_is_atomic(storage: Storage) -> None:
     assert sorted(p.name for p in storage.path_for(key).parent.iterdir()) == ["output.mp4"]
 
 
-def test_temp_path_renames_on_success(storage: Storage) -> None:
+def test_temp_path_renames_on_success(storage: LocalStorage) -> None:
     key = job_key(1, JOB, "frame.png")
     with storage.temp_path(key) as tmp:
         assert tmp.parent == storage.path_for(key).parent
@@ -136,13 +136,13 @@ def test_atomic_path_needs_a_written_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_delete_prefix(storage: Storage) -> None:
+def test_delete_prefix(storage: LocalStorage) -> None:
     storage.write_bytes(job_key(1, JOB, "a.mp4"), b"a")
     storage.write_bytes(job_key(1, JOB, "b.jpg"), b"b")
     storage.write_bytes(job_key(1, "other", "a.mp4"), b"c")
-    assert storage.delete_prefix(f"ws1/jobs/{JOB}") is True
+    assert storage.delete_prefix(f"ws1/jobs/{JOB}") == 2
     assert not storage.exists(job_key(1, JOB, "a.mp4"))
     assert storage.exists(job_key(1, "other", "a.mp4"))
-    assert storage.delete_prefix(f"ws1/jobs/{JOB}") is False
+    assert storage.delete_prefix(f"ws1/jobs/{JOB}") == 0
     with pytest.raises(StorageKeyError):
         storage.delete_prefix("..")

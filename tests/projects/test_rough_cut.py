@@ -123,9 +123,13 @@ def test_nothing_to_cut_and_unfinished_takes_are_refused(
         f"/v1/shots/{shots[0]['id']}/takes", json={"model": "animatic"}, headers=auth
     ).json()
     http.post(f"/v1/takes/{take['take']}/select", headers=auth)
-    waiting = http.post(f"/v1/projects/{project_id}/rough_cut", json={}, headers=auth)
+    waiting = http.post(
+        f"/v1/projects/{project_id}/rough_cut", json={"missing": "slate"}, headers=auth
+    )
     assert waiting.status_code == 422 and waiting.json()["error"] == "take_not_ready"
     assert "SC01-SH010" in waiting.json()["message"]
+    bad = http.post(f"/v1/projects/{project_id}/rough_cut", json={"missing": "skip"}, headers=auth)
+    assert bad.status_code == 422
     viewer = make_user(db, "viewer")
     add_member(db, team, viewer, Role.VIEWER)
     assert (
@@ -142,3 +146,31 @@ def test_nothing_to_cut_and_unfinished_takes_are_refused(
         http.post(f"/v1/projects/{project_id}/rough_cut", json={}, headers=them).status_code == 404
     )
     assert http.get(f"/v1/projects/{project_id}/rough_cuts", headers=them).status_code == 404
+
+
+def test_shots_without_a_circled_take_are_named_or_slated(
+    db: Database, http: httpx.Client, project, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Nothing is left out silently: refused naming the shots, or a slate card in their place."""
+    _, auth, project_id, shots = project
+    upload_clip(http, auth, shots[0]["id"], 24, (320, 180), 24, tmp_path)
+    upload_clip(http, auth, shots[2]["id"], 24, (320, 180), 24, tmp_path)
+    http.patch(
+        f"/v1/shots/{shots[1]['id']}",
+        json={"target_duration": 3},
+        headers={**auth, "If-Match": str(shots[1]["version"])},
+    )
+    refused = http.post(f"/v1/projects/{project_id}/rough_cut", json={}, headers=auth)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "shots_without_take"
+    assert "SC01-SH020" in refused.json()["message"]
+    assert http.get(f"/v1/projects/{project_id}/rough_cuts", headers=auth).json() == []
+    slated = http.post(
+        f"/v1/projects/{project_id}/rough_cut", json={"missing": "slate"}, headers=auth
+    )
+    assert slated.status_code == 200, slated.text
+    task = wait_finished(http, auth, slated.json()["id"])
+    assert task["status"] == "SUCCEEDED", task
+    cut = tmp_path / "slated.mp4"
+    cut.write_bytes(http.get(task["output"][0]).content)
+    assert abs(ffmpeg.probe(cut).duration - (1 + 3 + 1)) <= 3 / 24  # 1 s + 3 s slate + 1 s

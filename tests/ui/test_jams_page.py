@@ -25,7 +25,7 @@ import pytest
 from studio.config import Settings
 from studio.db.session import Database
 from studio.jams import entries, judging, service
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage, Storage
 from tests.factories import UserInfo, call_ui, login, make_user
 from tests.jams.helpers import (
     SECRET_WORDS,
@@ -67,7 +67,7 @@ ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 @pytest.fixture
 def storage(settings: Settings) -> Storage:
-    return Storage(settings.media_path)
+    return LocalStorage(settings.media_path)
 
 
 def client_for(server: httpx.Client, user: UserInfo) -> httpx.Client:

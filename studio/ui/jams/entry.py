@@ -22,6 +22,7 @@ from studio.errors import NotFound
 from studio.jams import entries
 from studio.jams.models import FilmSource
 from studio.projects import home
+from studio.ui import direct_upload
 from studio.ui.actions import ui_action
 from studio.ui.inline_errors import error_line, in_place
 from studio.ui.jams import render
@@ -56,6 +57,7 @@ class EntryTab:
     error: gr.HTML
     withdraw: gr.Button
     withdraw_error: gr.HTML
+    direct_submit: gr.Button
 
 
 def build() -> EntryTab:
@@ -87,6 +89,11 @@ def build() -> EntryTab:
                 save = gr.Button("Save draft", elem_id="entry-save")
                 submit = gr.Button("Submit", variant="primary", elem_id="entry-submit")
             error = error_line("entry-error")
+            # A large film goes straight to the media store (static/upload.js) and the entry
+            # is saved with it, dated when the finished upload is attached.
+            with gr.Accordion("Large film: upload straight to storage and submit", open=False):
+                direct_upload.widget("entry-direct-upload", "Film (MP4, MOV, WebM)")
+                direct_submit = gr.Button("Upload and submit", elem_id="entry-direct-submit")
         with gr.Column(scale=2, min_width=320):
             card = gr.HTML(elem_id="jam-entry", js_on_load=JAMS_JS)
             withdraw = gr.Button(
@@ -107,6 +114,7 @@ def build() -> EntryTab:
         error=error,
         withdraw=withdraw,
         withdraw_error=withdraw_error,
+        direct_submit=direct_submit,
     )
 
 
@@ -270,6 +278,12 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
     tab.save.click(save(False), inputs, outputs, api_name="save_entry", show_progress_on=[tab.card])
     tab.submit.click(
         save(True), inputs, outputs, api_name="submit_entry", show_progress_on=[tab.card]
+    )
+    tab.direct_submit.click(
+        None,
+        [ui.picker, tab.title, tab.logline, tab.credits],
+        None,
+        js=direct_upload.film_js("entry-direct-upload", submit=True),
     )
 
     @in_place(tab.withdraw_error)

@@ -223,6 +223,12 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 with gr.Row():
                     title_card = gr.Checkbox(label="Title card", value=False)
                     overlay = gr.Checkbox(label="Shot codes burned in", value=False)
+                    missing = gr.Radio(
+                        label="Shots without a circled take",
+                        choices=[("Refuse and name them", "refuse"), ("Slate card", "slate")],
+                        value="refuse",
+                        elem_id="proj-cut-missing",
+                    )
                     cut_btn = gr.Button("Render rough cut", variant="primary", elem_id="proj-cut")
                 gr.Markdown(
                     "The circled take of each shot, in shot-list order. Matching takes are "
@@ -379,6 +385,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         picked_take: Any,
         with_title: bool,
         with_codes: bool,
+        missing: str,
         request: gr.Request,
     ) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
@@ -389,6 +396,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 generation,
                 title_card=bool(with_title),
                 overlay_codes=bool(with_codes),
+                missing=str(missing or "refuse"),
             )
             number = cut.number
         notify(f"Rough cut v{number} queued: it appears below with its progress.")
@@ -424,7 +432,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     )
     cut_btn.click(
         render_cut,
-        [project, shot_tab.shot, shot_tab.take, title_card, overlay],
+        [project, shot_tab.shot, shot_tab.take, title_card, overlay, missing],
         ui.live,
         api_name="render_rough_cut",
     )

@@ -22,6 +22,7 @@ from studio.projects import references, review, takes
 from studio.projects import service as projects
 from studio.projects.models import ShotStatus
 from studio.projects.service import RATIO_CHOICES
+from studio.ui import direct_upload
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
@@ -164,8 +165,14 @@ def build_controls(generation: Generation) -> ShotTab:
                 vary_negative = gr.Textbox(label="Negative prompt", lines=1)
                 vary = gr.Button("Vary this take", elem_id="take-vary")
             with gr.Accordion("Upload a clip as a take", open=False):
-                upload_in = gr.File(label="MP4, MOV or WebM", file_types=["video"], type="filepath")
-                upload = gr.Button("Add as take", elem_id="take-upload")
+                # Straight to the media store (static/upload.js); the web server never
+                # holds the file. The Gradio file path below stays for API callers.
+                direct_upload.widget("take-direct-upload", "MP4, MOV or WebM")
+                direct = gr.Button("Upload as take", elem_id="take-direct-upload-button")
+                upload_in = gr.File(
+                    label="MP4, MOV or WebM", file_types=["video"], type="filepath", visible=False
+                )
+                upload = gr.Button("Add as take", elem_id="take-upload", visible=False)
             gr.Markdown("#### Comments")
             comments = gr.HTML(elem_id="shot-comments")
             comment_body = gr.Textbox(
@@ -196,6 +203,7 @@ def build_controls(generation: Generation) -> ShotTab:
                     label="On the picked take", value=True, scale=1, min_width=170
                 )
                 post = gr.Button("Post comment", scale=2, elem_id="comment-post")
+    direct.click(None, [shot], None, js=direct_upload.take_js("take-direct-upload"))
     return ShotTab(
         shot=shot,
         header=header,

@@ -1,0 +1,1 @@
+"""Direct uploads: browsers and API clients put files straight into the media store."""
