@@ -59,7 +59,14 @@ class Settings(BaseSettings):
     media_url_ttl_seconds: int = 3600
     # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
     webhooks_allow_private: bool = False
-    webhook_timeout_seconds: float = 5.0
+    webhook_timeout_seconds: float = 5.0  # per connect / send / read
+    # Delivery retries: attempt n waits base * 2^(n-1) seconds (capped, +-20% jitter),
+    # so the defaults keep trying for about two hours, then mark the event failed.
+    webhook_max_attempts: int = 10
+    webhook_backoff_base_seconds: float = 15.0
+    webhook_backoff_max_seconds: float = 3600.0
+    # A claimed attempt is another worker's to retry after this long (its sender died).
+    webhook_lease_seconds: float = 60.0
 
     # One generic OpenID Connect provider (Keycloak, Authentik, Google, ...).
     oidc_name: str = ""

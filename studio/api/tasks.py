@@ -1,4 +1,4 @@
-"""Runway-compatible task endpoints, plus studio extras (models, task list, webhooks).
+"""Runway-compatible task endpoints, plus studio extras (models, task list).
 
 POST /v1/text_to_video | /v1/image_to_video | /v1/text_to_image -> {"id"}
 GET /v1/tasks/{id}, DELETE /v1/tasks/{id}. `X-Runway-Version` is accepted
@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from studio.accounts.access import Actor, workspace_by_slug
+from studio.accounts.access import Actor
 from studio.api.deps import api_actor, db_session
 from studio.api.schemas import Strict
 from studio.errors import InvalidInput, StudioError
-from studio.generation import runway, webhooks
+from studio.generation import runway
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.registry import weights_available
@@ -51,10 +51,6 @@ class TaskIn(Strict):
 
 class TaskId(Strict):
     id: str
-
-
-class WebhookIn(Strict):
-    url: str | None = Field(default=None, max_length=500)
 
 
 def generation(request: Request) -> Generation:
@@ -214,14 +210,3 @@ def list_models(actor: ActorDep, gen: GenDep) -> dict[str, Any]:
             for spec in gen.registry.all()
         ]
     }
-
-
-@router.put("/workspaces/{slug}/webhook", summary="Studio extra: set the task webhook (admins)")
-def put_webhook(
-    slug: str, body: WebhookIn, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> dict[str, Any]:
-    workspace, _ = workspace_by_slug(session, actor, slug)
-    secret = webhooks.set_webhook(
-        session, actor, workspace.id, body.url, allow_private=gen.settings.webhooks_allow_private
-    )
-    return {"url": body.url or None, "secret": secret}

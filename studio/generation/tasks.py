@@ -29,6 +29,7 @@ class WorkerRuntime:
     settings: Settings
     runner: JobRunner
     dispatcher: CeleryDispatcher
+    webhooks: WebhookSender
 
 
 _runtime: WorkerRuntime | None = None
@@ -60,7 +61,7 @@ def runtime() -> WorkerRuntime:
             on_finished=webhooks.job_finished,
         )
         _runtime = WorkerRuntime(
-            settings, runner, CeleryDispatcher(create_celery(settings), settings)
+            settings, runner, CeleryDispatcher(create_celery(settings), settings), webhooks
         )
     return _runtime
 
@@ -72,7 +73,7 @@ def work(public_id: str) -> str | None:
 
 
 def start_maintenance() -> threading.Thread:
-    """Reap jobs of dead workers and re-send lost messages, every few seconds."""
+    """Reap jobs of dead workers, re-send lost messages and deliver webhooks, every few seconds."""
 
     def loop() -> None:
         rt = runtime()
@@ -82,6 +83,7 @@ def start_maintenance() -> threading.Thread:
                 # by a gpu worker's pass too.
                 for queue, public_id in rt.runner.maintenance():
                     rt.dispatcher.dispatch(queue, public_id)
+                rt.webhooks.pump()  # due webhook deliveries, in their own thread
             except Exception:
                 log.warning("maintenance pass failed; retrying", exc_info=True)
             time.sleep(rt.settings.maintenance_interval_seconds)
