@@ -86,6 +86,12 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'studio.db').as_posix()}"
         if self.media_dir is None:
             self.media_dir = self.data_dir / "media"
+        if self.webhook_lease_seconds <= 3 * self.webhook_timeout_seconds:
+            # An attempt may take up to 3 timeouts (connect, send, answer): a shorter
+            # lease would let another worker send the same attempt while it runs.
+            raise ValueError(
+                "STUDIO_WEBHOOK_LEASE_SECONDS must be more than 3 x STUDIO_WEBHOOK_TIMEOUT_SECONDS"
+            )
         return self
 
     @property

@@ -11,10 +11,12 @@ with any client. Redirects are not followed (a 3xx is a failed attempt).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -153,17 +155,33 @@ def post(
     timeout: float,
     ssl_context: ssl.SSLContext | None = None,
 ) -> int:
-    """POST to the pinned address; the response's status code. OSError/HTTPException on failure."""
+    """POST to the pinned address; the response's status code. OSError/HTTPException on failure.
+
+    `timeout` bounds each socket operation, and the whole attempt is cut off after
+    3 x timeout (a receiver dripping bytes cannot hold it longer than its lease).
+    """
     connection: http.client.HTTPConnection
     if target.https:
         context = ssl_context or ssl.create_default_context()
         connection = _PinnedHTTPSConnection(target, timeout, context)
     else:
         connection = _PinnedHTTPConnection(target, timeout)
+    watchdog = threading.Timer(3 * timeout, _cut_off, args=(connection,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
         response.read(RESPONSE_READ_MAX)
         return int(response.status)
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def _cut_off(connection: http.client.HTTPConnection) -> None:
+    """Wake a blocked send or receive: the attempt fails with an OSError."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
