@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep
 from studio.api.uploads import read_body
@@ -27,7 +27,7 @@ from studio.jams.models import EntryStatus
 from studio.jams.rules import JamRules
 from studio.media import signing
 
-router = APIRouter(prefix="/jams", tags=["jams"])
+router = APIRouter(prefix="/jams", tags=["jams"], route_class=TransactionRoute)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep
 from studio.api.uploads import read_body
@@ -19,7 +19,7 @@ from studio.projects import csvio, references
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionRoute)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 

@@ -12,7 +12,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import Strict
 from studio.api.tasks import GenDep, task_body
 from studio.api.uploads import read_body
@@ -21,7 +21,7 @@ from studio.media import signing
 from studio.projects import roughcut, takes
 from studio.projects.models import Take
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionRoute)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 

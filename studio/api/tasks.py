@@ -15,7 +15,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import Strict
 from studio.errors import InvalidInput, StudioError
 from studio.generation import runway
@@ -25,7 +25,7 @@ from studio.generation.registry import weights_available
 from studio.media import images
 from studio.media.ffmpeg import MediaError
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionRoute)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 _ASSET_REF = re.compile(r"^(?:asset:)?(\d{1,12})$")

@@ -14,12 +14,13 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from studio.accounts.access import workspace_by_slug
+from studio.api.deps import TransactionRoute
 from studio.api.schemas import Strict
 from studio.api.tasks import ActorDep, GenDep, SessionDep
 from studio.generation import webhooks
 from studio.generation.webhooks.models import DeliveryStatus
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionRoute)
 
 
 class WebhookIn(Strict):
