@@ -113,7 +113,7 @@ class WebhookSender:
     def pump(self) -> None:
         with self._lock:
             self._again = True
-            if self._thread is not None and self._thread.is_alive():
+            if self._thread is not None:  # the running pass will look again
                 return
             self._thread = threading.Thread(target=self._drain, daemon=True, name="webhooks")
             self._thread.start()
@@ -122,6 +122,7 @@ class WebhookSender:
         while True:
             with self._lock:
                 if not self._again:
+                    self._thread = None  # under the lock: a pump from now on starts a new one
                     return
                 self._again = False
             try:
