@@ -151,8 +151,8 @@ def test_the_account_page_shows_deliveries_and_resends_for_admins_only(
 
     with client_for(people[Role.ADMIN]) as admin:
         rows = rows_of(call_ui(admin, "webhook_deliveries", team.id))
-        assert [r[1] for r in rows] == task_ids[::-1]
         assert [r[0] for r in rows] == [f"evt_{t}" for t in task_ids[::-1]]
+        assert {r[1] for r in rows} <= {"pending", "sending…", "failed"}
         rows = rows_of(call_ui(admin, "resend_webhook", team.id, event))
         assert [r[0] for r in rows] == [f"evt_{t}" for t in task_ids[::-1]]
         # Another workspace: not found, whichever handler.

@@ -32,7 +32,8 @@ def _when(iso: str | None) -> str:
     return iso[:16].replace("T", " ") + " UTC" if iso else "never"
 
 
-DELIVERY_HEADERS = ["Event", "Task", "Status", "Attempts", "Last answer", "Next attempt", "Created"]
+# The event id is "evt_" + the task id: one column says both.
+DELIVERY_HEADERS = ["Event", "Status", "Attempts", "Last answer", "Next attempt", "Created"]
 
 
 def _iso_when(value: datetime | None) -> str:
@@ -47,7 +48,6 @@ def _delivery_row(view: webhooks.DeliveryView) -> list[Any]:
         answer = view.last_error or "—"
     return [
         view.event_id,
-        view.task_id,
         status,
         view.attempts,
         answer,
@@ -99,7 +99,7 @@ def build(db: Database) -> AccountPage:
             elem_classes=["hint"],
         )
         with gr.Row():
-            hook_workspace = id_dropdown("Workspace (admins)", scale=3)
+            hook_workspace = id_dropdown("Webhook log for", scale=3)
             hook_show = gr.Button("Show deliveries", scale=1)
         deliveries = gr.Dataframe(
             headers=DELIVERY_HEADERS,
