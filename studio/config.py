@@ -74,7 +74,14 @@ class Settings(BaseSettings):
     upload_expire_hours: int = 24  # unfinished uploads older than this are aborted
     # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
     webhooks_allow_private: bool = False
-    webhook_timeout_seconds: float = 5.0
+    webhook_timeout_seconds: float = 5.0  # per connect / send / read
+    # Delivery retries: attempt n waits base * 2^(n-1) seconds (capped, +-20% jitter),
+    # so the defaults keep trying for about two hours, then mark the event failed.
+    webhook_max_attempts: int = 10
+    webhook_backoff_base_seconds: float = 15.0
+    webhook_backoff_max_seconds: float = 3600.0
+    # A claimed attempt is another worker's to retry after this long (its sender died).
+    webhook_lease_seconds: float = 60.0
     # Origins (scheme://host[:port]) besides STUDIO_BASE_URL's trusted to send
     # cookie requests and read answers (CORS). A JSON list; empty by default.
     cors_origins: list[str] = []
@@ -97,6 +104,12 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'studio.db').as_posix()}"
         if self.media_dir is None:
             self.media_dir = self.data_dir / "media"
+        if self.webhook_lease_seconds <= 3 * self.webhook_timeout_seconds:
+            # An attempt may take up to 3 timeouts (connect, send, answer): a shorter
+            # lease would let another worker send the same attempt while it runs.
+            raise ValueError(
+                "STUDIO_WEBHOOK_LEASE_SECONDS must be more than 3 x STUDIO_WEBHOOK_TIMEOUT_SECONDS"
+            )
         return self
 
     @property

@@ -13,7 +13,7 @@ from alembic import op
 import studio.db.base
 
 revision: str = "0009_storage"
-down_revision: str | None = "0006_jams"
+down_revision: str | None = "0008_webhook_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from studio.accounts import service as accounts
 from studio.accounts.access import Actor, workspace_by_slug
 from studio.accounts.models import ApiKey
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import (
     BODY_ERRORS,
     COMMON_ERRORS,
@@ -26,7 +26,7 @@ from studio.api.schemas import (
     errors,
 )
 
-router = APIRouter(tags=["accounts"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=TransactionRoute, tags=["accounts"], responses=COMMON_ERRORS)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 # scope="function": commit before the response is sent, so a 2xx means saved.
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from studio import __version__
-from studio.api import accounts, errors, jams, projects, review, takes, tasks, uploads
+from studio.api import accounts, errors, jams, projects, review, takes, tasks, uploads, webhooks
 from studio.db.session import Database
 from studio.generation.context import Generation
 
@@ -36,6 +36,7 @@ def create_api(db: Database, generation: Generation, media_secret: str) -> FastA
     errors.install(api)
     api.include_router(accounts.router)
     api.include_router(tasks.router)
+    api.include_router(webhooks.router)
     api.include_router(projects.router)
     api.include_router(takes.router)
     api.include_router(jams.router)

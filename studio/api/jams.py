@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.jams_schemas import (
     AssignmentOut,
     AssignmentReportOut,
@@ -53,7 +53,9 @@ from studio.jams import entries, judging, results, service, teams, votes
 from studio.jams.models import EntryStatus
 from studio.media import signing
 
-router = APIRouter(prefix="/jams", tags=["jams"], responses=COMMON_ERRORS)
+router = APIRouter(
+    route_class=TransactionRoute, prefix="/jams", tags=["jams"], responses=COMMON_ERRORS
+)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")

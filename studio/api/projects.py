@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import (
     BODY_ERRORS,
     COMMON_ERRORS,
@@ -28,7 +28,7 @@ from studio.projects import csvio, references
 from studio.projects import service as projects
 from studio.projects.models import Project, Shot, ShotStatus
 
-router = APIRouter(tags=["projects"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=TransactionRoute, tags=["projects"], responses=COMMON_ERRORS)
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 ActorDep = Annotated[Actor, Depends(api_actor)]

@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, ID_MAX, Id, IdPath, IdQuery, Strict
 from studio.projects import activity, review
 from studio.projects.models import ShotStatus
 
-router = APIRouter(tags=["review"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=TransactionRoute, tags=["review"], responses=COMMON_ERRORS)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import api_actor, db_session
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, IdPath, Strict, errors, raw_body
 from studio.api.tasks import SEED_MAX, GenDep, TaskOut, task_out
 from studio.api.uploads import read_body
@@ -22,7 +22,7 @@ from studio.media import signing
 from studio.projects import roughcut, takes
 from studio.projects.models import Take
 
-router = APIRouter(tags=["takes"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=TransactionRoute, tags=["takes"], responses=COMMON_ERRORS)
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]

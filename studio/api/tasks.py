@@ -1,4 +1,4 @@
-"""Runway-compatible task endpoints, plus studio extras (models, task list, webhooks).
+"""Runway-compatible task endpoints, plus studio extras (models, task list).
 
 POST /v1/text_to_video | /v1/image_to_video | /v1/text_to_image -> {"id"}
 GET /v1/tasks/{id}, DELETE /v1/tasks/{id}. `X-Runway-Version` is accepted
@@ -20,27 +20,26 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from studio.accounts.access import Actor, workspace_by_slug
-from studio.api.deps import api_actor, db_session
+from studio.accounts.access import Actor
+from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.schemas import (
     BODY_ERRORS,
     COMMON_ERRORS,
     ID_MAX,
-    SlugPath,
     Strict,
     TaskIdPath,
     errors,
 )
 from studio.errors import InvalidInput, NotFound, StudioError
 from studio.generation import registry as reg
-from studio.generation import runway, webhooks
+from studio.generation import runway
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.registry import weights_available
 from studio.media import images
 from studio.media.ffmpeg import MediaError
 
-router = APIRouter(tags=["tasks"], responses=COMMON_ERRORS)
+router = APIRouter(route_class=TransactionRoute, tags=["tasks"], responses=COMMON_ERRORS)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 _ASSET_REF = re.compile(r"^(?:asset:)?(\d{1,10})$")
@@ -161,15 +160,6 @@ class AliasOut(BaseModel):
 class ModelsOut(BaseModel):
     models: list[ModelOut]
     aliases: list[AliasOut]
-
-
-class WebhookIn(Strict):
-    url: str | None = Field(default=None, max_length=500)
-
-
-class WebhookOut(BaseModel):
-    url: str | None
-    secret: str | None = Field(description="Signing secret (shown when a webhook is set)")
 
 
 def generation(request: Request) -> Generation:
@@ -401,19 +391,3 @@ def list_models(actor: ActorDep, gen: GenDep) -> ModelsOut:
                 resolves[mode] = registry.resolve_alias(alias, mode).key
         aliases.append(AliasOut(id=alias, models=list(keys), resolves=resolves))
     return ModelsOut(models=models, aliases=aliases)
-
-
-@router.put(
-    "/workspaces/{slug}/webhook",
-    response_model=WebhookOut,
-    summary="Studio extra: set the task webhook (admins)",
-    responses=BODY_ERRORS,
-)
-def put_webhook(
-    slug: SlugPath, body: WebhookIn, actor: ActorDep, session: SessionDep, gen: GenDep
-) -> WebhookOut:
-    workspace, _ = workspace_by_slug(session, actor, slug)
-    secret = webhooks.set_webhook(
-        session, actor, workspace.id, body.url, allow_private=gen.settings.webhooks_allow_private
-    )
-    return WebhookOut(url=body.url or None, secret=secret)

@@ -78,6 +78,7 @@ class InProcessRunner:
         while not self._stop.is_set():
             try:
                 self.runner.maintenance()
+                self.webhooks.pump()  # due webhook deliveries, in their own thread
                 while not self._stop.is_set() and self.runner.work_once() is not None:
                     pass
             except Exception:

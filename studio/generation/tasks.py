@@ -35,6 +35,7 @@ class WorkerRuntime:
     runner: JobRunner
     dispatcher: CeleryDispatcher
     db: Database
+    webhooks: WebhookSender
 
     def wake_if_work(self) -> None:
         """After a job ends a slot is free: a capped workspace may go on."""
@@ -76,7 +77,7 @@ def runtime() -> WorkerRuntime:
             on_finished=webhooks.job_finished,
             on_claimed=dispatcher.wake,
         )
-        _runtime = WorkerRuntime(settings, runner, dispatcher, db)
+        _runtime = WorkerRuntime(settings, runner, dispatcher, db, webhooks)
     return _runtime
 
 
@@ -95,7 +96,7 @@ def work(public_id: str | None = None) -> str | None:
 def start_maintenance() -> threading.Thread:
     """Report presence, reap jobs of dead workers, wake queues with claimable
     work and no waiting message (lost messages, a flushed Redis, a quota
-    raised), every few seconds."""
+    raised) and deliver due webhooks, every few seconds."""
 
     def loop() -> None:
         rt = runtime()
@@ -106,6 +107,7 @@ def start_maintenance() -> threading.Thread:
                 for queue in rt.runner.maintenance():
                     if queue in QUEUES:
                         rt.dispatcher.wake(queue)
+                rt.webhooks.pump()  # due webhook deliveries, in their own thread
             except Exception:
                 log.warning("maintenance pass failed; retrying", exc_info=True)
             time.sleep(rt.settings.maintenance_interval_seconds)

@@ -1,17 +1,21 @@
-"""Account: who I am, API keys (create once-shown, list, revoke), password, sign out.
+"""Account: who I am, API keys (create once-shown, list, revoke), webhook deliveries
+(workspace admins: the log and a re-send), password, sign out.
 
 Address: `/?page=account` (route). Errors show beside the action (inline_errors).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import gradio as gr
 
 from studio.accounts import apikeys
 from studio.accounts import service as accounts
+from studio.accounts.models import Role
 from studio.db.session import Database
+from studio.generation import webhooks
 from studio.ui.actions import ui_action
 from studio.ui.inline_errors import error_line, in_place
 from studio.ui.widgets import id_dropdown, required_id
@@ -31,6 +35,30 @@ class AccountPage:
 
 def _when(iso: str | None) -> str:
     return iso[:16].replace("T", " ") + " UTC" if iso else "never"
+
+
+# The event id is "evt_" + the task id: one column says both.
+DELIVERY_HEADERS = ["Event", "Status", "Attempts", "Last answer", "Next attempt", "Created"]
+
+
+def _iso_when(value: datetime | None) -> str:
+    return _when(value.isoformat()) if value else "—"
+
+
+def _delivery_row(view: webhooks.DeliveryView) -> list[Any]:
+    status = "sending…" if view.in_flight else view.status.value
+    if view.last_status_code is not None:
+        answer = f"HTTP {view.last_status_code}"
+    else:
+        answer = view.last_error or "—"
+    return [
+        view.event_id,
+        status,
+        view.attempts,
+        answer,
+        _iso_when(view.next_attempt_at),
+        _iso_when(view.created_at),
+    ]
 
 
 def build(db: Database) -> AccountPage:
@@ -72,6 +100,28 @@ def build(db: Database) -> AccountPage:
             confirm_btn = gr.Button("Yes, revoke", variant="stop", elem_id="key-confirm-revoke")
             cancel_btn = gr.Button("Cancel")
         revoke_error = error_line("key-revoke-error")
+        gr.Markdown("### Webhook deliveries")
+        gr.Markdown(
+            "Every task end is sent to your workspace's webhook, retried with backoff "
+            "until the receiver answers 2xx. Workspace admins see the log and can "
+            "re-send an event (same event id, so receivers can tell).",
+            elem_classes=["hint"],
+        )
+        with gr.Row():
+            hook_workspace = id_dropdown("Webhook log for", scale=3)
+            hook_show = gr.Button("Show deliveries", scale=1)
+        deliveries = gr.Dataframe(
+            headers=DELIVERY_HEADERS,
+            label="Deliveries, newest first",
+            interactive=False,
+            elem_id="webhook-deliveries",
+        )
+        with gr.Row():
+            resend_pick = gr.Dropdown(
+                label="Event to re-send", choices=[], allow_custom_value=True, scale=3
+            )
+            resend_btn = gr.Button("Re-send", scale=1, elem_id="webhook-resend")
+        hook_error = error_line("webhook-error")
         with gr.Accordion("Change password", open=False):
             current = gr.Textbox(
                 label="Current password", type="password", elem_id="password-current"
@@ -94,6 +144,7 @@ def build(db: Database) -> AccountPage:
             mine = accounts.list_my_workspaces(session, actor)
             rows = apikeys.list_keys(session, actor)
         active = [r for r in rows if not r.revoked]
+        admin_of = [m for m in mine if m.role.at_least(Role.ADMIN)]
         return {
             profile: f"Signed in as **{user.display_name}** ({user.email})"
             + (" · site admin" if user.is_admin else ""),
@@ -116,9 +167,40 @@ def build(db: Database) -> AccountPage:
             revoke_pick: gr.update(
                 choices=[(f"{r.name} ({r.prefix}…)", r.id) for r in active], value=None
             ),
+            hook_workspace: gr.update(
+                choices=[(m.workspace.name, m.workspace.id) for m in admin_of]
+            ),
         }
 
-    outputs = [profile, key_workspace, keys, no_keys, revoke_pick]
+    outputs = [profile, key_workspace, keys, no_keys, revoke_pick, hook_workspace]
+
+    @in_place(hook_error)
+    def show_deliveries(workspace_id: Any, request: gr.Request) -> dict[Any, Any]:
+        with ui_action(db, request) as (session, actor):
+            views = webhooks.list_deliveries(session, actor, required_id(workspace_id, "workspace"))
+        return {
+            deliveries: [_delivery_row(v) for v in views],
+            resend_pick: gr.update(
+                choices=[(f"{v.event_id} ({v.status.value})", v.event_id) for v in views],
+                value=None,
+            ),
+        }
+
+    def picked_workspace(workspace_id: Any, request: gr.Request) -> dict[Any, Any]:
+        if workspace_id in (None, ""):
+            return {}
+        return show_deliveries(workspace_id, request)
+
+    @in_place(hook_error)
+    def resend(workspace_id: Any, event_id: Any, request: gr.Request) -> dict[Any, Any]:
+        if not isinstance(event_id, str) or not event_id.strip():
+            raise gr.Error("Choose an event to re-send first.")
+        with ui_action(db, request) as (session, actor):
+            webhooks.resend_delivery(
+                session, actor, required_id(workspace_id, "workspace"), event_id
+            )
+        gr.Info("Queued: the event goes out again within a few seconds.")
+        return show_deliveries(workspace_id, request)
 
     def route(query: dict[str, str], request: gr.Request) -> dict[Any, Any]:
         """`/?page=account`: there is one view; the query names nothing else."""
@@ -179,6 +261,24 @@ def build(db: Database) -> AccountPage:
         [confirm_row, revoke_error, *outputs],
         api_name="revoke_api_key",
         show_progress="minimal",
+    )
+    hook_show.click(
+        show_deliveries,
+        [hook_workspace],
+        [deliveries, resend_pick, hook_error],
+        api_name="webhook_deliveries",
+    )
+    hook_workspace.change(
+        picked_workspace,
+        [hook_workspace],
+        [deliveries, resend_pick, hook_error],
+        api_visibility="private",
+    )
+    resend_btn.click(
+        resend,
+        [hook_workspace, resend_pick],
+        [deliveries, resend_pick, hook_error],
+        api_name="resend_webhook",
     )
     password_btn.click(
         change_password,
