@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -76,8 +78,25 @@ class UIError(Exception):
     """A Gradio handler answered with gr.Error; str() is the message shown to the user."""
 
 
-def call_ui(client: httpx.Client, api_name: str, *args: Any) -> list[Any]:
-    """Call a Gradio event handler the way any signed-in browser (or attacker) can."""
+def shown_error(outputs: list[Any]) -> str | None:
+    """The text of an error a handler showed beside its action (ui/inline_errors), if any."""
+    for out in outputs:
+        if not isinstance(out, dict) or out.get("__type__") != "update" or not out.get("visible"):
+            continue
+        text = str(out.get("value") or "")
+        if 'class="action-error"' in text:
+            return html.unescape(re.sub(r"<[^>]+>", "", text))
+    return None
+
+
+def call_ui(
+    client: httpx.Client, api_name: str, *args: Any, errors_in_place: bool = False
+) -> list[Any]:
+    """Call a Gradio event handler the way any signed-in browser (or attacker) can.
+
+    A refusal is a UIError whether the handler raised it or showed it beside its
+    action; `errors_in_place=True` returns the outputs instead (to read the line).
+    """
     start = client.post(f"/gradio_api/call/{api_name}", json={"data": list(args)})
     if start.status_code != 200:
         raise UIError(f"HTTP {start.status_code}: {start.text}")
@@ -91,7 +110,11 @@ def call_ui(client: httpx.Client, api_name: str, *args: Any) -> list[Any]:
                 payload = json.loads(line.split(":", 1)[1].strip() or "null")
                 if event == "error":
                     raise UIError(payload if isinstance(payload, str) else json.dumps(payload))
-                return list(payload)
+                outputs = list(payload)
+                shown = None if errors_in_place else shown_error(outputs)
+                if shown is not None:
+                    raise UIError(shown)
+                return outputs
     raise UIError("stream ended without a result")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from studio.accounts.models import Role
+from studio.accounts.models import Membership, Role
 from studio.db.session import Database
 from tests.factories import (
     UIError,
@@ -16,6 +17,7 @@ from tests.factories import (
     make_user,
     make_workspace,
 )
+from tests.ui import named
 
 
 @pytest.fixture
@@ -33,21 +35,33 @@ def test_member_of_a_gets_not_found_for_every_b_action_in_the_ui(
     team_a, team_b, bravo_editor = two_teams
     login(http, team_a.owner)  # owner of A: the strongest role, but in A only
     actions = [
-        ("show_workspace", team_b.id),
-        ("add_member", team_b.id, team_a.owner.email, "viewer"),
-        ("change_role", team_b.id, bravo_editor.id, "admin"),
-        ("remove_member", team_b.id, bravo_editor.id),
+        ("add_member", team_b.slug, team_a.owner.email, "viewer"),
+        ("change_role", team_b.slug, bravo_editor.id, "admin"),
+        ("remove_member", team_b.slug, bravo_editor.id),
         ("create_api_key", "sneaky", team_b.id),
     ]
     for action, *args in actions:
         with pytest.raises(UIError, match="Workspace not found"):
             call_ui(http, action, *args)
+    # Opening B's address shows A's own default view and says so: nothing of B.
+    peek = named.call(http, "show_workspace", ws_picker=team_b.slug)
+    assert bravo_editor.email not in str(peek)
+    assert "does not exist or you are not a member" in str(named.value(peek, "ws-notice"))
     # Nothing changed in B.
     owner_b = httpx.Client(base_url=str(http.base_url))
     login(owner_b, team_b.owner)
-    members = call_ui(owner_b, "show_workspace", team_b.id)[3]["data"]
-    assert sorted(row[0] for row in members) == sorted([team_b.owner.email, bravo_editor.email])
-    assert [row[2] for row in members if row[0] == bravo_editor.email] == ["editor"]
+    members = str(
+        named.value(named.call(owner_b, "show_workspace", ws_picker=team_b.slug), "ws-members")
+    )
+    assert team_b.owner.email in members and bravo_editor.email in members
+    assert team_a.owner.email not in members
+    with db.session_scope() as session:
+        role = session.scalar(
+            select(Membership.role).where(
+                Membership.workspace_id == team_b.id, Membership.user_id == bravo_editor.id
+            )
+        )
+    assert role == Role.EDITOR
 
 
 def test_member_of_a_gets_404_for_every_b_action_in_the_api(
@@ -93,11 +107,11 @@ def test_viewer_cannot_change_members(db: Database, http: httpx.Client) -> None:
     add_member(db, team, editor, Role.EDITOR)
     login(http, viewer)
     with pytest.raises(UIError, match="admin role"):
-        call_ui(http, "add_member", team.id, make_user(db).email, "editor")
+        call_ui(http, "add_member", team.slug, make_user(db).email, "editor")
     with pytest.raises(UIError, match="admin role"):
-        call_ui(http, "change_role", team.id, editor.id, "owner")
+        call_ui(http, "change_role", team.slug, editor.id, "owner")
     with pytest.raises(UIError, match="admin role"):
-        call_ui(http, "remove_member", team.id, editor.id)
+        call_ui(http, "remove_member", team.slug, editor.id)
 
     key = make_api_key(db, viewer, team)
     auth = {"Authorization": f"Bearer {key}"}
@@ -119,13 +133,13 @@ def test_admin_cannot_touch_owners_and_the_last_owner_stays(
     add_member(db, team, admin, Role.ADMIN)
     login(http, admin)
     with pytest.raises(UIError, match="Only an owner"):
-        call_ui(http, "change_role", team.id, team.owner.id, "viewer")
+        call_ui(http, "change_role", team.slug, team.owner.id, "viewer")
     with pytest.raises(UIError, match="Only an owner"):
-        call_ui(http, "add_member", team.id, make_user(db).email, "owner")
+        call_ui(http, "add_member", team.slug, make_user(db).email, "owner")
     owner = httpx.Client(base_url=str(http.base_url))
     login(owner, team.owner)
     with pytest.raises(UIError, match="at least one owner"):
-        call_ui(owner, "change_role", team.id, team.owner.id, "editor")
+        call_ui(owner, "change_role", team.slug, team.owner.id, "editor")
 
 
 def test_removed_member_old_cookie_stops_working(db: Database, http: httpx.Client) -> None:
@@ -134,17 +148,18 @@ def test_removed_member_old_cookie_stops_working(db: Database, http: httpx.Clien
     add_member(db, team, member, Role.EDITOR)
     login(http, member)
     copied_cookie = dict(http.cookies)
-    assert call_ui(http, "show_workspace", team.id)[2].startswith("**")
+    shown = named.call(http, "show_workspace", ws_picker=team.slug)
+    assert member.email in str(named.value(shown, "ws-members"))
 
     owner = httpx.Client(base_url=str(http.base_url))
     login(owner, team.owner)
-    call_ui(owner, "remove_member", team.id, member.id)
+    call_ui(owner, "remove_member", team.slug, member.id)
 
     with httpx.Client(base_url=str(http.base_url), cookies=copied_cookie) as stolen:
         page = stolen.get("/", headers={"Accept": "text/html"})
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
         with pytest.raises(UIError, match="401"):
-            call_ui(stolen, "show_workspace", team.id)
+            call_ui(stolen, "show_workspace", team.slug)
 
 
 def test_logout_invalidates_the_cookie_and_its_copies(db: Database, http: httpx.Client) -> None:

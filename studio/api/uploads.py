@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
-from studio.api.deps import db_session
-from studio.api.schemas import Strict
+from studio.api.deps import TransactionRoute, db_session
+from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, Strict, errors
 from studio.auth.sessions import resolve_actor
 from studio.errors import InvalidInput, NotAuthenticated, StudioError
 from studio.media.storage import Storage
@@ -81,7 +81,10 @@ async def read_body(
 
 # ---------------------------------------------------------------- direct uploads (/v1/uploads)
 
-router = APIRouter(prefix="/uploads", tags=["uploads"])
+router = APIRouter(
+    prefix="/uploads", tags=["uploads"], route_class=TransactionRoute, responses=COMMON_ERRORS
+)
+UploadIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def upload_actor(request: Request) -> Actor:
@@ -131,30 +134,65 @@ class CompleteIn(Strict):
     entry: EntryAttachIn | None = None
 
 
+class ReceivedPartOut(BaseModel):
+    number: int
+    size: int
+    etag: str
+
+
+class UploadOut(BaseModel):
+    """A direct upload: what the store has, and (once checked) what it became."""
+
+    id: str
+    purpose: Literal["take", "reference", "jam_film"]
+    status: Literal["uploading", "checking", "ready", "failed", "aborted"]
+    size: int
+    part_size: int
+    part_count: int
+    expires_at: str
+    received: list[ReceivedPartOut] = Field(description="Parts the store has (while uploading)")
+    asset_id: int | None
+    take_id: int | None
+    error: str | None = Field(description="Why the checks refused the file")
+    message: str | None
+    entry: dict[str, Any] | None = Field(description="The entry save waiting for this film")
+    deadline_in_seconds: float | None = Field(description="A jam film: time left to submit")
+
+
+class PartUrlsOut(BaseModel):
+    urls: dict[str, str] = Field(description="Part number -> URL to PUT the part's bytes to")
+
+
 def _json(
     request: Request, storage: Storage, upload: Upload, session: Session | None = None
-) -> dict[str, Any]:
+) -> UploadOut:
     v = uploads.view(upload)
-    return {
-        "deadline_in_seconds": uploads.deadline_in_seconds(session, upload) if session else None,
-        "id": v.id,
-        "purpose": v.purpose,
-        "status": v.status,
-        "size": v.size,
-        "part_size": v.part_bytes,
-        "part_count": v.part_count,
-        "expires_at": v.expires_at.isoformat(),
-        "received": uploads.received_parts(storage, upload),
-        "asset_id": v.asset_id,
-        "take_id": v.take_id,
-        "error": v.error_code,
-        "message": v.error_message,
-        "entry": v.entry,
-    }
+    return UploadOut(
+        deadline_in_seconds=uploads.deadline_in_seconds(session, upload) if session else None,
+        id=v.id,
+        purpose=v.purpose,
+        status=v.status,
+        size=v.size,
+        part_size=v.part_bytes,
+        part_count=v.part_count,
+        expires_at=v.expires_at.isoformat(),
+        received=[ReceivedPartOut(**p) for p in uploads.received_parts(storage, upload)],
+        asset_id=v.asset_id,
+        take_id=v.take_id,
+        error=v.error_code,
+        message=v.error_message,
+        entry=v.entry,
+    )
 
 
-@router.post("", status_code=201, summary="Start a direct upload into the media store")
-def start(body: StartIn, request: Request, actor: UploadActor, session: SessionDep) -> Any:
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadOut,
+    summary="Start a direct upload into the media store",
+    responses={**BODY_ERRORS, **errors(413)},
+)
+def start(body: StartIn, request: Request, actor: UploadActor, session: SessionDep) -> UploadOut:
     gen = request.app.state.generation
     upload = uploads.start_upload(
         session,
@@ -171,16 +209,29 @@ def start(body: StartIn, request: Request, actor: UploadActor, session: SessionD
     return _json(request, gen.storage, upload, session)
 
 
-@router.get("/{upload_id}", summary="An upload's state and the parts the store has")
-def get(upload_id: str, request: Request, actor: UploadActor, session: SessionDep) -> Any:
+@router.get(
+    "/{upload_id}", response_model=UploadOut, summary="An upload's state and the parts it has"
+)
+def get(
+    upload_id: UploadIdPath, request: Request, actor: UploadActor, session: SessionDep
+) -> UploadOut:
     gen = request.app.state.generation
     return _json(request, gen.storage, uploads.get_upload(session, actor, upload_id), session)
 
 
-@router.post("/{upload_id}/parts", summary="URLs to PUT parts to (fresh ones for resuming)")
+@router.post(
+    "/{upload_id}/parts",
+    response_model=PartUrlsOut,
+    summary="URLs to PUT parts to (fresh ones for resuming)",
+    responses=BODY_ERRORS,
+)
 def parts(
-    upload_id: str, body: PartsIn, request: Request, actor: UploadActor, session: SessionDep
-) -> dict[str, Any]:
+    upload_id: UploadIdPath,
+    body: PartsIn,
+    request: Request,
+    actor: UploadActor,
+    session: SessionDep,
+) -> PartUrlsOut:
     gen = request.app.state.generation
     urls = uploads.part_urls(
         session,
@@ -192,13 +243,18 @@ def parts(
         base_url=gen.settings.base_url,
         ttl=gen.settings.upload_url_ttl_seconds,
     )
-    return {"urls": {str(n): url for n, url in urls.items()}}
+    return PartUrlsOut(urls={str(n): url for n, url in urls.items()})
 
 
-@router.post("/{upload_id}/complete", summary="Join the parts; the file is then checked")
+@router.post(
+    "/{upload_id}/complete",
+    response_model=UploadOut,
+    summary="Join the parts; the file is then checked",
+    responses=BODY_ERRORS,
+)
 async def complete(
-    upload_id: str, body: CompleteIn, request: Request, actor: UploadActor
-) -> dict[str, Any]:
+    upload_id: UploadIdPath, body: CompleteIn, request: Request, actor: UploadActor
+) -> UploadOut:
     gen = request.app.state.generation
     db = request.app.state.db
 
@@ -222,14 +278,21 @@ async def complete(
             finish.finish_upload, db.session_scope, gen.storage, gen.settings, row_id
         )
 
-    def read() -> dict[str, Any]:
+    def read() -> UploadOut:
         with db.session_scope() as session:
             return _json(request, gen.storage, uploads.get_upload(session, actor, upload_id))
 
     return await run_in_threadpool(read)
 
 
-@router.delete("/{upload_id}", summary="Abandon an upload (its parts are dropped)")
-def abort(upload_id: str, request: Request, actor: UploadActor, session: SessionDep) -> Any:
+@router.delete(
+    "/{upload_id}",
+    response_model=UploadOut,
+    summary="Abandon an upload (its parts are dropped)",
+    responses=errors(409),
+)
+def abort(
+    upload_id: UploadIdPath, request: Request, actor: UploadActor, session: SessionDep
+) -> UploadOut:
     gen = request.app.state.generation
     return _json(request, gen.storage, uploads.abort_upload(session, actor, gen.storage, upload_id))

@@ -33,7 +33,7 @@ from studio.generation.webhooks import WebhookSender, resend_delivery, set_webho
 from studio.generation.webhooks.addresses import pin
 from studio.generation.webhooks.models import DeliveryStatus, WebhookDelivery
 from studio.generation.webhooks.outbox import claim_due
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage
 from tests.conftest import free_port
 from tests.factories import WorkspaceInfo, make_workspace
 from tests.generation.webhook_helpers import (
@@ -169,7 +169,7 @@ def test_every_way_a_task_ends_records_exactly_one_event(
     db = own_db
     team, _ = hooked_workspace(db, "http://127.0.0.1:9/hook")
     registry = load_registry(None)
-    storage = Storage(own_settings.media_path)
+    storage = LocalStorage(own_settings.media_path)
 
     def submit() -> int:
         with db.session_scope() as session:

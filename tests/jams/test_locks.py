@@ -19,7 +19,7 @@ from studio.db.session import Database
 from studio.errors import Conflict
 from studio.jams import judging, teams
 from studio.jams.models import Assignment, Entry, JamInvite, Score
-from studio.media.storage import Storage
+from studio.media.storage import LocalStorage
 from tests.factories import make_user, unique_email
 from tests.jams.helpers import (
     DEADLINE,
@@ -91,7 +91,7 @@ def test_parallel_invitations_never_overfill_a_team(db: Database) -> None:
 
 def test_parallel_first_saves_make_one_entry(db: Database, settings: Settings) -> None:
     slug, _ = make_jam(db)
-    storage = Storage(settings.media_path)
+    storage = LocalStorage(settings.media_path)
     captain, film = team_with_film(db, slug, storage)
     during = KICKOFF + timedelta(hours=2)
 
@@ -109,7 +109,7 @@ def test_parallel_assigners_and_score_saves_write_each_row_once(
     db: Database, settings: Settings
 ) -> None:
     slug, admin = make_jam(db, judges_per_entry=2)
-    storage = Storage(settings.media_path)
+    storage = LocalStorage(settings.media_path)
     during = KICKOFF + timedelta(hours=2)
     for n in range(3):
         captain, film = team_with_film(db, slug, storage, f"captain{n}")

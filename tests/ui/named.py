@@ -58,7 +58,7 @@ def call(http: httpx.Client, api_name: str, **inputs: Any) -> dict[str, Any]:
     order = input_names(http, api_name)
     unknown = set(wanted) - set(order)
     assert not unknown, f"{api_name} reads no {sorted(unknown)}; it reads {order}"
-    values = call_ui(http, api_name, *(wanted.get(name) for name in order))
+    values = call_ui(http, api_name, *(wanted.get(name) for name in order), errors_in_place=True)
     names = output_names(http, api_name)
     assert len(values) == len(names), (api_name, len(values), len(names))
     return dict(zip(names, values, strict=True))

@@ -108,8 +108,8 @@ def build(db: Database) -> AccountPage:
             elem_classes=["hint"],
         )
         with gr.Row():
-            hook_workspace = id_dropdown("Webhook log for", scale=3)
-            hook_show = gr.Button("Show deliveries", scale=1)
+            hook_workspace = id_dropdown("Webhook log for", scale=3, elem_id="webhook-workspace")
+            hook_show = gr.Button("Show deliveries", scale=1, elem_id="webhook-show")
         deliveries = gr.Dataframe(
             headers=DELIVERY_HEADERS,
             label="Deliveries, newest first",
@@ -118,7 +118,11 @@ def build(db: Database) -> AccountPage:
         )
         with gr.Row():
             resend_pick = gr.Dropdown(
-                label="Event to re-send", choices=[], allow_custom_value=True, scale=3
+                label="Event to re-send",
+                choices=[],
+                allow_custom_value=True,
+                scale=3,
+                elem_id="webhook-resend-pick",
             )
             resend_btn = gr.Button("Re-send", scale=1, elem_id="webhook-resend")
         hook_error = error_line("webhook-error")
