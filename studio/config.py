@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     media_url_ttl_seconds: int = 3600
+    # Files sent to the pages (Gradio's upload folder): per person and window,
+    # at most this many files and bytes; files older than the TTL are removed
+    # by a sweep of the web process (at start-up, then every interval).
+    upload_window_seconds: int = 3600
+    upload_max_files_per_window: int = 200
+    upload_max_bytes_per_window: int = 6 * 1024**3
+    upload_ttl_seconds: int = 6 * 3600
+    upload_sweep_interval_seconds: float = 600.0
     # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
     webhooks_allow_private: bool = False
     webhook_timeout_seconds: float = 5.0

@@ -7,9 +7,7 @@ jams_setup. The services check the roles.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -20,6 +18,7 @@ from studio.jams import entries, judging, results, service
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import jams_html as render
+from studio.ui.upload_guard import owned_download
 from studio.ui.widgets import required_id
 
 if TYPE_CHECKING:
@@ -190,11 +189,8 @@ def wire(ui: JamUI, tab: OrganizeTab) -> None:
         slug = required_slug(picked)
         with ui_action(ui.db, request) as (session, actor):
             text = results.export_csv(session, actor, slug, kind or "")
-        # A file the server names itself, in a fresh temporary folder.
-        folder = Path(tempfile.mkdtemp(prefix="studio-jam-"))
-        path = folder / f"{slug}-{kind}.csv"
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+        # A file the server names itself, readable by the caller alone.
+        return owned_download(f"{slug}-{kind}.csv", text)
 
     tab.draw.click(draw, [ui.picker], after, api_name="jam_draw")
     tab.assign.click(assign, [ui.picker], after, api_name="jam_assign_judges")
