@@ -187,7 +187,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed_paths=[],
         footer_links=[],
         # Gradio features that fetch other servers or add routes no page uses.
-        run_history=False,
+        # (Run history stays on: it lives in the browser, and its server routes,
+        # which would talk to the Hugging Face hub, are refused by PageFileGuard.
+        # run_history=False also broke the shot list's row clicks in Gradio 6.31.)
         mcp_server=False,
         enable_monitoring=False,
         pwa=False,

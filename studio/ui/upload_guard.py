@@ -61,9 +61,9 @@ log = logging.getLogger(__name__)
 API = "/gradio_api"  # where mount_gradio_app puts Gradio's routes (mounted at "/")
 UPLOAD_PATH = f"{API}/upload"
 FILE_PREFIXES = (f"{API}/file=", f"{API}/file/")
-# Gradio routes that fetch or proxy other addresses, or take files past the
-# upload route: no Studio page uses them (run history and MCP are off at the
-# mount as well).
+# Gradio routes that fetch or proxy other addresses (run history talks to the
+# Hugging Face hub), or take files past the upload route: no Studio page uses
+# them (MCP is also off at the mount).
 REFUSED_PREFIXES = (
     f"{API}/proxy=",
     f"{API}/run-history",
@@ -243,7 +243,9 @@ class PageFileGuard:
             data = json.loads(body)
         except (UnicodeDecodeError, ValueError):
             data = None  # not ours to judge: Gradio answers what it cannot read
-        if data is not None and any(names_a_link(p) for p in _file_paths(data)):
+        links = [p for p in _file_paths(data) if names_a_link(p)] if data is not None else []
+        if links:
+            log.warning("refused %s naming %s as a file", scope["path"], links[0][:200])
             await _answer(send, 422, "link_refused", LINK_REFUSED)
             return
         await self.app(scope, _replay(bytes(body), receive), send)
