@@ -243,6 +243,9 @@ class PageFileGuard:
             data = json.loads(body)
         except (UnicodeDecodeError, ValueError):
             data = None  # not ours to judge: Gradio answers what it cannot read
+        except RecursionError:  # nested deeper than any reader here can follow
+            await _answer(send, 400, "invalid_json", "The request is not JSON Studio can read.")
+            return
         links = [p for p in _file_paths(data) if names_a_link(p)] if data is not None else []
         if links:
             log.warning("refused %s naming %s as a file", scope["path"], links[0][:200])
@@ -321,14 +324,15 @@ class PageFileGuard:
 
 def _file_paths(data: Any) -> Iterator[str]:
     """Every `path` of a file object in an event's JSON (Gradio's FileData)."""
-    if isinstance(data, dict):
-        if isinstance(data.get("path"), str):
-            yield data["path"]
-        for value in data.values():
-            yield from _file_paths(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _file_paths(value)
+    pending = [data]
+    while pending:  # a loop, not recursion: the nesting is the caller's choice
+        item = pending.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("path"), str):
+                yield item["path"]
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _strings(body: bytes) -> list[str]:

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +174,22 @@ def test_upload_limits_per_person_refuse_clearly_and_store_nothing(
         assert f"uploaded {MAX_FILES} files in the last 1 h" in over.json()["message"]
         assert 0 < int(over.headers["retry-after"]) <= 3600
         assert stored(folder) == before
+
+    # Parallel uploads cannot pass the count together: each one is counted
+    # under a lock on its sender before it is stored.
+    with client(guarded, make_user(db, "racer")) as racer:
+        barrier = threading.Barrier(2 * MAX_FILES)
+
+        def send(index: int) -> int:
+            barrier.wait()
+            answer = racer.post(
+                "/gradio_api/upload", files={"files": (f"r{index}.png", png(index))}
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(2 * MAX_FILES) as pool:
+            statuses = sorted(pool.map(send, range(2 * MAX_FILES)))
+        assert statuses == [200] * MAX_FILES + [429] * MAX_FILES
 
     # Another person's window is their own.
     with client(guarded, make_user(db, "other")) as other:
@@ -337,11 +354,20 @@ def test_no_gradio_route_fetches_a_url_or_serves_a_file_outside_uploads(
             "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
             "/gradio_api/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
             f"/custom_component/x/y/z/{'%2e%2e%2f' * 8}etc%2fpasswd",
+            file_url(f"{secret}%00.png"),
+            file_url("x" * 5000),
         ]
         for url in attempts:
             answer = http.get(url)
             assert answer.status_code in {400, 401, 403, 404}, (url, answer.status_code)
             assert b"TOP-SECRET-MARKER" not in answer.content and b"root:" not in answer.content
+        # Hostile event bodies get a clear 4xx, never a 500.
+        nested = http.post(
+            "/gradio_api/call/set_shot_reference",
+            content=b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert nested.status_code == 400, nested.text
         # The page itself still loads for its owner.
         page = http.get("/", headers={"Accept": "text/html"})
         assert page.status_code == 200
