@@ -18,10 +18,12 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
 from PIL import Image
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select, update
 
 from studio.config import Settings
@@ -38,6 +40,7 @@ from tests.factories import (
     make_workspace,
     upload_ui_file,
 )
+from tests.ui.conftest import sign_in
 from tests.ui.test_projects_page import FORM, add_shot, new_project
 
 MAX_FILES = 3
@@ -371,3 +374,35 @@ def test_no_gradio_route_fetches_a_url_or_serves_a_file_outside_uploads(
         # The page itself still loads for its owner.
         page = http.get("/", headers={"Accept": "text/html"})
         assert page.status_code == 200
+
+
+@pytest.mark.browser
+def test_in_chromium_the_uploader_sees_the_preview_and_no_one_else_can_load_it(
+    db: Database, guarded: LiveServer, page: Page, browser: Browser
+) -> None:
+    team, other = make_workspace(db), make_user(db, "onlooker")
+    with client(guarded, team.owner) as http:
+        shot_of(http, team.id)
+    sign_in(page, guarded.url, team.owner.email, team.owner.password)
+    page.click("#nav-projects")
+    page.locator("#proj-storyboard [data-shot]").first.click()
+    expect(page.locator("#shot-header")).to_contain_text("SC01-SH010")
+    page.get_by_text("Reference image", exact=True).click()
+    page.locator("#page-projects input[type=file][accept*=image]").set_input_files(
+        files=[{"name": "still.png", "mimeType": "image/png", "buffer": png(123, 64)}]
+    )
+    preview = page.locator("#page-projects img[src*='/gradio_api/file=']").first
+    expect(preview).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 64", arg=preview.element_handle()
+    )
+    source = preview.get_attribute("src")
+    assert source
+
+    context = browser.new_context()
+    try:
+        theirs = context.new_page()
+        sign_in(theirs, guarded.url, other.email, other.password)
+        assert theirs.request.get(urljoin(guarded.url + "/", source)).status == 404
+    finally:
+        context.close()
