@@ -227,7 +227,7 @@ class PageFileGuard:
         await self.app(scope, receive, send)
 
     async def _event(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Any other POST: a file input may not name a URL (Gradio would download it)."""
+        """Any other POST: a file input may name only an upload (see _file_links)."""
         body = bytearray()
         more = True
         while more:
@@ -246,7 +246,7 @@ class PageFileGuard:
         except RecursionError:  # nested deeper than any reader here can follow
             await _answer(send, 400, "invalid_json", "The request is not JSON Studio can read.")
             return
-        links = [p for p in _file_paths(data) if names_a_link(p)] if data is not None else []
+        links = list(_file_links(data)) if data is not None else []
         if links:
             log.warning("refused %s naming %s as a file", scope["path"], links[0][:200])
             await _answer(send, 422, "link_refused", LINK_REFUSED)
@@ -322,14 +322,19 @@ class PageFileGuard:
         return refusal
 
 
-def _file_paths(data: Any) -> Iterator[str]:
-    """Every `path` of a file object in an event's JSON (Gradio's FileData)."""
+def _file_links(data: Any) -> Iterator[str]:
+    """What an event's JSON names as a file that is not an upload here: a `path`
+    with a scheme or a network path (Gradio would download it), or a `data:`
+    `url` (Gradio would write it to its folder, past the upload limits)."""
     pending = [data]
     while pending:  # a loop, not recursion: the nesting is the caller's choice
         item = pending.pop()
         if isinstance(item, dict):
-            if isinstance(item.get("path"), str):
-                yield item["path"]
+            path, url = item.get("path"), item.get("url")
+            if isinstance(path, str) and names_a_link(path):
+                yield path
+            if isinstance(url, str) and url[:5].lower() == "data:":
+                yield url
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)

@@ -47,6 +47,9 @@ def uploaded_file(value: Any, what: str = "file") -> Path:
     followed) must lie inside Gradio's upload folder, and the caller must be
     the person who uploaded it (ui/upload_guard.py records who did). Another
     person's upload gets the same answer as a file that is not there.
+    Image inputs take `image_mode=None`: Gradio then hands over the upload
+    itself instead of a converted copy (a file nobody uploaded), and never
+    decodes it (the handlers decode with their own pixel caps).
     """
     if not value:
         raise gr.Error(f"Choose a {what} first.")

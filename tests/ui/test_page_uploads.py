@@ -7,6 +7,7 @@ Gradio's own route (/gradio_api/upload) and read files back through
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import threading
@@ -43,7 +44,7 @@ from tests.factories import (
 from tests.ui.conftest import sign_in
 from tests.ui.test_projects_page import FORM, add_shot, new_project
 
-MAX_FILES = 3
+MAX_FILES = 5
 MAX_BYTES = 300_000
 
 
@@ -139,6 +140,15 @@ def test_an_upload_is_readable_and_usable_by_its_owner_only(
         with client(guarded, headers=bearer(make_api_key(db, team_a.owner, team_a))) as key:
             again = call_ui(key, "set_shot_reference", a_shot, mine, form[1 + FORM["version"]])
             assert '<img class="reference"' in again[1 + 11]
+        # Any image kind: Gradio must hand the handler the uploaded file itself (a
+        # converted copy would be a file nobody uploaded).
+        for mode in ("RGBA", "L", "P"):
+            buffer = io.BytesIO()
+            Image.new(mode, (24, 24)).save(buffer, format="PNG")
+            kind = upload_ui_file(a, f"{mode}.png", buffer.getvalue())
+            form = call_ui(a, "set_shot_reference", a_shot, kind, again[1 + FORM["version"]])
+            assert '<img class="reference"' in form[1 + 11]
+            again = form
 
         # Same file from B: Gradio stores it at the same path; now both own it.
         assert upload_ui_file(b, "still.png", image)["path"] == path
@@ -168,10 +178,12 @@ def test_upload_limits_per_person_refuse_clearly_and_store_nothing(
     db: Database, guarded: LiveServer, folder: Path
 ) -> None:
     with client(guarded, make_user(db, "many")) as many:
-        for shade in range(3):
+        for shade in range(MAX_FILES):
             upload_ui_file(many, f"{shade}.png", png(shade))
         before = stored(folder)
-        over = many.post("/gradio_api/upload", files={"files": ("3.png", png(3))})
+        over = many.post(
+            "/gradio_api/upload", files={"files": (f"{MAX_FILES}.png", png(MAX_FILES))}
+        )
         assert over.status_code == 429, over.text
         assert over.json()["error"] == "too_many_requests"
         assert f"uploaded {MAX_FILES} files in the last 1 h" in over.json()["message"]
@@ -211,7 +223,7 @@ def test_upload_limits_per_person_refuse_clearly_and_store_nothing(
 
     # Several files in one request count one by one, and none is kept past the limit.
     with client(guarded, make_user(db, "batch")) as batch:
-        body, boundary = multipart(*((f"{i}.bin", os.urandom(1000)) for i in range(4)))
+        body, boundary = multipart(*((f"{i}.bin", os.urandom(1000)) for i in range(MAX_FILES + 1)))
         before = stored(folder)
         refused = batch.post(
             "/gradio_api/upload",
@@ -219,7 +231,7 @@ def test_upload_limits_per_person_refuse_clearly_and_store_nothing(
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
         assert refused.status_code == 429, refused.text
-        assert "This upload has 4 files" in refused.json()["message"]
+        assert f"This upload has {MAX_FILES + 1} files" in refused.json()["message"]
         assert stored(folder) == before
         upload_ui_file(batch, "one.png", png(7))  # the refused request used up nothing
 
@@ -330,6 +342,11 @@ def test_no_gradio_route_fetches_a_url_or_serves_a_file_outside_uploads(
                 call_ui(http, "set_shot_reference", shot, as_input, 1)
             with pytest.raises(UIError, match="HTTP 422"):
                 call_ui(http, "set_shot_reference", shot, {"path": link}, 1)
+        # A data: URL beside a real upload: Gradio would write it to its folder.
+        real = upload_ui_file(http, "real.png", png(5))
+        inline = "data:image/png;base64," + base64.b64encode(png(6)).decode()
+        with pytest.raises(UIError, match=r"HTTP 422.*link_refused"):
+            call_ui(http, "set_shot_reference", shot, {**real, "url": inline}, 1)
         assert (
             http.post("/gradio_api/run-history/connect", json={"bucket_id": "a/b"}).status_code
             == 404
