@@ -34,7 +34,8 @@ from studio.media.models import Asset
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
-from studio.ui.upload_guard import PageFileGuard, PageFiles, UploadSweeper, attach
+from studio.ui.upload_guard import PageFileGuard, PageFiles, attach
+from studio.ui.upload_sweep import UploadSweeper
 
 log = logging.getLogger(__name__)
 
