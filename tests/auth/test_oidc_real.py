@@ -70,7 +70,8 @@ def install_provider() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for name in FILES:
             shutil.copyfile(SOURCE / name, INSTALL_DIR / name)
-        if not stamp.exists() or stamp.read_text() != lock_digest:
+        installed = INSTALL_DIR / "node_modules" / "oidc-provider" / "package.json"
+        if not installed.exists() or not stamp.exists() or stamp.read_text() != lock_digest:
             try:
                 done = subprocess.run(
                     [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
