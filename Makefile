@@ -57,4 +57,4 @@ format: install
 	$(BIN)/ruff check --fix studio tests migrations bench
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache .cache

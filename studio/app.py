@@ -37,6 +37,8 @@ from studio.media.storage import LocalStorage, StorageError
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
+from studio.ui.upload_guard import PageFileGuard, PageFiles, attach
+from studio.ui.upload_sweep import UploadSweeper
 from studio.uploads import service as uploads
 
 log = logging.getLogger(__name__)
@@ -61,13 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url)
     providers = Providers(settings)
     generation = build_generation(db, settings)
+    page_files = PageFiles(db, settings)
+    sweeper = UploadSweeper(page_files, settings.upload_sweep_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         generation.start()  # the embedded runner thread (nothing with Redis)
+        sweeper.start()  # page uploads past their TTL: now, then every interval
         try:
             yield
         finally:
+            await sweeper.stop()
             generation.stop()
 
     app = FastAPI(
@@ -212,6 +218,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    # Gradio's file routes: uploads owned and bounded per person, files served
+    # to their owner only, no URL ever fetched (inside the session and the
+    # Origin check below, which are added after it and so run before it).
+    app.add_middleware(PageFileGuard, files=page_files)
+
     # Cross-site requests: refused unless from our own origin or the allow-list;
     # CORS is the same explicit list (Gradio then adds no CORS headers of its own).
     trusted = trusted_origins(settings.base_url, settings.cors_origins)
@@ -245,6 +256,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return username_for(actor) if actor is not None else None
 
     blocks = build_blocks(db, generation, secret_key)
+    attach(blocks, page_files)
+    sweeper.blocks = blocks
     mounted = gr.mount_gradio_app(
         app,
         blocks,
@@ -253,6 +266,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ssr_mode=False,
         allowed_paths=[],
         footer_links=[],
+        # Gradio features that fetch other servers or add routes no page uses.
+        # (Run history stays on: it lives in the browser, and its server routes,
+        # which would talk to the Hugging Face hub, are refused by PageFileGuard.
+        # run_history=False also broke the shot list's row clicks in Gradio 6.31.)
+        mcp_server=False,
+        enable_monitoring=False,
+        pwa=False,
         # Gradio streams uploads to disk; each handler then applies its own
         # limit (references and clips: max_upload_bytes; jam films: the jam's).
         max_file_size=max(settings.max_upload_bytes, PAGE_UPLOAD_MAX_BYTES),

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = 3600
     upload_probe_inline_bytes: int = 64 * 1024 * 1024
     upload_expire_hours: int = 24  # unfinished uploads older than this are aborted
+    # Files sent to the pages (Gradio's upload folder): per person and window,
+    # at most this many files and bytes; files older than the TTL are removed
+    # by a sweep of the web process (at start-up, then every interval).
+    upload_window_seconds: int = 3600
+    upload_max_files_per_window: int = 200
+    upload_max_bytes_per_window: int = 6 * 1024**3
+    upload_ttl_seconds: int = 6 * 3600
+    upload_sweep_interval_seconds: float = 600.0
     # Webhooks to private, loopback or link-local addresses (single-machine installs, tests).
     webhooks_allow_private: bool = False
     webhook_timeout_seconds: float = 5.0  # per connect / send / read

@@ -49,6 +49,11 @@ class Conflict(StudioError):
     code = "conflict"
 
 
+class PayloadTooLarge(StudioError):
+    status = 413
+    code = "payload_too_large"
+
+
 class TooManyRequests(StudioError):
     status = 429
     code = "too_many_requests"

@@ -74,6 +74,15 @@ def unavailable(what: str) -> None:
     pytest.skip(f"{what} unavailable")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gradio_upload_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gradio's upload folder, one per test process (unless GRADIO_TEMP_DIR is
+    set): a test server's upload sweep never touches another process's files."""
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-uploads"))
+    return Path(os.environ["GRADIO_TEMP_DIR"])
+
+
 @pytest.fixture(scope="session")
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if backend == "sqlite":

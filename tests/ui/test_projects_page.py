@@ -261,7 +261,8 @@ def test_reference_image_and_live_updates_between_members(db: Database, http: ht
     board = live(other, project, None, None)[LIVE["board"]]
     assert 'alt="SC01-SH010 reference"' in board  # no circled take yet: the reference shows
     with pytest.raises(UIError, match="changed by"):
-        call_ui(other, "set_shot_reference", shot, image, 1)  # stale version
+        # Stale version (and their own upload: another member's is not theirs to use).
+        call_ui(other, "set_shot_reference", shot, upload_ui_file(other, "door.png", _png()), 1)
     # A take one member starts shows up on the other's next poll, with its progress.
     call_ui(other, "generate_shot_take", project, shot, None, "animatic", "")
     grid = live(http, project, shot, None)[LIVE["grid"]]

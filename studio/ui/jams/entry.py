@@ -77,7 +77,11 @@ def build() -> EntryTab:
                     elem_id="entry-film",
                 )
                 poster = gr.Image(
-                    label="Poster (optional)", type="filepath", height=150, elem_id="entry-poster"
+                    label="Poster (optional)",
+                    type="filepath",
+                    image_mode=None,  # the upload itself (see widgets.uploaded_file)
+                    height=150,
+                    elem_id="entry-poster",
                 )
             workspace_film = gr.Dropdown(
                 label="…or a take or rough cut from your team's workspace",

@@ -10,9 +10,7 @@ its errors beside it. The jam settings and organizers are in setup.py.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -26,6 +24,7 @@ from studio.ui.jams import render
 from studio.ui.jams.scripts import JAMS_JS, confirm_js
 from studio.ui.jams.state import Context, JamUI, required_slug
 from studio.ui.notify import notify
+from studio.ui.upload_guard import owned_download
 from studio.ui.widgets import required_id
 
 PUBLISH_QUESTION = (
@@ -282,11 +281,8 @@ def wire(ui: JamUI, tab: OrganizeTab) -> None:
         slug = required_slug(picked)
         with ui_action(ui.db, request) as (session, actor):
             text = results.export_csv(session, actor, slug, str(kind or ""))
-        # A file the server names itself, in a fresh temporary folder.
-        folder = Path(tempfile.mkdtemp(prefix="studio-jam-"))
-        path = folder / f"{slug}-{kind}.csv"
-        path.write_text(text, encoding="utf-8")
-        return {tab.export_file: str(path)}
+        # A file the server names itself, readable by the caller alone.
+        return {tab.export_file: owned_download(f"{slug}-{kind}.csv", text)}
 
     quiet: dict[str, Any] = {"show_progress_on": [tab.actions]}
     tab.draw.click(draw, [ui.picker], [tab.actions_error, *after], api_name="jam_draw", **quiet)

@@ -83,7 +83,11 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
                     label="Negative prompt", visible=first.negative_prompt, elem_id="gen-negative"
                 )
                 reference = gr.Image(
-                    label="Reference image", type="filepath", visible=False, elem_id="gen-reference"
+                    label="Reference image",
+                    type="filepath",
+                    image_mode=None,  # the upload itself (see widgets.uploaded_file)
+                    visible=False,
+                    elem_id="gen-reference",
                 )
                 with gr.Row():
                     # Choices change with the model; the registry check in the

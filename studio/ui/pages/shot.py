@@ -126,7 +126,10 @@ def build_controls(generation: Generation) -> ShotTab:
             with gr.Accordion("Reference image", open=False):
                 reference = gr.HTML()
                 reference_in = gr.Image(
-                    label="New reference (PNG, JPEG, WebP)", type="filepath", height=160
+                    label="New reference (PNG, JPEG, WebP)",
+                    type="filepath",
+                    image_mode=None,  # the upload itself (see widgets.uploaded_file)
+                    height=160,
                 )
                 with gr.Row():
                     set_reference = gr.Button("Use as reference", size="sm")

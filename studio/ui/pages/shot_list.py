@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -16,6 +14,7 @@ from studio.projects import csvio
 from studio.projects import service as projects
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
+from studio.ui.upload_guard import owned_download
 from studio.ui.widgets import id_dropdown, required_id, uploaded_file
 
 if TYPE_CHECKING:
@@ -233,12 +232,10 @@ def wire(
         with ui_action(db, request) as (session, actor):
             text = csvio.export_csv(session, actor, project_id)
             title = projects.get_project(session, actor, project_id).title
-        # A fresh file we name ourselves: never a path the user chose.
-        folder = Path(tempfile.mkdtemp(prefix="studio-csv-"))
+        # A fresh file we name ourselves (never a path the user chose), readable
+        # by the caller alone and swept with the uploads.
         safe = "".join(c if c.isalnum() else "-" for c in title).strip("-")[:40] or "shots"
-        out = folder / f"{safe}-shots.csv"
-        out.write_text(text, encoding="utf-8")
-        return str(out)
+        return owned_download(f"{safe}-shots.csv", text)
 
     tab.add.click(
         add,
