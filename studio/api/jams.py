@@ -7,7 +7,9 @@ shapes are declared in jams_schemas (never the services' own views).
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -47,7 +49,7 @@ from studio.api.jams_schemas import (
 )
 from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, IdPath, SlugPath, errors, raw_body
 from studio.api.tasks import GenDep
-from studio.api.uploads import read_body
+from studio.api.uploads import receive_body
 from studio.generation.context import Generation
 from studio.jams import entries, judging, results, service, teams, votes
 from studio.jams.models import EntryStatus
@@ -374,15 +376,19 @@ async def upload_film(
             return entries.film_upload_limit(session, actor, slug)
 
     size = await run_in_threadpool(limit)
-    data = await read_body(request, size, "The film", accept=VIDEO_TYPES)
+    # Streamed to a scratch file (swept like a worker's if this process dies): a 2 GiB
+    # film never sits in the web process's memory.
+    with tempfile.TemporaryDirectory(prefix="studio-in-") as scratch:
+        film = Path(scratch) / "film"
+        await receive_body(request, size, film, "The film", accept=VIDEO_TYPES)
 
-    def store() -> FilmCheckOut:  # probing and writing: off the event loop
-        with db.session_scope() as session:
-            check = entries.upload_film(session, actor, slug, data, storage=gen.storage)
-        made: FilmCheckOut = out(FilmCheckOut, check)
-        return made
+        def store() -> FilmCheckOut:  # probing and writing: off the event loop
+            with db.session_scope() as session:
+                check = entries.upload_film(session, actor, slug, film, storage=gen.storage)
+            made: FilmCheckOut = out(FilmCheckOut, check)
+            return made
 
-    return await run_in_threadpool(store)
+        return await run_in_threadpool(store)
 
 
 @router.post(

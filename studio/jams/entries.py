@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -204,21 +203,19 @@ def jam_slug(session: Session, jam_id: int) -> str:
 
 
 def upload_film(
-    session: Session, actor: Actor, slug: str, data: bytes, *, storage: Storage
+    session: Session, actor: Actor, slug: str, film: Path, *, storage: Storage
 ) -> FilmCheck:
-    """Validate an uploaded film against the jam's rules and keep it in the team's
-    workspace. It counts only once put_entry names it."""
+    """Validate an uploaded film (a file on this host's disk) against the jam's rules
+    and keep it in the team's workspace. It counts only once put_entry names it."""
     jam = access.jam_by_slug(session, slug)
     team = access.my_team(session, actor, jam, Role.EDITOR)
-    if not data:
+    size = film.stat().st_size
+    if not size:
         raise InvalidInput("The upload is empty.", code="empty_upload")
-    _check_size(jam, len(data))
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "film"
-        path.write_bytes(data)
-        info = _probe(jam, path)
-    asset = media.keep_uploaded_video(
-        session, storage, workspace_id=team.workspace_id, folder="jam", data=data, info=info
+    _check_size(jam, size)
+    info = _probe(jam, film)
+    asset = media.keep_uploaded_video_file(
+        session, storage, workspace_id=team.workspace_id, folder="jam", path=film, info=info
     )
     audit.record(
         session,
@@ -228,7 +225,7 @@ def upload_film(
         target=f"jam:{jam.slug}",
         asset_id=asset.id,
     )
-    return FilmCheck(asset.id, info.duration, info.width, info.height, len(data))
+    return FilmCheck(asset.id, info.duration, info.width, info.height, size)
 
 
 def upload_poster(

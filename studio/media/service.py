@@ -199,6 +199,30 @@ def keep_uploaded_video(
     )
 
 
+def keep_uploaded_video_file(
+    session: Session,
+    storage: Storage,
+    *,
+    workspace_id: int,
+    folder: str,
+    path: Path,
+    info: ffmpeg.Probe,
+) -> Asset:
+    """`keep_uploaded_video` for a clip already on disk (a film of up to 2 GiB):
+    copied or uploaded from the file, never read into memory."""
+    key = video_key(workspace_id, folder, info)
+    storage.put_file(key, path)
+    on_rollback(session, lambda: storage.delete(key))
+    return record_probed_video(
+        session,
+        workspace_id=workspace_id,
+        key=key,
+        size=path.stat().st_size,
+        sha256=sha256_of(path),
+        info=info,
+    )
+
+
 def video_key(workspace_id: int, folder: str, info: ffmpeg.Probe | None = None) -> str:
     """A fresh key for an uploaded video; WebM keeps its container, the rest is MP4/MOV."""
     webm = info is not None and info.format_name.startswith("matroska")
