@@ -21,6 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from studio import __version__
 from studio.api import errors as api_errors
 from studio.api.app import create_api
+from studio.api.arrival import RecordArrival
 from studio.auth.oidc import Providers
 from studio.auth.origins import OriginCheck, origin_of, trusted_origins
 from studio.auth.routes import build_router, login_redirect
@@ -250,6 +251,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    # Outermost of all: the moment a request arrived, before any queue or lock,
+    # dates jam entries (api/arrival.py).
+    app.add_middleware(RecordArrival)
 
     async def gradio_user(request: Request) -> str | None:
         actor = await run_in_threadpool(resolve_actor, db, request)

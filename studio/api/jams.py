@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
+from studio.api.arrival import received_at
 from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.jams_schemas import (
     AssignmentOut,
@@ -52,6 +53,7 @@ from studio.api.tasks import GenDep
 from studio.api.uploads import receive_body
 from studio.generation.context import Generation
 from studio.jams import entries, judging, results, service, teams, votes
+from studio.jams.clock import arrival_clock
 from studio.jams.models import EntryStatus
 from studio.media import signing
 
@@ -354,7 +356,9 @@ def put_entry(
         poster_asset_id=body.poster_asset_id,
         submit=body.submit,
     )
-    view = entries.put_entry(session, actor, slug, values, storage=gen.storage)
+    # Dated by when the request arrived, bounded by the database clock (api/arrival.py).
+    at_arrival = arrival_clock(received_at(request))
+    view = entries.put_entry(session, actor, slug, values, storage=gen.storage, clock=at_arrival)
     return _entry(request, gen, view)
 
 

@@ -22,10 +22,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
+from studio.api.arrival import received_at
 from studio.api.deps import TransactionRoute, db_session
 from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, Strict, errors
 from studio.auth.sessions import resolve_actor
 from studio.errors import InvalidInput, NotAuthenticated, StudioError
+from studio.jams.clock import arrival_clock
 from studio.media.storage import Storage
 from studio.uploads import finish
 from studio.uploads import service as uploads
@@ -296,6 +298,7 @@ async def complete(
                 upload_id,
                 parts=[(p.number, p.etag) for p in body.parts] if body.parts else None,
                 entry=body.entry.model_dump() if body.entry else None,
+                clock=arrival_clock(received_at(request)),
             )
             return upload.id, inline
 

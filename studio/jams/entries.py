@@ -8,7 +8,11 @@ read in the transaction that writes the entry, after taking the locks:
   the second sees the first's entry and replaces it (UNIQUE team_id backs it);
 - then the clock: on time -> submitted, within grace -> late, after ->
   refused before anything is written (the edge's transaction rolls back, and
-  an uploaded file is only referenced, never written, here).
+  an uploaded file is only referenced, never written, here). The API passes
+  `clock.arrival_clock`: the moment the request reached the web process,
+  bounded by the database clock, so waiting in the deadline rush for the
+  locks never makes a save late; a save never dates before the entry's last
+  change (teammates' saves taking the lock out of arrival order).
 Different teams never wait on each other. Any change after the deadline
 (within grace) makes the entry late: the film judged is the one submitted on time.
 
@@ -291,6 +295,11 @@ def put_entry(
         select(Entry).where(Entry.team_id == team.id).execution_options(populate_existing=True)
     )
     now = clock(session)
+    if entry is not None and entry.updated_at is not None and now < entry.updated_at:
+        # Dated by arrival, two teammates' saves can take the lock in the other order
+        # than they arrived: the later one in never goes back in time (it wins, and
+        # stays on time if both arrived in time).
+        now = entry.updated_at
     if now < jam.kickoff_at:
         raise Conflict(
             "The jam has not started: entries open at kickoff, "
