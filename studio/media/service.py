@@ -14,7 +14,8 @@ from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
 from studio.media import ffmpeg
 from studio.media.models import Asset
-from studio.media.storage import Storage, open_storage
+from studio.media.storage import Storage
+from studio.media.stores import open_storage
 
 MIME_BY_SUFFIX = {
     ".mp4": "video/mp4",
