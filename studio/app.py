@@ -32,6 +32,7 @@ from studio.db.session import Database
 from studio.errors import StudioError
 from studio.generation import farm
 from studio.generation.context import build_generation
+from studio.job_kinds import register_all
 from studio.media import signing
 from studio.media.models import Asset
 from studio.media.storage import LocalStorage, StorageError
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     secret_key = settings.resolved_secret_key()  # refuses to start with a weak one
     db = Database(settings.database_url)
     providers = Providers(settings)
+    register_all()  # the job kinds the in-process runner (or the workers) run
     generation = build_generation(db, settings)
     page_files = PageFiles(db, settings)
     sweeper = UploadSweeper(page_files, settings.upload_sweep_interval_seconds)

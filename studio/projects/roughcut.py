@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from studio.accounts.models import Role
 from studio.db.base import utcnow
 from studio.db.session import on_commit
 from studio.errors import InvalidInput
+from studio.generation import kinds
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import Job, JobStatus
@@ -249,6 +251,25 @@ class _Input:
     path: Path
     code: str | None  # None for the title card
     probe: ffmpeg.Probe
+
+
+def run_job(job: kinds.KindJob) -> kinds.Made:
+    """The rough cut as a job kind: render into the store, hand the file to the runner."""
+    started = time.monotonic()
+    base = f"ws{job.workspace_id}/cuts/{job.public_id}/a{job.attempt}"
+    output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
+    job.written.extend([output_key, poster_key])
+    with job.storage.writer(output_key) as target, job.storage.writer(poster_key) as poster_path:
+        rendered = render(
+            job.session_scope, job.storage, job.params, target, job.step, poster=poster_path
+        )
+        output = kinds.StoredFile(output_key, target.stat().st_size, rendered.sha256)
+        poster = kinds.stored(poster_key, poster_path)
+    timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
+    return kinds.Made(output, poster, rendered.info, timings)
+
+
+JOB_KIND = kinds.JobKind(ROUGH_CUT, "cpu", run_job)
 
 
 def render(

@@ -24,8 +24,7 @@ from studio.db import migrate
 from studio.db.session import Database
 from studio.generation import farm
 from studio.generation.models import Job, JobStatus
-from studio.queue import CeleryDispatcher
-from studio.worker import create_celery
+from studio.queue import CeleryDispatcher, create_celery
 from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.factories import bearer, call_ui, login, make_api_key, make_workspace
 from tests.generation import bulk
