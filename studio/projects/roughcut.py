@@ -32,8 +32,6 @@ from sqlalchemy.orm import Session
 from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
-from studio.db.base import utcnow
-from studio.db.session import on_commit
 from studio.errors import InvalidInput
 from studio.generation import kinds
 from studio.generation import service as jobs
@@ -131,15 +129,13 @@ def request_rough_cut(
     options: dict[str, Any] = {"title_card": title_card, "overlay_codes": overlay_codes}
     if uncircled:
         options["slates"] = [shot.code for shot in uncircled]
-    job = Job(
+    job = jobs.submit_kind_job(
+        session,
+        gen.dispatcher,
+        kind=ROUGH_CUT,
+        queue="cpu",
         workspace_id=project.workspace_id,
         user_id=actor.user_id,
-        queue="cpu",
-        model_key=ROUGH_CUT,
-        mode=ROUGH_CUT,
-        status=JobStatus.QUEUED,
-        max_attempts=gen.settings.job_max_attempts,
-        timings={},
         params={
             "project_id": project.id,
             "title": project.title,
@@ -150,10 +146,8 @@ def request_rough_cut(
             "clips": clips,
             **options,
         },
-        dispatched_at=utcnow(),
+        max_attempts=gen.settings.job_max_attempts,
     )
-    session.add(job)
-    session.flush()
     cut = RoughCut(
         project_id=project.id,
         number=number,
@@ -179,8 +173,6 @@ def request_rough_cut(
         f"started rough cut v{number} ({len(clips)} shots"
         + (f", {len(uncircled)} on slate cards)" if uncircled else ")"),
     )
-    public_id = job.public_id
-    on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))
     return cut
 
 
