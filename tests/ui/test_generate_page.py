@@ -44,7 +44,7 @@ def choices(out: dict[str, Any], name: str) -> list[Any]:
     return [pair[1] for pair in out[name]["choices"]]
 
 
-def pick(http: httpx.Client, model: str, mode: str | None, **now: Any) -> dict[str, Any]:
+def pick(http: httpx.Client, model: str, mode: str, **now: Any) -> dict[str, Any]:
     out = call(http, "pick_model", gen_model=model, gen_mode=mode, **now)
     assert error(out, "gen-error") == ""
     return out
@@ -109,7 +109,9 @@ def test_switching_resets_only_what_the_new_model_cannot_do(
     still = call(http, "pick_mode", gen_model="animatic", gen_mode="text_to_image")
     assert visible(still, "gen-duration") is False and visible(still, "gen-camera") is False
     # Junk from the browser becomes the model's defaults.
-    junk = pick(http, "ltx-video", None, gen_ratio="wide", gen_duration="soon", gen_camera="roll")
+    junk = pick(
+        http, "ltx-video", "sideways", gen_ratio="wide", gen_duration="soon", gen_camera="roll"
+    )
     assert value(junk, "gen-mode") == "text_to_video"
     assert (value(junk, "gen-ratio"), value(junk, "gen-duration")) == ("1280:720", 2)
     assert value(junk, "gen-camera") == "static"
@@ -143,6 +145,7 @@ def test_errors_show_beside_generate_and_leave_the_page_alone(
         ({"gen_prompt": "x", "gen_duration": 60}, "whole seconds from 1 to 10"),
         ({"gen_prompt": "x", "gen_camera": "barrel_roll"}, "Camera move must be one of"),
         ({"gen_prompt": "x", "gen_model": "svd-xt"}, "cannot do text_to_video"),
+        ({"gen_prompt": "x", "gen_mode": "sideways"}, "Mode must be one of"),
         ({"gen_prompt": "x", "gen_workspace": None}, "Choose a workspace first"),
         ({"gen_prompt": "x", "gen_workspace": make_workspace(db).id}, "Workspace not found"),
     ]

@@ -1,12 +1,10 @@
 """Which controls a model and mode offer, and with what values: pure functions.
 
-The Generate form is built once with every choice any model in the registry
-has (Gradio checks a submitted value against the choices a component was
-*built* with, not the ones a person was shown); `form_for` then narrows each
-control to what the chosen model and mode support, hides what they do not,
-and keeps a value only while it is still valid for them, else the model's
-default. `submission_for` reads back only the controls that are shown, so a
-hidden field's leftover value never reaches the service.
+`form_for` narrows each control to what the chosen model and mode support,
+hides what they do not, and keeps a value only while it is still valid for
+them, else the model's default. `submission_for` reads back only the
+controls that are shown, so a hidden field's leftover value never reaches
+the service, which checks the rest with clear messages.
 """
 
 from __future__ import annotations
@@ -55,16 +53,6 @@ def ratio_choices(spec: reg.ModelSpec) -> list[str]:
 
 def duration_choices(spec: reg.ModelSpec) -> list[tuple[str, int]]:
     return [(seconds_label(d), d) for d in sorted(spec.durations)]
-
-
-def all_ratios(registry: reg.Registry) -> list[str]:
-    """Every ratio any model offers, in first-seen order (the build-time choices)."""
-    return list(dict.fromkeys(r for spec in registry.all() for r in spec.ratios))
-
-
-def all_durations(registry: reg.Registry) -> list[tuple[str, int]]:
-    seconds = sorted({d for spec in registry.all() for d in spec.durations})
-    return [(seconds_label(d), d) for d in seconds]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ class Layout:
     column: gr.Column
     workspace: gr.Dropdown
     model: gr.Dropdown
-    mode: gr.Radio
+    mode: gr.Dropdown
     prompt: gr.Textbox
     negative: gr.Textbox
     reference: gr.Image
@@ -62,11 +62,14 @@ def model_choices(registry: reg.Registry) -> list[tuple[str, str]]:
 
 
 def build_layout(registry: reg.Registry) -> Layout:
-    """Built showing the default model; `controls.form_for` narrows it on load.
+    """Built showing the default model (`controls.form_for` narrows it again on load).
 
-    The mode radio holds every mode (a radio refuses a value it was not built
-    with); ratio, duration and camera take any value, and the service says
-    clearly what the model does not render (ui/generate/controls.py).
+    Mode, ratio, duration and camera take any value: Gradio refuses a value
+    outside the choices a person's page last received *before* the handler
+    runs, with a raw error and red badges on the form. A value sent while a
+    model switch is still on its way (the choices changed, the field not yet)
+    would hit that; instead the handlers keep what is valid and the service
+    says clearly what a model does not do (ui/generate/controls.py).
     """
     first = registry.default_for("text_to_video")
     mode = controls.chosen_mode(first, "text_to_video")
@@ -79,8 +82,12 @@ def build_layout(registry: reg.Registry) -> Layout:
                 model = gr.Dropdown(
                     model_choices(registry), value=first.key, label="Model", elem_id="gen-model"
                 )
-                mode_radio = gr.Radio(
-                    controls.mode_choices(reg.MODES), value=mode, label="Mode", elem_id="gen-mode"
+                mode_pick = gr.Dropdown(
+                    controls.mode_choices(first.modes),
+                    value=mode,
+                    label="Mode",
+                    allow_custom_value=True,  # see build_layout
+                    elem_id="gen-mode",
                 )
                 prompt = gr.Textbox(
                     label="Prompt",
@@ -174,7 +181,7 @@ def build_layout(registry: reg.Registry) -> Layout:
         column=column,
         workspace=workspace,
         model=model,
-        mode=mode_radio,
+        mode=mode_pick,
         prompt=prompt,
         negative=negative,
         reference=reference,
