@@ -229,3 +229,20 @@ def test_recent_takes_reuse_and_send_to_a_shot(
     nosy = call(http, "reuse_settings", gen_take_pick=job)
     assert "No such task" in error(nosy, "gen-take-error")
     assert untouched(nosy, "gen-model", *CONTROLS)
+
+
+def test_pickers_refuse_what_is_not_yours_beside_the_form(
+    db: Database, http: httpx.Client, team: Team
+) -> None:
+    stranger = make_user(db, "stranger")
+    login(http, stranger)
+    out = call(http, "show_generate", gen_workspace=team.workspace.id)
+    assert "Workspace not found" in error(out, "gen-error")
+    assert untouched(out, "gen-workspace", *LISTS)
+    typed = call(http, "show_generate", gen_workspace="my films")
+    assert "Choose a workspace from the list" in error(typed, "gen-error")
+    shots = call(http, "pick_send_project", gen_send_project=team.project)
+    assert "No such project" in error(shots, "gen-take-error")
+    assert untouched(shots, "gen-send-shot")
+    cancel = call(http, "cancel_job", gen_workspace=None, gen_cancel_pick=None)
+    assert "Choose a job to cancel" in error(cancel, "gen-cancel-error")

@@ -57,10 +57,16 @@ class Handlers:
         }
 
     def poll(self, picked: Any, request: gr.Request) -> dict[Any, Any]:
-        """The queue and the recent takes (the timer); the pickers stay as they are."""
-        workspace_id = optional_id(picked, "workspace")
-        with ui_action(self.db, request) as (session, actor):
-            return self._lists(session, actor, workspace_id)
+        """The queue and the recent takes (the timer); the pickers stay as they are.
+
+        A refusal changes nothing: the timer would repeat it every second, and the
+        person's next action says it beside that action."""
+        try:
+            workspace_id = optional_id(picked, "workspace")
+            with ui_action(self.db, request) as (session, actor):
+                return self._lists(session, actor, workspace_id)
+        except gr.Error:
+            return {}
 
     def _lists(self, session: Any, actor: Any, workspace_id: int | None) -> dict[Any, Any]:
         active: list[jobs.JobView] = []

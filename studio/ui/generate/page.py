@@ -63,7 +63,13 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
     ui.submit.click(
         in_place(ui.error)(on.generate), form, [*lists, ui.error], api_name="generate", **quiet
     )
-    ui.workspace.input(on.refresh, [ui.workspace], outputs, api_name="show_generate", **quiet)
+    ui.workspace.input(
+        in_place(ui.error)(on.refresh),
+        [ui.workspace],
+        [*outputs, ui.error],
+        api_name="show_generate",
+        **quiet,
+    )
     ui.timer.tick(on.poll, [ui.workspace], lists, api_visibility="private", show_progress="hidden")
     ui.cancel.click(
         in_place(ui.cancel_error)(on.cancel),
