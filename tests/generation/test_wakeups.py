@@ -150,7 +150,9 @@ def test_an_unserved_queue_is_reported_and_its_messages_stay_bounded(
         gen_ratio="1280:720",
         gen_duration=2,
         gen_camera="zoom_in",
+        gen_motion=0.5,
         gen_random=True,
+        gen_seed=0,
     )
     assert "no worker serves the cpu queue" in named.value(page, "gen-queue")
 

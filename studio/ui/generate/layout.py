@@ -167,7 +167,6 @@ def build_layout(registry: reg.Registry) -> Layout:
                     cancel = gr.Button("Cancel job", variant="stop", scale=1, elem_id="gen-cancel")
                 cancel_error = error_line("gen-cancel-error")
                 gr.Markdown("### Recent takes")
-                history = gr.HTML(elem_id="gen-history")
                 with gr.Row(equal_height=True):
                     take_pick = id_dropdown("Take", scale=3, elem_id="gen-take-pick")
                     reuse = gr.Button("Use these settings again", scale=1, elem_id="gen-reuse")
@@ -176,6 +175,8 @@ def build_layout(registry: reg.Registry) -> Layout:
                     shot_pick = id_dropdown("Shot", scale=2, elem_id="gen-send-shot")
                     send = gr.Button("Send to shot", scale=1, elem_id="gen-send")
                 take_error = error_line("gen-take-error")
+                # Below the pickers: the grid grows to 24 takes.
+                history = gr.HTML(elem_id="gen-history")
         timer = gr.Timer(1.0)
     return Layout(
         column=column,
