@@ -214,13 +214,9 @@ class Handlers:
     def pick_project(self, project_id: Any, request: gr.Request) -> dict[Any, Any]:
         """The shots of the project a take may be sent to."""
         chosen = optional_id(project_id, "project")
-        shots = []
-        if chosen is not None:
-            with ui_action(self.db, request) as (session, actor):
-                shots = [
-                    (f"{s.code} · {s.description[:40]}".rstrip(" ·"), s.id)
-                    for s in projects.list_shots(session, actor, chosen)
-                ]
+        with ui_action(self.db, request) as (session, actor):
+            found = projects.list_shots(session, actor, chosen) if chosen is not None else []
+            shots = [(f"{s.code} · {s.description[:40]}".rstrip(" ·"), s.id) for s in found]
         return {self.ui.shot_pick: gr.update(choices=shots, value=None)}
 
     def send(self, job_id: Any, shot_id: Any, request: gr.Request) -> dict[Any, Any]:
