@@ -27,10 +27,13 @@ from studio.db import migrate
 from studio.db.session import Database
 from studio.generation import registry as reg
 from studio.generation.models import Job, JobStatus
+from studio.projects import service as projects
+from studio.projects import takes
 from studio.ui.generate import controls
 from tests.conftest import TEST_SECRET, LiveServer, start_server
 from tests.factories import UserInfo, make_workspace
 from tests.generation.conftest import require_ml
+from tests.jams.helpers import actor
 from tests.ui.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -175,6 +178,15 @@ def test_every_model_and_mode_generates_from_the_page(
 def test_an_error_shows_beside_generate_and_keeps_the_form(
     page: Page, tiny_studio: TinyStudio, artifacts_dir: Path
 ) -> None:
+    with tiny_studio.db.session_scope() as session:
+        owner = actor(session, tiny_studio.owner)
+        project = projects.create_project(
+            session, owner, workspace_id=tiny_studio.workspace_id, title="Harbour"
+        )
+        shot = projects.add_shot(
+            session, owner, project.id, projects.ShotFields(description="Rock")
+        )
+        shot_id = shot.id
     sign_in(page, tiny_studio.server.url, tiny_studio.owner.email, tiny_studio.owner.password)
     page.click("#nav-generate")
     ltx = tiny_studio.registry.get("tiny-ltx")
@@ -216,3 +228,17 @@ def test_an_error_shows_beside_generate_and_keeps_the_form(
     newest = field(page, "gen-history").locator("figure.take").first
     expect(newest).to_contain_text(re.compile(r"seed 4242 · 2 s · 960:960"), timeout=TAKE_MS)
     expect(newest.locator(".status")).to_have_text("succeeded", timeout=TAKE_MS)
+
+    # Send it to a shot: pick the take, the project, the shot.
+    page.locator("#gen-take-pick input").click()
+    page.get_by_role("option").first.click()
+    choose(page, "#gen-send-project", "Harbour")
+    choose(page, "#gen-send-shot", "SC01-SH010 · Rock")
+    page.click("#gen-send")
+    expect(page.get_by_text("Sent to SC01-SH010 as take 1.")).to_be_visible()
+    expect(field(page, "gen-take-error")).to_be_hidden()
+    with tiny_studio.db.session_scope() as session:
+        on_shot = takes.list_takes(session, actor(session, tiny_studio.owner), shot_id)
+        assert [(t.take.number, t.job.params["seed"] if t.job else None) for t in on_shot] == [
+            (1, 4242)
+        ]
