@@ -466,10 +466,14 @@ def list_jobs(
     workspace_id: int,
     *,
     active: bool | None = None,
+    modes: tuple[str, ...] | None = None,
     limit: int = 50,
 ) -> list[JobView]:
+    """Newest first; `modes` keeps only those (e.g. takes: reg.MODES, no rough cuts)."""
     require_role(session, actor, workspace_id)
     query = select(Job).where(Job.workspace_id == workspace_id, Job.deleted_at.is_(None))
+    if modes is not None:
+        query = query.where(Job.mode.in_(modes))
     if active is True:
         query = query.where(Job.status.in_(ACTIVE))
     elif active is False:
