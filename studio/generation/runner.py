@@ -388,6 +388,7 @@ class JobRunner:
                     frame_count=info.frames if info else 1,
                     codec=info.codec if info else None,
                     pix_fmt=info.pix_fmt if info else None,
+                    **media.sound_of(info),
                 )
                 poster = media.record_stored(
                     session,

@@ -18,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import wave
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -110,12 +111,16 @@ def encode_mp4(
     *,
     crf: int = 18,
     preset: str = "veryfast",
+    audio: SoundFile | None = None,
 ) -> None:
     """Encode (T, H, W, 3) uint8 RGB frames to a browser-playable MP4 at ``path``.
 
     Written to a temporary file next to ``path`` and renamed, so ``path`` is
     either the complete video or untouched. Odd sizes are cropped to even by
     the scale filter. MediaError (with ffmpeg's stderr tail) on failure.
+
+    ``audio``: a sound file (ours, or an upload already probed) laid under the
+    picture as AAC, cut or padded with silence to the picture's exact length.
     """
     frames = _check_frames(frames)
     if fps < 1:
@@ -123,16 +128,21 @@ def encode_mp4(
     count, height, width, _ = frames.shape
     path = Path(path)
     with atomic_path(path) as tmp:
+        video = ffmpeg.input(
+            "pipe:",
+            format="rawvideo",
+            pix_fmt="rgb24",
+            s=f"{width}x{height}",
+            framerate=fps,
+        ).filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
+        streams = [video]
+        options: dict[str, Any] = {"an": None}
+        if audio is not None:
+            streams.append(fitted_audio(audio, count / fps))
+            options = dict(AAC_OPTIONS)
         stream = (
-            ffmpeg.input(
-                "pipe:",
-                format="rawvideo",
-                pix_fmt="rgb24",
-                s=f"{width}x{height}",
-                framerate=fps,
-            )
-            .filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
-            .output(
+            ffmpeg.output(
+                *streams,
                 f"file:{tmp}",
                 format="mp4",
                 vcodec="libx264",
@@ -141,7 +151,7 @@ def encode_mp4(
                 preset=preset,
                 r=fps,
                 movflags="+faststart",
-                an=None,
+                **options,
             )
             .global_args("-hide_banner", "-nostats", "-loglevel", "error")
             .overwrite_output()
@@ -175,6 +185,65 @@ def encode_mp4(
         if code != 0 or broken:
             tail = _stderr_tail(err) or "no output"
             raise MediaError(f"Video encoding failed (ffmpeg exit {code}): {tail}")
+
+
+# Browser-safe sound: AAC-LC, 48 kHz stereo.
+AUDIO_RATE = 48_000
+AAC_OPTIONS: dict[str, Any] = {"acodec": "aac", "audio_bitrate": "160k", "ar": AUDIO_RATE, "ac": 2}
+
+
+@dataclass(frozen=True)
+class SoundFile:
+    """A sound to read with a forced demuxer (``format``), file protocol only."""
+
+    path: Path
+    format: str  # FFmpeg demuxer name: "wav", "mp3", "flac", "ogg", "mov", "matroska"
+
+
+def sound_input(sound: SoundFile) -> Any:
+    """The sound's audio stream, read with its demuxer forced and the file protocol only."""
+    return ffmpeg.input(
+        f"file:{Path(sound.path).resolve()}", format=sound.format, protocol_whitelist="file"
+    ).audio
+
+
+def fit_length(audio: Any, seconds: float) -> Any:
+    """An audio stream resampled to 48 kHz stereo, padded with silence and cut to
+    exactly ``seconds``: the length of the picture it goes under."""
+    return (
+        audio.filter("aresample", AUDIO_RATE)
+        .filter("aformat", sample_fmts="fltp", sample_rates=AUDIO_RATE, channel_layouts="stereo")
+        .filter("apad", whole_dur=f"{seconds:.6f}")
+        .filter("atrim", duration=f"{seconds:.6f}")
+        .filter("asetpts", "N/SR/TB")
+    )
+
+
+def fitted_audio(sound: SoundFile, seconds: float) -> Any:
+    return fit_length(sound_input(sound), seconds)
+
+
+def silence(seconds: float) -> Any:
+    """``seconds`` of 48 kHz stereo silence."""
+    return ffmpeg.input(
+        f"anullsrc=r={AUDIO_RATE}:cl=stereo", format="lavfi", t=f"{seconds:.6f}"
+    ).audio.filter("aformat", sample_fmts="fltp", sample_rates=AUDIO_RATE, channel_layouts="stereo")
+
+
+def write_wav(samples: np.ndarray, rate: int, path: Path) -> SoundFile:
+    """(channels, samples) float audio in [-1, 1] as a 16-bit PCM WAV (a model's track)."""
+    array = np.asarray(samples, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2 or not 1 <= array.shape[0] <= 8 or array.shape[1] < 1 or rate < 1:
+        raise ValueError(f"audio must be (channels, samples), got {array.shape} at {rate} Hz")
+    pcm = (np.clip(np.nan_to_num(array), -1.0, 1.0) * 32767.0).round().astype("<i2")
+    with atomic_path(Path(path)) as tmp, wave.open(str(tmp), "wb") as out:
+        out.setnchannels(int(array.shape[0]))
+        out.setsampwidth(2)
+        out.setframerate(int(rate))
+        out.writeframes(np.ascontiguousarray(pcm.T).tobytes())
+    return SoundFile(Path(path), "wav")
 
 
 def _to_image(frame: np.ndarray) -> Image.Image:
@@ -219,6 +288,15 @@ class Probe:
     fps: float
     duration: float  # seconds
     faststart: bool  # MP4/MOV with 'moov' before 'mdat'; always False for Matroska/WebM
+    # The first audio track, from its headers (None: the file is silent).
+    audio_codec: str | None = None  # e.g. "aac"
+    audio_rate: int | None = None  # samples a second
+    audio_channels: int | None = None
+    audio_seconds: float | None = None  # the track's own length, where the container says
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
 
 
 def _sniff(path: Path) -> str:
@@ -407,6 +485,7 @@ def probe(
             raise MediaError("This video has no frames we can decode.")
         _first_frame(container, stream, limits)  # proves it plays: one decoded frame
         pix_fmt = getattr(context, "pix_fmt", None)
+        sound = _audio_headers(container, limits)
         return Probe(
             format_name=_DEMUXER_NAMES[demuxer],
             codec=str(context.name),
@@ -417,11 +496,35 @@ def probe(
             fps=fps,
             duration=float(duration),
             faststart=faststart,
+            **sound,
         )
     except av.FFmpegError as exc:
         raise MediaError(NOT_A_VIDEO) from exc
     finally:
         container.close()
+
+
+def _audio_headers(container: Any, limits: ProbeLimits) -> dict[str, Any]:
+    """The first audio track's codec, rate, channels and length, from headers only
+    (nothing is decoded: a track that does not play fails where it is used)."""
+    if not container.streams.audio:
+        return {}
+    stream = container.streams.audio[0]
+    context = stream.codec_context
+    seconds = None
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * Fraction(stream.time_base))
+        if seconds > limits.max_seconds:
+            raise _too_long(seconds, limits)
+    rate = int(context.sample_rate or 0)
+    if not 0 < rate <= 384_000:
+        return {}  # no usable sound: treated as silent rather than refusing the picture
+    return {
+        "audio_codec": str(context.name),
+        "audio_rate": rate,
+        "audio_channels": int(context.channels or 0) or None,
+        "audio_seconds": seconds,
+    }
 
 
 def _first_frame(container: Any, stream: Any, limits: ProbeLimits) -> None:

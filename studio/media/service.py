@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -62,6 +63,8 @@ def record_stored(
     frame_count: int | None = None,
     codec: str | None = None,
     pix_fmt: str | None = None,
+    audio_codec: str | None = None,
+    has_audio: bool | None = None,
 ) -> Asset:
     """An asset row for an object already in the store, whose size and hash the writer knows."""
     asset = Asset(
@@ -77,6 +80,8 @@ def record_stored(
         frame_count=frame_count,
         codec=codec,
         pix_fmt=pix_fmt,
+        audio_codec=audio_codec,
+        has_audio=has_audio,
         sha256=sha256,
     )
     session.add(asset)
@@ -222,7 +227,15 @@ def record_probed_video(
         frame_count=info.frames,
         codec=info.codec,
         pix_fmt=info.pix_fmt,
+        **sound_of(info),
     )
     if info.format_name.startswith("matroska"):
         asset.mime = "video/webm"
     return asset
+
+
+def sound_of(info: ffmpeg.Probe | None) -> dict[str, Any]:
+    """The sound fields of a video asset from its probe (None: not a video)."""
+    if info is None:
+        return {}
+    return {"has_audio": info.has_audio, "audio_codec": info.audio_codec}
