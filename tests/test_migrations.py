@@ -70,9 +70,9 @@ def test_0015_sound_keeps_existing_rows_and_their_children(tmp_path: Path) -> No
         team = _row(connection, "jam_teams", jam_id=jam, workspace_id=workspace, created_by=user)
     migrate.upgrade(url)
     with engine.connect() as connection:
-        assert connection.execute(
-            text("SELECT id, has_audio, audio_codec FROM assets")
-        ).all() == [(asset, None, None)]
+        assert connection.execute(text("SELECT id, has_audio, audio_codec FROM assets")).all() == [
+            (asset, None, None)
+        ]
         assert connection.execute(text("SELECT id, film_needs_sound FROM jams")).all() == [
             (jam, False)
         ]

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -31,7 +32,7 @@ from studio.db.session import Database
 from studio.errors import StudioError
 from studio.generation import cleanup, engines, farm, scheduler
 from studio.generation.engines import get_engine, loaded_engine
-from studio.generation.engines.base import GenerationRequest, JobCanceled
+from studio.generation.engines.base import EngineOutput, GenerationRequest, JobCanceled
 from studio.generation.models import Job, JobStatus
 from studio.generation.registry import ModelSpec, Registry
 from studio.media import ffmpeg
@@ -242,9 +243,7 @@ class JobRunner:
             seconds = time.monotonic() - started
         load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
         timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-        return self._finish(
-            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
-        )
+        return self._finish(claim, spec, workspace_id, output, seconds, written, timings)
 
     @contextlib.contextmanager
     def _reference(self, key: str | None) -> Iterator[Path | None]:
@@ -320,8 +319,7 @@ class JobRunner:
         claim: scheduler.Claim,
         spec: ModelSpec,
         workspace_id: int,
-        frames: object,
-        fps: int,
+        output: EngineOutput,
         seconds: float,
         written: list[str],
         timings: dict[str, float],
@@ -329,7 +327,7 @@ class JobRunner:
         import numpy as np
 
         encode_started = time.monotonic()
-        array = np.asarray(frames)
+        array, fps = np.asarray(output.frames), output.fps
         base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
         poster_key = f"{base}-poster.jpg"
         video = array.shape[0] > 1
@@ -343,7 +341,8 @@ class JobRunner:
             self.storage.writer(poster_key) as poster_path,
         ):
             if video:
-                ffmpeg.encode_mp4(array, fps, output_path)
+                with _sound(output) as sound:
+                    ffmpeg.encode_mp4(array, fps, output_path, audio=sound)
             else:
                 ffmpeg.write_png(array[0], output_path)
             ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)
@@ -539,3 +538,13 @@ class JobRunner:
             log.warning("queue snapshot failed; retrying next pass", exc_info=True)
         with self.db.session_scope() as session:
             return sorted(scheduler.claimable_queues(session))
+
+
+@contextlib.contextmanager
+def _sound(output: EngineOutput) -> Iterator[ffmpeg.SoundFile | None]:
+    """The engine's sound track (LTX-2) as a scratch WAV while the clip is encoded."""
+    if output.audio is None or output.sample_rate <= 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="sound-") as scratch:
+        yield ffmpeg.write_wav(output.audio, output.sample_rate, Path(scratch) / "sound.wav")
