@@ -629,6 +629,7 @@ __all__ = [
     "MediaError",
     "Probe",
     "ProbeLimits",
+    "SoundFile",
     "encode_mp4",
     "ffmpeg_binary",
     "last_frame",
@@ -637,6 +638,7 @@ __all__ = [
     "write_png",
     "write_poster",
     "write_video_poster",
+    "write_wav",
 ]
 
 
@@ -707,8 +709,11 @@ class Joined:
     probe: Probe  # of the file written
 
 
-def concat_copy(sources: list[Path], target: Path) -> Joined:
+def concat_copy(sources: list[Path], target: Path, *, video_only: bool = False) -> Joined:
     """Join clips that share codec, size and frame rate without re-encoding.
+
+    ``video_only``: the picture alone (the clips' sound is left out; a cut's
+    sound track is built separately, see projects/roughcut_sound.py).
 
     Returns the written file's SHA-256 and probe, both taken while it is
     being flushed to disk (the hash on a second thread).
@@ -739,6 +744,8 @@ def concat_copy(sources: list[Path], target: Path) -> Joined:
                 joined = ffmpeg.input(
                     f"file:{listing}", format="concat", safe=0, protocol_whitelist="file"
                 )
+                if video_only:
+                    joined = joined.video
                 fitted = False
                 if reserve is not None:
                     # ffmpeg 5.1 exits 0 when the index outgrows the room (hence the

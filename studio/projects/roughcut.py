@@ -40,7 +40,7 @@ from studio.generation.models import Job, JobStatus
 from studio.media import ffmpeg
 from studio.media.models import Asset
 from studio.media.storage import ObjectMissing, Storage
-from studio.projects import activity
+from studio.projects import activity, roughcut_sound, sounds
 from studio.projects import service as projects
 from studio.projects.models import RoughCut, Shot, ShotStatus, Take
 
@@ -53,6 +53,7 @@ SLATE_DEFAULT_SECONDS = 2
 SLATE_MAX_SECONDS = 30
 MissingPolicy = Literal["refuse", "slate"]
 MISSING_POLICIES = ("refuse", "slate")
+MUSIC_DEFAULT_DB = -12.0  # a bed under dialogue, unless a level is given
 
 
 def request_rough_cut(
@@ -64,6 +65,9 @@ def request_rough_cut(
     title_card: bool = False,
     overlay_codes: bool = False,
     missing: str = "refuse",
+    music_asset_id: int | None = None,
+    music_level_db: float | None = None,
+    music_level_percent: float | None = None,
 ) -> RoughCut:
     """Snapshot the circled takes now and queue the render.
 
@@ -129,6 +133,11 @@ def request_rough_cut(
     options: dict[str, Any] = {"title_card": title_card, "overlay_codes": overlay_codes}
     if uncircled:
         options["slates"] = [shot.code for shot in uncircled]
+    music = _music(
+        session, actor, project.workspace_id, music_asset_id, music_level_db, music_level_percent
+    )
+    if music is not None:
+        options["music"] = True
     job = Job(
         workspace_id=project.workspace_id,
         user_id=actor.user_id,
@@ -147,6 +156,7 @@ def request_rough_cut(
             "fps": project.default_fps,
             "clips": clips,
             **options,
+            **({"music": music} if music else {}),
         },
         dispatched_at=utcnow(),
     )
@@ -180,6 +190,26 @@ def request_rough_cut(
     public_id = job.public_id
     on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))
     return cut
+
+
+def _music(
+    session: Session,
+    actor: Actor,
+    workspace_id: int,
+    asset_id: int | None,
+    level_db: float | None,
+    level_percent: float | None,
+) -> dict[str, Any] | None:
+    """The bed under the whole cut: a sound file of the project's workspace and its level."""
+    if asset_id is None:
+        if level_db is not None or level_percent is not None:
+            raise InvalidInput(
+                "A music level needs a music file: choose one.", code="level_without_music"
+            )
+        return None
+    asset = sounds.sound_for(session, actor, workspace_id, asset_id)
+    gain = sounds.level_db(level_db, level_percent, default=MUSIC_DEFAULT_DB)
+    return {"asset_id": asset.id, "gain_db": round(gain, 3)}
 
 
 def _finished_output(session: Session, shot: Shot) -> int:
@@ -288,9 +318,11 @@ def render(
                 a.bytes,
                 a.duration,
                 a.frame_count,
+                a.has_audio,
             )
             for a in assets.values()
         }
+        bed = _bed_row(session, params.get("music"))
     total = len(clips) + 2
     with (
         tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
@@ -370,8 +402,18 @@ def render(
         posted: Future[None] | None = None
         if poster is not None:
             posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
+        music = _fetch_bed(storage, bed, work)
         try:
-            result = ffmpeg.concat_copy(joined, target)
+            if music is not None or any(item.probe.has_audio for item in inputs):
+                clips_heard = [
+                    roughcut_sound.Clip(i.path, i.probe, length.duration)
+                    for i, length in zip(inputs, lengths, strict=True)
+                ]
+                result = roughcut_sound.join_with_sound(joined, clips_heard, target, work, music)
+            else:
+                result = ffmpeg.concat_copy(joined, target)
+        except roughcut_sound.SoundFailed as exc:
+            raise CutFailed(exc.message) from None
         except ffmpeg.MediaError:
             for item in inputs:  # which one? the first that does not probe
                 _probe_input(item.path, _name(item))
@@ -386,6 +428,32 @@ def render(
             posted.result()
         step(total, total)
         return Rendered(method, result.sha256, result.probe)
+
+
+def _bed_row(session: Session, music: dict[str, Any] | None) -> tuple[str, str, float] | None:
+    """The bed's (storage key, demuxer, level in dB), read while the session is open."""
+    if not music:
+        return None
+    asset = session.get(Asset, int(music["asset_id"]))
+    if asset is None or asset.codec is None:
+        raise CutFailed("The music under the cut no longer exists; choose it again.")
+    return asset.storage_key, asset.codec, float(music["gain_db"])
+
+
+def _fetch_bed(
+    storage: Storage, bed: tuple[str, str, float] | None, work: Path
+) -> roughcut_sound.Bed | None:
+    if bed is None:
+        return None
+    key, demuxer, gain = bed
+    (work / "bed").mkdir()
+    try:
+        path = storage.fetch_all([key], work / "bed")[key]
+    except ObjectMissing:
+        raise CutFailed(
+            "The music under the cut is missing from the media store; upload it again."
+        ) from None
+    return roughcut_sound.Bed(path, demuxer, gain)
 
 
 def _fetch(
@@ -414,8 +482,10 @@ def _recorded(row: tuple[Any, ...]) -> ffmpeg.Probe | None:
     """What the take's probe recorded when it was stored (assets are written once, and
     its size was just checked against the record): no need to probe it again. The
     join's length check still catches a file that cannot be read to the end."""
-    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames = row
+    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames, has_audio = row
     if None in (codec, width, height, pix_fmt, rate, duration, frames):
+        return None
+    if has_audio is not False:  # sound not recorded, or its track's details needed: probe
         return None
     matroska = mime == "video/webm"
     return ffmpeg.Probe(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class TakeView:
     take: Take
     job: jobs.JobView | None
     shot_code: str
+    has_audio: bool | None = None  # the output's sound: None while unknown (or no output)
 
     @property
     def output_asset_id(self) -> int | None:
@@ -75,8 +76,22 @@ def list_takes(session: Session, actor: Actor, shot_id: int) -> list[TakeView]:
         else []
     )
     by_id = dict(zip([j.id for j in found], jobs.views_for(session, found), strict=True))
-    return [
+    views = [
         TakeView(t, by_id.get(t.job_id) if t.job_id is not None else None, shot.code) for t in takes
+    ]
+    return with_sound(session, views)
+
+
+def with_sound(session: Session, views: list[TakeView]) -> list[TakeView]:
+    """The views with whether each output has sound, read in one query."""
+    outputs = [v.output_asset_id for v in views if v.output_asset_id is not None]
+    if not outputs:
+        return views
+    rows = session.execute(select(Asset.id, Asset.has_audio).where(Asset.id.in_(outputs)))
+    sound = {asset_id: has_audio for asset_id, has_audio in rows.tuples()}
+    return [
+        replace(v, has_audio=sound.get(v.output_asset_id)) if v.output_asset_id else v
+        for v in views
     ]
 
 
