@@ -33,7 +33,7 @@ def film(seconds: float = 2.0, *, sound: bool) -> bytes:
 def test_a_jam_that_requires_sound_refuses_a_silent_film_and_takes_one_with_sound(
     db: Database, http: httpx.Client
 ) -> None:
-    admin, admin_auth = key_for(db, "admin", admin=True)
+    _admin, admin_auth = key_for(db, "admin", admin=True)
     captain, captain_auth = key_for(db, "captain")
     now = datetime.now(UTC)
     body = {
