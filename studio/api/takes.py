@@ -33,6 +33,12 @@ class GenerateIn(Strict):
     model: str | None = Field(default=None, max_length=80)
     seed: int | None = Field(default=None, description=f"0 to {SEED_MAX}")
     camera_move: str | None = Field(default=None, max_length=20)
+    sound_asset_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**62,
+        description="A sound file (POST /v1/projects/{id}/sounds) under the clip: the animatic",
+    )
 
 
 class VaryIn(Strict):
@@ -165,7 +171,14 @@ def generate(
     shot_id: IdPath, body: GenerateIn, actor: ActorDep, session: SessionDep, gen: GenDep
 ) -> TakeTaskOut:
     take = takes.generate_take(
-        session, actor, shot_id, gen, model=body.model, seed=body.seed, camera_move=body.camera_move
+        session,
+        actor,
+        shot_id,
+        gen,
+        model=body.model,
+        seed=body.seed,
+        camera_move=body.camera_move,
+        sound_asset_id=body.sound_asset_id,
     )
     return _created(session, take)
 

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.25  # how often a running job reports progress and looks for a cancel
 
 
+SOUND_MISSING = "The sound file of this job is missing from the media store; choose it again."
+
+
 class Watch:
     """Shared between the engine's step callback and the watcher thread."""
 
@@ -172,6 +175,9 @@ class JobRunner:
             if params.get("last_frame_asset_id") is not None:
                 last = session.get(Asset, int(params["last_frame_asset_id"]))
                 params["last_frame_key"] = last.storage_key if last else None
+            if params.get("sound_asset_id") is not None:
+                sound = session.get(Asset, int(params["sound_asset_id"]))
+                params["sound"] = [sound.storage_key, sound.codec] if sound else None
         watch = Watch(claim.job_id)
         watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
         watcher.start()
@@ -236,14 +242,31 @@ class JobRunner:
         with (
             self._reference(reference_key) as image_path,
             self._reference(params.get("last_frame_key")) as last_image_path,
+            self._given_sound(params) as given,
         ):
             request = self._request(mode, params, image_path, last_image_path)
             started = time.monotonic()
             output = engine.run(spec, request, watch.step)
             seconds = time.monotonic() - started
-        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
-        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-        return self._finish(claim, spec, workspace_id, output, seconds, written, timings)
+            load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+            timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
+            return self._finish(claim, spec, workspace_id, output, seconds, written, timings, given)
+
+    @contextlib.contextmanager
+    def _given_sound(self, params: dict[str, Any]) -> Iterator[ffmpeg.SoundFile | None]:
+        """The job's sound file (the animatic's voice-over or music) as a scratch file."""
+        if "sound_asset_id" in params and params.get("sound_asset_id") is not None:
+            if not params.get("sound"):
+                raise StudioError(SOUND_MISSING, code="sound_missing")
+            key, demuxer = params["sound"]
+            with contextlib.ExitStack() as stack:
+                try:
+                    path = stack.enter_context(self.storage.local_copy(key))
+                except ObjectMissing:
+                    raise StudioError(SOUND_MISSING, code="sound_missing") from None
+                yield ffmpeg.SoundFile(path, demuxer)
+            return
+        yield None
 
     @contextlib.contextmanager
     def _reference(self, key: str | None) -> Iterator[Path | None]:
@@ -323,6 +346,7 @@ class JobRunner:
         seconds: float,
         written: list[str],
         timings: dict[str, float],
+        given: ffmpeg.SoundFile | None = None,
     ) -> JobStatus:
         import numpy as np
 
@@ -342,7 +366,7 @@ class JobRunner:
         ):
             if video:
                 with _sound(output) as sound:
-                    ffmpeg.encode_mp4(array, fps, output_path, audio=sound)
+                    ffmpeg.encode_mp4(array, fps, output_path, audio=given or sound)
             else:
                 ffmpeg.write_png(array[0], output_path)
             ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)

@@ -177,6 +177,26 @@ def image_asset_for_reference(
     return asset
 
 
+SOUND_KIND = "audio"
+SOUND_NOT_FOUND = "No such sound file in this workspace."
+
+
+def sound_asset_for(session: Session, actor: Actor, workspace_id: int, asset_id: int) -> Asset:
+    """A sound file (uploaded to a project of this workspace) that `actor` may use."""
+    try:
+        asset = get_asset(session, actor, asset_id)
+    except NotFound:
+        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found") from None
+    if asset.workspace_id != workspace_id:
+        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found")
+    if asset.kind != SOUND_KIND or not asset.codec:
+        raise InvalidInput(
+            "That file is not a sound file: upload one to POST /v1/projects/{id}/sounds first.",
+            code="not_a_sound",
+        )
+    return asset
+
+
 def keep_uploaded_video(
     session: Session,
     storage: Storage,

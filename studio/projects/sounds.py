@@ -18,15 +18,14 @@ from sqlalchemy.orm import Session
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
 from studio.db.session import on_rollback
-from studio.errors import InvalidInput, NotFound
+from studio.errors import InvalidInput
 from studio.generation.context import Generation
 from studio.media import ffmpeg, sandbox, sounds
 from studio.media import service as media
 from studio.media.models import Asset
 from studio.projects import service as projects
 
-SOUND_KIND = "audio"
-SOUND_NOT_FOUND = "No such sound file in this workspace."
+SOUND_KIND = media.SOUND_KIND
 
 
 def upload_sound(
@@ -72,18 +71,7 @@ def upload_sound(
 
 def sound_for(session: Session, actor: Actor, workspace_id: int, asset_id: int) -> Asset:
     """A sound file of this workspace that `actor` may use; NotFound otherwise."""
-    try:
-        asset = media.get_asset(session, actor, asset_id)
-    except NotFound:
-        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found") from None
-    if asset.workspace_id != workspace_id:
-        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found")
-    if asset.kind != SOUND_KIND or asset.codec not in sounds.SOUND_FORMATS:
-        raise InvalidInput(
-            "That file is not a sound file: upload one to POST /v1/projects/{id}/sounds first.",
-            code="not_a_sound",
-        )
-    return asset
+    return media.sound_asset_for(session, actor, workspace_id, asset_id)
 
 
 def level_db(db: float | None, percent: float | None, default: float) -> float:

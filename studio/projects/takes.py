@@ -129,8 +129,10 @@ def generate_take(
     model: str | None = None,
     seed: int | None = None,
     camera_move: str | None = None,
+    sound_asset_id: int | None = None,
 ) -> Take:
-    """A new take from the shot's own settings (prompt, reference, ratio, duration)."""
+    """A new take from the shot's own settings (prompt, reference, ratio, duration);
+    `sound_asset_id`: a sound file laid under the clip (the animatic's voice-over)."""
     shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
     project = session.get(Project, shot.project_id)
     assert project is not None
@@ -151,6 +153,7 @@ def generate_take(
         if shot.reference_asset_id
         else None,
         title=shot.code,
+        sound_asset_id=sound_asset_id,
     )
     return _new_take(session, actor, shot, project, submission, gen, parent=None, lineage=None)
 
@@ -373,6 +376,7 @@ def _settings_of(
         "camera_move": p.get("camera_move"),
         "motion_strength": p.get("motion_strength"),
         "title": shot.code,
+        "sound_asset_id": p.get("sound_asset_id"),
     }
     if job.reference_asset_id is not None:
         settings["reference"] = jobs.Reference(asset_id=job.reference_asset_id)

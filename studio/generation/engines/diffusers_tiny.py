@@ -67,6 +67,7 @@ ratios = { "1280:720" = [128, 72], "720:1280" = [72, 128], "960:960" = [96, 96] 
 durations = { 1 = 8, 2 = 16 }
 fps = 8
 camera_move = "native"
+audio_file = true
 default_steps = 1
 memory_gb = 0
 """
