@@ -12,9 +12,19 @@ import httpx
 import numpy as np
 
 from studio.db.session import Database
+from studio.jams import service
 from studio.media import ffmpeg
 from tests.factories import WorkspaceInfo, bearer, make_api_key
+from tests.jams.helpers import actor
 from tests.jams.test_api import key_for
+from tests.ui.named import call, error, value
+from tests.ui.test_jams_page import (
+    client_for,
+    open_jam,
+    running_jam,
+    settings_inputs,
+    settings_of,
+)
 
 
 def film(seconds: float = 2.0, *, sound: bool) -> bytes:
@@ -96,3 +106,22 @@ def test_a_jam_that_requires_sound_refuses_a_silent_film_and_takes_one_with_soun
         path = Path(scratch) / "served.mp4"
         path.write_bytes(served.content)
         assert ffmpeg.probe(path).audio_codec == "aac"
+
+
+def test_the_organizer_sets_the_rule_on_the_jam_page(db: Database, http: httpx.Client) -> None:
+    slug, admin = running_jam(db)
+    boss = client_for(http, admin)
+    shown = settings_of(open_jam(boss, slug))
+    assert value(open_jam(boss, slug), "settings-sound") is False
+    saved = call(
+        boss,
+        "jam_update_settings",
+        jam_pick=slug,
+        **settings_inputs(shown),
+        **{"settings-sound": True},
+    )
+    assert error(saved, "org-save-error") == ""
+    assert "films need sound" in saved["jam-overview"]
+    with db.session_scope() as session:
+        assert service.get_jam_setup(session, actor(session, admin), slug).film_needs_sound
+    assert value(open_jam(boss, slug), "settings-sound") is True
