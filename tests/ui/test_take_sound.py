@@ -11,7 +11,16 @@ import numpy as np
 
 from studio.db.session import Database
 from studio.media import ffmpeg
-from tests.factories import call_ui, login, make_workspace, upload_ui_file
+from tests.factories import (
+    bearer,
+    call_ui,
+    login,
+    make_api_key,
+    make_workspace,
+    upload_ui_file,
+    wait_finished,
+)
+from tests.media.sound import decode_audio, rms
 from tests.ui.test_projects_page import LIVE, add_shot, new_project
 
 
@@ -44,3 +53,33 @@ def test_take_cards_show_sound_and_play_it(
     assert "🔇 silent" in quiet and "🔊" not in quiet
     assert " muted" not in re.search(r"<video[^>]*>", loud).group(0)  # type: ignore[union-attr]
     assert " muted" in re.search(r"<video[^>]*>", quiet).group(0)  # type: ignore[union-attr]
+
+
+def test_the_rough_cut_tab_lays_music_under_the_cut(
+    db: Database, http: httpx.Client, tmp_path: Path
+) -> None:
+    team = make_workspace(db)
+    login(http, team.owner)
+    auth = bearer(make_api_key(db, team.owner, team))
+    project = new_project(http, team.id, "Scored")
+    shot = add_shot(http, team.id, project, "Wide: the band")[0][1]
+    data = _clip(tmp_path, "quiet", sound=False)
+    call_ui(http, "upload_take", project, shot, upload_ui_file(http, "quiet.mp4", data))
+    take = http.get(f"/v1/shots/{shot}/takes", headers=auth).json()[0]
+    assert http.post(f"/v1/takes/{take['id']}/select", headers=auth).status_code == 200
+    wave = 0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)
+    bed = tmp_path / "bed.wav"
+    ffmpeg.write_wav(np.stack([wave, wave]), 48000, bed)
+    music = upload_ui_file(http, "bed.wav", bed.read_bytes())
+    call_ui(http, "render_rough_cut", project, None, None, False, False, "refuse", music, 50)
+    (cut,) = http.get(f"/v1/projects/{project}/rough_cuts", headers=auth).json()
+    assert cut["options"]["music"] is True
+    done = wait_finished(http, auth, cut["task"]["id"])
+    assert done["status"] == "SUCCEEDED", done
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(http.get(done["output"][0]).content)
+    info = ffmpeg.probe(path)
+    assert info.audio_codec == "aac" and info.audio_seconds is not None
+    assert abs(info.audio_seconds - info.duration) <= 1 / info.fps
+    # Half the bed's level (50 %), under a silent take.
+    assert abs(rms(decode_audio(path)) - 0.5 * rms(np.stack([wave, wave]).T)) < 0.02
