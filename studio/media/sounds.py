@@ -26,15 +26,8 @@ from typing import Any
 import av
 import ffmpeg
 
-from studio.media.ffmpeg import (
-    AAC_OPTIONS,
-    MediaError,
-    SoundFile,
-    _run,
-    fit_length,
-    silence,
-    sound_input,
-)
+from studio.media.audio import AAC_OPTIONS, SoundFile, fit_length, silence, sound_input
+from studio.media.ffmpeg import MediaError, _run
 from studio.media.storage import atomic_path
 
 NOT_A_SOUND = "This file is not a sound file we can read (allowed: WAV, MP3, FLAC, OGG, M4A, WebM)."

@@ -53,7 +53,6 @@ SLATE_DEFAULT_SECONDS = 2
 SLATE_MAX_SECONDS = 30
 MissingPolicy = Literal["refuse", "slate"]
 MISSING_POLICIES = ("refuse", "slate")
-MUSIC_DEFAULT_DB = -12.0  # a bed under dialogue, unless a level is given
 
 
 def request_rough_cut(
@@ -133,7 +132,7 @@ def request_rough_cut(
     options: dict[str, Any] = {"title_card": title_card, "overlay_codes": overlay_codes}
     if uncircled:
         options["slates"] = [shot.code for shot in uncircled]
-    music = _music(
+    music = sounds.music_option(
         session, actor, project.workspace_id, music_asset_id, music_level_db, music_level_percent
     )
     if music is not None:
@@ -190,26 +189,6 @@ def request_rough_cut(
     public_id = job.public_id
     on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))
     return cut
-
-
-def _music(
-    session: Session,
-    actor: Actor,
-    workspace_id: int,
-    asset_id: int | None,
-    level_db: float | None,
-    level_percent: float | None,
-) -> dict[str, Any] | None:
-    """The bed under the whole cut: a sound file of the project's workspace and its level."""
-    if asset_id is None:
-        if level_db is not None or level_percent is not None:
-            raise InvalidInput(
-                "A music level needs a music file: choose one.", code="level_without_music"
-            )
-        return None
-    asset = sounds.sound_for(session, actor, workspace_id, asset_id)
-    gain = sounds.level_db(level_db, level_percent, default=MUSIC_DEFAULT_DB)
-    return {"asset_id": asset.id, "gain_db": round(gain, 3)}
 
 
 def _finished_output(session: Session, shot: Shot) -> int:
@@ -322,7 +301,7 @@ def render(
             )
             for a in assets.values()
         }
-        bed = _bed_row(session, params.get("music"))
+        bed = roughcut_sound.bed_row(session, params.get("music"))
     total = len(clips) + 2
     with (
         tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
@@ -402,7 +381,7 @@ def render(
         posted: Future[None] | None = None
         if poster is not None:
             posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
-        music = _fetch_bed(storage, bed, work)
+        music = roughcut_sound.fetch_bed(storage, bed, work)
         try:
             if music is not None or any(item.probe.has_audio for item in inputs):
                 clips_heard = [
@@ -428,32 +407,6 @@ def render(
             posted.result()
         step(total, total)
         return Rendered(method, result.sha256, result.probe)
-
-
-def _bed_row(session: Session, music: dict[str, Any] | None) -> tuple[str, str, float] | None:
-    """The bed's (storage key, demuxer, level in dB), read while the session is open."""
-    if not music:
-        return None
-    asset = session.get(Asset, int(music["asset_id"]))
-    if asset is None or asset.codec is None:
-        raise CutFailed("The music under the cut no longer exists; choose it again.")
-    return asset.storage_key, asset.codec, float(music["gain_db"])
-
-
-def _fetch_bed(
-    storage: Storage, bed: tuple[str, str, float] | None, work: Path
-) -> roughcut_sound.Bed | None:
-    if bed is None:
-        return None
-    key, demuxer, gain = bed
-    (work / "bed").mkdir()
-    try:
-        path = storage.fetch_all([key], work / "bed")[key]
-    except ObjectMissing:
-        raise CutFailed(
-            "The music under the cut is missing from the media store; upload it again."
-        ) from None
-    return roughcut_sound.Bed(path, demuxer, gain)
 
 
 def _fetch(

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from studio.media import ffmpeg, sounds
+from studio.media.models import Asset
 from studio.media.service import sha256_of
+from studio.media.storage import ObjectMissing, Storage
 
 
 class SoundFailed(ffmpeg.MediaError):
@@ -75,3 +80,28 @@ def check_sync(result: ffmpeg.Probe, picture: ffmpeg.Probe) -> None:
             f"The cut's sound runs {seconds or 0:.2f} s against {picture.duration:.2f} s of "
             "picture; no cut was made."
         )
+
+
+def bed_row(session: Session, music: dict[str, Any] | None) -> tuple[str, str, float] | None:
+    """The bed's (storage key, demuxer, level in dB), read while the session is open."""
+    if not music:
+        return None
+    asset = session.get(Asset, int(music["asset_id"]))
+    if asset is None or asset.codec is None:
+        raise SoundFailed("The music under the cut no longer exists; choose it again.")
+    return asset.storage_key, asset.codec, float(music["gain_db"])
+
+
+def fetch_bed(storage: Storage, row: tuple[str, str, float] | None, work: Path) -> Bed | None:
+    """The bed into scratch; a missing one fails the cut with a readable message."""
+    if row is None:
+        return None
+    key, demuxer, gain = row
+    (work / "bed").mkdir()
+    try:
+        path = storage.fetch_all([key], work / "bed")[key]
+    except ObjectMissing:
+        raise SoundFailed(
+            "The music under the cut is missing from the media store; upload it again."
+        ) from None
+    return Bed(path, demuxer, gain)

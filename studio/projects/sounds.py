@@ -12,6 +12,7 @@ import hashlib
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from studio.media.models import Asset
 from studio.projects import service as projects
 
 SOUND_KIND = media.SOUND_KIND
+MUSIC_DEFAULT_DB = -12.0  # a bed under dialogue, unless a level is given
 
 
 def upload_sound(
@@ -74,7 +76,7 @@ def sound_for(session: Session, actor: Actor, workspace_id: int, asset_id: int) 
     return media.sound_asset_for(session, actor, workspace_id, asset_id)
 
 
-def level_db(db: float | None, percent: float | None, default: float) -> float:
+def level_db_of(db: float | None, percent: float | None, default: float) -> float:
     """A bed's level from dB or 0-100 % (at most one); `default` when neither is given."""
     if db is None and percent is None:
         return default
@@ -82,3 +84,23 @@ def level_db(db: float | None, percent: float | None, default: float) -> float:
         return sounds.gain_db(db=db, percent=percent)
     except ValueError as exc:
         raise InvalidInput(f"Music level: {exc}.", code="invalid_level") from None
+
+
+def music_option(
+    session: Session,
+    actor: Actor,
+    workspace_id: int,
+    asset_id: int | None,
+    level_db: float | None,
+    level_percent: float | None,
+) -> dict[str, Any] | None:
+    """A rough cut's bed: a sound file of the project's workspace and its level in dB."""
+    if asset_id is None:
+        if level_db is not None or level_percent is not None:
+            raise InvalidInput(
+                "A music level needs a music file: choose one.", code="level_without_music"
+            )
+        return None
+    asset = sound_for(session, actor, workspace_id, asset_id)
+    gain = level_db_of(level_db, level_percent, default=MUSIC_DEFAULT_DB)
+    return {"asset_id": asset.id, "gain_db": round(gain, 3)}
