@@ -161,6 +161,7 @@ def test_each_mode_generates_through_the_page_handler(
         ("tiny-animatediff", "text_to_video", None, 1),
         ("tiny-ltx", "image_to_video", image, 1),
         ("tiny-svd", "image_to_video", image, 1),
+        ("tiny-ltx2", "text_to_video", None, 1),
     ]
     for model, mode, reference, duration in cases:
         spec = tiny_registry.get(model)
