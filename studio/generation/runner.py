@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -31,7 +32,7 @@ from studio.db.session import Database
 from studio.errors import StudioError
 from studio.generation import cleanup, engines, farm, kinds, scheduler
 from studio.generation.engines import get_engine, loaded_engine
-from studio.generation.engines.base import GenerationRequest, JobCanceled
+from studio.generation.engines.base import EngineOutput, GenerationRequest, JobCanceled
 from studio.generation.kinds import StoredFile
 from studio.generation.kinds import stored as _stored
 from studio.generation.models import Job, JobStatus
@@ -44,6 +45,9 @@ from studio.media.storage import ObjectMissing
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 0.25  # how often a running job reports progress and looks for a cancel
+
+
+SOUND_MISSING = "The sound file of this job is missing from the media store; choose it again."
 
 
 class Watch:
@@ -155,6 +159,9 @@ class JobRunner:
             if params.get("last_frame_asset_id") is not None:
                 last = session.get(Asset, int(params["last_frame_asset_id"]))
                 params["last_frame_key"] = last.storage_key if last else None
+            if params.get("sound_asset_id") is not None:
+                sound = session.get(Asset, int(params["sound_asset_id"]))
+                params["sound"] = [sound.storage_key, sound.codec] if sound else None
         watch = Watch(claim.job_id)
         watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
         watcher.start()
@@ -218,16 +225,31 @@ class JobRunner:
         with (
             self._reference(reference_key) as image_path,
             self._reference(params.get("last_frame_key")) as last_image_path,
+            self._given_sound(params) as given,
         ):
             request = self._request(mode, params, image_path, last_image_path)
             started = time.monotonic()
             output = engine.run(spec, request, watch.step)
             seconds = time.monotonic() - started
-        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
-        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-        return self._finish(
-            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
-        )
+            load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+            timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
+            return self._finish(claim, spec, workspace_id, output, seconds, written, timings, given)
+
+    @contextlib.contextmanager
+    def _given_sound(self, params: dict[str, Any]) -> Iterator[ffmpeg.SoundFile | None]:
+        """The job's sound file (the animatic's voice-over or music) as a scratch file."""
+        if "sound_asset_id" in params and params.get("sound_asset_id") is not None:
+            if not params.get("sound"):
+                raise StudioError(SOUND_MISSING, code="sound_missing")
+            key, demuxer = params["sound"]
+            with contextlib.ExitStack() as stack:
+                try:
+                    path = stack.enter_context(self.storage.local_copy(key))
+                except ObjectMissing:
+                    raise StudioError(SOUND_MISSING, code="sound_missing") from None
+                yield ffmpeg.SoundFile(path, demuxer)
+            return
+        yield None
 
     @contextlib.contextmanager
     def _reference(self, key: str | None) -> Iterator[Path | None]:
@@ -303,16 +325,16 @@ class JobRunner:
         claim: scheduler.Claim,
         spec: ModelSpec,
         workspace_id: int,
-        frames: object,
-        fps: int,
+        output: EngineOutput,
         seconds: float,
         written: list[str],
         timings: dict[str, float],
+        given: ffmpeg.SoundFile | None = None,
     ) -> JobStatus:
         import numpy as np
 
         encode_started = time.monotonic()
-        array = np.asarray(frames)
+        array, fps = np.asarray(output.frames), output.fps
         base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
         poster_key = f"{base}-poster.jpg"
         video = array.shape[0] > 1
@@ -326,7 +348,8 @@ class JobRunner:
             self.storage.writer(poster_key) as poster_path,
         ):
             if video:
-                ffmpeg.encode_mp4(array, fps, output_path)
+                with _sound(output) as sound:
+                    ffmpeg.encode_mp4(array, fps, output_path, audio=given or sound)
             else:
                 ffmpeg.write_png(array[0], output_path)
             ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)
@@ -371,6 +394,7 @@ class JobRunner:
                     frame_count=info.frames if info else 1,
                     codec=info.codec if info else None,
                     pix_fmt=info.pix_fmt if info else None,
+                    **media.sound_of(info),
                 )
                 poster = media.record_stored(
                     session,
@@ -507,3 +531,13 @@ class JobRunner:
             log.warning("queue snapshot failed; retrying next pass", exc_info=True)
         with self.db.session_scope() as session:
             return sorted(scheduler.claimable_queues(session))
+
+
+@contextlib.contextmanager
+def _sound(output: EngineOutput) -> Iterator[ffmpeg.SoundFile | None]:
+    """The engine's sound track (LTX-2) as a scratch WAV while the clip is encoded."""
+    if output.audio is None or output.sample_rate <= 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="sound-") as scratch:
+        yield ffmpeg.write_wav(output.audio, output.sample_rate, Path(scratch) / "sound.wav")

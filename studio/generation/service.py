@@ -62,6 +62,8 @@ class Submission:
     last_frame: Reference | None = None  # image_to_video ends on this frame (where supported)
     idempotency_key: str | None = None
     title: str | None = None  # animatic card text (a shot code) when there is no image
+    # A sound file (voice-over, temp music) laid under the clip: models with audio_file.
+    sound_asset_id: int | None = None
     # Runway's contentModeration, kept with the job; Studio runs no moderation model.
     content_moderation: dict[str, str] | None = None
 
@@ -82,6 +84,7 @@ class Submission:
                 "motion_strength",
                 "title",
                 "content_moderation",
+                "sound_asset_id",
             )
         }
         fields["reference"] = _reference_digest(self.reference)
@@ -178,6 +181,15 @@ def submit_job(
                 code="unsupported_control",
             )
     moderation = _moderation(request.content_moderation)
+    if request.sound_asset_id is not None:
+        if not spec.audio_file or request.mode == "text_to_image":
+            able = [m.key for m in registry.all() if m.audio_file]
+            raise InvalidInput(
+                f"{spec.name} cannot lay a sound file under its clip"
+                + (f"; models that can: {', '.join(able)}." if able else "."),
+                code="unsupported_control",
+            )
+        media.sound_asset_for(session, actor, workspace_id, request.sound_asset_id)
     reference_asset_id = None
     if request.reference is not None:
         reference_asset_id = _store_reference(
@@ -211,6 +223,7 @@ def submit_job(
             "fps": resolved.fps,
             "duration_note": resolved.duration_note,
             "last_frame_asset_id": last_frame_asset_id,
+            "sound_asset_id": request.sound_asset_id,
             "content_moderation": moderation,
             "requested_model": request.model,
             # Only where a key can name the job again (kept out of take comparisons).

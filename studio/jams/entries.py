@@ -159,6 +159,7 @@ def accept_uploaded_film(
         raise NotFound(FILM_NOT_FOUND, code="film_not_found")
     _check_size(jam, asset.bytes)
     _check_length(jam, info.duration)
+    _check_sound(jam, info.has_audio)
     audit.record(
         session,
         "entry.film_uploaded",
@@ -527,7 +528,17 @@ def _probe(jam: Jam, path: Path) -> ffmpeg.Probe:
     except ffmpeg.MediaError as exc:
         raise InvalidInput(exc.message, code="invalid_film") from None
     _check_length(jam, info.duration)
+    _check_sound(jam, info.has_audio)
     return info
+
+
+def _check_sound(jam: Jam, has_audio: bool) -> None:
+    if jam.film_needs_sound and not has_audio:
+        raise InvalidInput(
+            "The film has no sound: this jam's rules ask for an audio track. Add sound "
+            "(dialogue, music or effects) and export it again with its audio.",
+            code="film_needs_sound",
+        )
 
 
 def _check_length(jam: Jam, seconds: float) -> None:
@@ -551,13 +562,16 @@ def _check_asset(jam: Jam, storage: Storage, asset: Asset) -> FilmCheck:
         raise InvalidInput("That file is not a video.", code="invalid_film")
     _check_size(jam, asset.bytes)
     recorded = (asset.duration, asset.width, asset.height, asset.codec)
-    if None not in recorded and asset.duration is not None:
+    # Sound recorded (True/False) since sound was tracked; older videos are probed again.
+    sound_known = asset.has_audio is not None or not jam.film_needs_sound
+    if None not in recorded and asset.duration is not None and sound_known:
         if not storage.exists(asset.storage_key):
             raise InvalidInput(
                 "That film is missing from the media store; upload it again.",
                 code="film_missing",
             )
         _check_length(jam, asset.duration)
+        _check_sound(jam, bool(asset.has_audio))
         assert asset.width is not None and asset.height is not None
         return FilmCheck(asset.id, asset.duration, asset.width, asset.height, asset.bytes)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,8 @@ def record_stored(
     frame_count: int | None = None,
     codec: str | None = None,
     pix_fmt: str | None = None,
+    audio_codec: str | None = None,
+    has_audio: bool | None = None,
 ) -> Asset:
     """An asset row for an object already in the store, whose size and hash the writer knows."""
     asset = Asset(
@@ -78,6 +81,8 @@ def record_stored(
         frame_count=frame_count,
         codec=codec,
         pix_fmt=pix_fmt,
+        audio_codec=audio_codec,
+        has_audio=has_audio,
         sha256=sha256,
     )
     session.add(asset)
@@ -173,6 +178,26 @@ def image_asset_for_reference(
     return asset
 
 
+SOUND_KIND = "audio"
+SOUND_NOT_FOUND = "No such sound file in this workspace."
+
+
+def sound_asset_for(session: Session, actor: Actor, workspace_id: int, asset_id: int) -> Asset:
+    """A sound file (uploaded to a project of this workspace) that `actor` may use."""
+    try:
+        asset = get_asset(session, actor, asset_id)
+    except NotFound:
+        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found") from None
+    if asset.workspace_id != workspace_id:
+        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found")
+    if asset.kind != SOUND_KIND or not asset.codec:
+        raise InvalidInput(
+            "That file is not a sound file: upload one to POST /v1/projects/{id}/sounds first.",
+            code="not_a_sound",
+        )
+    return asset
+
+
 def keep_uploaded_video(
     session: Session,
     storage: Storage,
@@ -247,7 +272,15 @@ def record_probed_video(
         frame_count=info.frames,
         codec=info.codec,
         pix_fmt=info.pix_fmt,
+        **sound_of(info),
     )
     if info.format_name.startswith("matroska"):
         asset.mime = "video/webm"
     return asset
+
+
+def sound_of(info: ffmpeg.Probe | None) -> dict[str, Any]:
+    """The sound fields of a video asset from its probe (None: not a video)."""
+    if info is None:
+        return {}
+    return {"has_audio": info.has_audio, "audio_codec": info.audio_codec}

@@ -40,7 +40,7 @@ from studio.generation.models import Job, JobStatus
 from studio.media import ffmpeg
 from studio.media.models import Asset
 from studio.media.storage import ObjectMissing, Storage
-from studio.projects import activity
+from studio.projects import activity, roughcut_sound, sounds
 from studio.projects import service as projects
 from studio.projects.models import RoughCut, Shot, ShotStatus, Take
 
@@ -64,6 +64,9 @@ def request_rough_cut(
     title_card: bool = False,
     overlay_codes: bool = False,
     missing: str = "refuse",
+    music_asset_id: int | None = None,
+    music_level_db: float | None = None,
+    music_level_percent: float | None = None,
 ) -> RoughCut:
     """Snapshot the circled takes now and queue the render.
 
@@ -129,6 +132,11 @@ def request_rough_cut(
     options: dict[str, Any] = {"title_card": title_card, "overlay_codes": overlay_codes}
     if uncircled:
         options["slates"] = [shot.code for shot in uncircled]
+    music = sounds.music_option(
+        session, actor, project.workspace_id, music_asset_id, music_level_db, music_level_percent
+    )
+    if music is not None:
+        options["music"] = True
     job = jobs.submit_kind_job(
         session,
         gen.dispatcher,
@@ -145,6 +153,7 @@ def request_rough_cut(
             "fps": project.default_fps,
             "clips": clips,
             **options,
+            **({"music": music} if music else {}),
         },
         max_attempts=gen.settings.job_max_attempts,
     )
@@ -301,9 +310,11 @@ def render(
                 a.bytes,
                 a.duration,
                 a.frame_count,
+                a.has_audio,
             )
             for a in assets.values()
         }
+        bed = roughcut_sound.bed_row(session, params.get("music"))
     total = len(clips) + 2
     with (
         tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
@@ -383,8 +394,18 @@ def render(
         posted: Future[None] | None = None
         if poster is not None:
             posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
+        music = roughcut_sound.fetch_bed(storage, bed, work)
         try:
-            result = ffmpeg.concat_copy(joined, target)
+            if music is not None or any(item.probe.has_audio for item in inputs):
+                clips_heard = [
+                    roughcut_sound.Clip(i.path, i.probe, length.duration)
+                    for i, length in zip(inputs, lengths, strict=True)
+                ]
+                result = roughcut_sound.join_with_sound(joined, clips_heard, target, work, music)
+            else:
+                result = ffmpeg.concat_copy(joined, target)
+        except roughcut_sound.SoundFailed as exc:
+            raise CutFailed(exc.message) from None
         except ffmpeg.MediaError:
             for item in inputs:  # which one? the first that does not probe
                 _probe_input(item.path, _name(item))
@@ -427,8 +448,10 @@ def _recorded(row: tuple[Any, ...]) -> ffmpeg.Probe | None:
     """What the take's probe recorded when it was stored (assets are written once, and
     its size was just checked against the record): no need to probe it again. The
     join's length check still catches a file that cannot be read to the end."""
-    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames = row
+    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames, has_audio = row
     if None in (codec, width, height, pix_fmt, rate, duration, frames):
+        return None
+    if has_audio is not False:  # sound not recorded, or its track's details needed: probe
         return None
     matroska = mime == "video/webm"
     return ffmpeg.Probe(

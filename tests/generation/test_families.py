@@ -20,6 +20,7 @@ from studio.generation.registry import Registry
 from studio.media import ffmpeg
 from tests.factories import login, make_api_key, make_workspace
 from tests.generation.celery_stack import Stack, build_stack, wait_task
+from tests.media.sound import audible
 from tests.ui import named
 
 RATIO = "1280:720"
@@ -84,6 +85,13 @@ def check_output(
     assert (video.width, video.height) == (width - width % 2, height - height % 2)
     assert video.frames == spec.durations[1]
     assert video.faststart
+    if spec.audio:  # LTX-2: its own sound, as AAC, as long as the picture
+        assert (video.audio_codec, video.audio_channels) == ("aac", 2), video
+        assert video.audio_seconds is not None
+        assert abs(video.audio_seconds - video.duration) <= 1 / video.fps
+        assert audible(path)
+    else:
+        assert video.audio_codec is None
 
 
 def test_each_family_generates_through_the_api(
@@ -154,6 +162,7 @@ def test_each_mode_generates_through_the_page_handler(
         ("tiny-animatediff", "text_to_video", None, 1),
         ("tiny-ltx", "image_to_video", image, 1),
         ("tiny-svd", "image_to_video", image, 1),
+        ("tiny-ltx2", "text_to_video", None, 1),
     ]
     for model, mode, reference, duration in cases:
         spec = tiny_registry.get(model)
