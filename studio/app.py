@@ -23,7 +23,7 @@ from studio.api import errors as api_errors
 from studio.api.app import create_api
 from studio.auth.oidc import Providers
 from studio.auth.origins import OriginCheck, origin_of, trusted_origins
-from studio.auth.routes import build_router, login_redirect
+from studio.auth.routes import build_router, login_redirect, page_address
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.base import ID_MAX
@@ -212,7 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if wants_page and not path.startswith(PUBLIC_PREFIXES):
             actor = await run_in_threadpool(resolve_actor, db, request)
             if actor is None:
-                return login_redirect(path)
+                return login_redirect(page_address(path, request.url.query))
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
