@@ -1,5 +1,5 @@
 // Studio · addresses: the body of the shell's gr.HTML js_on_load (studio/ui/app.py,
-// studio/ui/addresses.py). Every view has an address, /?page=<page>&<what it shows>.
+// studio/ui/addresses.py). Every view has an address, /?view=<page>&<what it shows>.
 // - window.studioNav.push(query) puts a view's address in the bar (a history entry);
 //   pages call it after a person opens something (never when a handler or Back
 //   changed the view: that would add entries Back then walks through).
@@ -17,17 +17,17 @@ const PROJECT_TABS = {
 const queryOf = (search) => Object.fromEntries(new URLSearchParams(search));
 const addressOf = (query) => "/?" + new URLSearchParams(query).toString();
 const last = {}; // the latest address of each page, for its button in the sidebar
-const remember = (query) => { if (PAGES.includes(query.page)) last[query.page] = query; };
+const remember = (query) => { if (PAGES.includes(query.view)) last[query.view] = query; };
 const push = (query) => {
   remember(query);
   const next = addressOf(query);
   if (location.pathname + location.search !== next) history.pushState(null, "", next);
 };
 const open = (query) => { push(query); trigger("click", query); };
-const show = (page) => push(last[page] || { page: page });
+const show = (page) => push(last[page] || { view: page });
 // The Projects page's address from its pickers (ids) and the tab on screen.
 const projects = (project, shot, take) => {
-  const query = { page: "projects" };
+  const query = { view: "projects" };
   if (project) query.project = String(project);
   if (project && shot) query.shot = String(shot);
   if (project && shot && take) query.take = String(take);
@@ -76,6 +76,6 @@ document.addEventListener("click", (event) => {
 document.addEventListener("click", (event) => {
   const tab = event.target.closest("#proj-tabs [role=tab]");
   if (!tab) return;
-  const now = last.projects || { page: "projects" };
+  const now = last.projects || { view: "projects" };
   setTimeout(() => projects(now.project, now.shot, now.take), 50); // once aria-selected moved
 });

@@ -23,7 +23,7 @@ from studio.api import errors as api_errors
 from studio.api.app import create_api
 from studio.auth.oidc import Providers
 from studio.auth.origins import OriginCheck, origin_of, trusted_origins
-from studio.auth.routes import build_router, login_redirect, page_address
+from studio.auth.routes import build_router, login_redirect, page_address, renamed_page_param
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.base import ID_MAX
@@ -213,6 +213,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor = await run_in_threadpool(resolve_actor, db, request)
             if actor is None:
                 return login_redirect(page_address(path, request.url.query))
+        if path == "/" and request.method == "GET" and "page" in request.query_params:
+            # Gradio reads `?page=` as one of its own multipage names (an unknown one
+            # is a 500): our views are `?view=` (ui/addresses.py); old links move.
+            return RedirectResponse(renamed_page_param(request.url.query), status_code=303)
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

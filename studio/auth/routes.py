@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter, Form, Request
@@ -28,7 +28,7 @@ NEXT_MAX_CHARS = 2000
 
 
 def safe_next(value: str | None) -> str:
-    """Only same-site paths: '/x' and '/?page=projects&shot=3' yes; '//evil.example',
+    """Only same-site paths: '/x' and '/?view=projects&shot=3' yes; '//evil.example',
     '/\\evil.example', 'https://...', and anything with a control character (browsers
     drop tabs and newlines from URLs: '/<tab>/evil.example' would become '//evil...')
     no. Anything refused becomes '/'."""
@@ -42,6 +42,12 @@ def safe_next(value: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return value
+
+
+def renamed_page_param(query: str) -> str:
+    """`/?page=jams&jam=x` -> `/?view=jams&jam=x` (Gradio owns `page`; see ui/addresses)."""
+    pairs = [("view" if k == "page" else k, v) for k, v in parse_qsl(query)]
+    return "/?" + urlencode(pairs)
 
 
 def page_address(path: str, query: str) -> str:

@@ -1,15 +1,15 @@
-"""Addresses: every view of the app has one, `/?page=<page>&<what it shows>`.
+"""Addresses: every view of the app has one, `/?view=<page>&<what it shows>`.
 
 | view | address |
 | --- | --- |
-| a workspace's home | `/?page=workspaces&ws=<slug>` |
-| a workspace's projects | `/?page=projects&ws=<slug>` |
-| a project | `/?page=projects&project=<id>[&tab=board|list|activity|cut|compare]` |
-| a shot | `/?page=projects&project=<id>&shot=<id>` (project optional) |
-| a take | `/?page=projects&project=<id>&shot=<id>&take=<id>` (project, shot optional) |
-| a rough cut | `/?page=projects&project=<id>&tab=cut&cut=<id>` |
-| jams | `/?page=jams[&jam=<slug>][&tab=...][&entry=<id>]` (see ui/jams/page.py) |
-| Generate, Account | `/?page=generate`, `/?page=account` |
+| a workspace's home | `/?view=workspaces&ws=<slug>` |
+| a workspace's projects | `/?view=projects&ws=<slug>` |
+| a project | `/?view=projects&project=<id>[&tab=board|list|activity|cut|compare]` |
+| a shot | `/?view=projects&project=<id>&shot=<id>` (project optional) |
+| a take | `/?view=projects&project=<id>&shot=<id>&take=<id>` (project, shot optional) |
+| a rough cut | `/?view=projects&project=<id>&tab=cut&cut=<id>` |
+| jams | `/?view=jams[&jam=<slug>][&tab=...][&entry=<id>]` (see ui/jams/page.py) |
+| Generate, Account | `/?view=generate`, `/?view=account` |
 
 The shell (ui/app.py) reads the address on load (`START_JS` hands it over) and
 on Back / Forward or a link (`static/nav.js`, the `navigate` event), shows the
@@ -30,7 +30,7 @@ STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 NAV_JS = (STATIC_DIR / "nav.js").read_text(encoding="utf-8")
 PAGES = ("workspaces", "projects", "generate", "jams", "account")
 DEFAULT_PAGE = "workspaces"
-KEYS = ("page", "ws", "project", "shot", "take", "tab", "cut", "jam", "entry")
+KEYS = ("view", "ws", "project", "shot", "take", "tab", "cut", "jam", "entry")
 MAX_VALUE_CHARS = 200
 MAX_ADDRESS_CHARS = 2000
 # The load event's js: the address in the bar is the handler's input.
@@ -38,7 +38,7 @@ START_JS = "() => [location.search]"
 
 
 def parse(search: Any) -> dict[str, str]:
-    """`?page=projects&shot=3` -> {"page": "projects", "shot": "3"}: known keys only,
+    """`?view=projects&shot=3` -> {"view": "projects", "shot": "3"}: known keys only,
     the first value of each, values cut to a sane length. Never raises."""
     text = str(search or "")[:MAX_ADDRESS_CHARS].lstrip("?")
     query: dict[str, str] = {}
@@ -61,7 +61,7 @@ def from_event(data: Any) -> dict[str, str]:
 
 def page_of(query: dict[str, str]) -> str:
     """The page an address names; an address without one says it by what it holds."""
-    page = query.get("page", "")
+    page = query.get("view", "")
     if page in PAGES:
         return page
     if "jam" in query or "entry" in query:

@@ -115,7 +115,16 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
             )
         blocks.load(signed_in_as, None, who, api_visibility="private")
         blocks.load(start, [address], outputs, api_name="open_address", js=addresses.START_JS)
-        router.click(navigate, None, outputs, api_visibility="private", show_progress="hidden")
+        # always_last: a Back pressed while the previous one is served still counts
+        # (the default, "once", drops events that arrive while one is pending).
+        router.click(
+            navigate,
+            None,
+            outputs,
+            api_visibility="private",
+            show_progress="hidden",
+            trigger_mode="always_last",
+        )
         # Opening Account also refreshes it (keys may have changed elsewhere).
         nav_buttons[[key for _, key in NAV].index("account")].click(
             account_page.refresh, None, account_page.outputs, api_visibility="private"

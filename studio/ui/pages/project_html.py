@@ -43,7 +43,7 @@ def esc(value: object) -> str:
 
 def href(**query: object) -> str:
     """A view's address (ui/addresses.py)."""
-    return "/?" + urlencode({"page": "projects"} | {k: str(v) for k, v in query.items() if v})
+    return "/?" + urlencode({"view": "projects"} | {k: str(v) for k, v in query.items() if v})
 
 
 def shot_href(project_id: int, shot_id: int, take_id: int | None = None) -> str:
