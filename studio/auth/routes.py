@@ -135,6 +135,8 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
         if key not in providers.enabled:
             return render(404, error="That sign-in provider is not configured.")
         label = providers.enabled[key].label
+        # Read before start_session, which starts a fresh session (no fixation).
+        after = safe_next(request.session.pop(NEXT_SESSION_KEY, "/"))
         try:
             identity = await providers.finish(request, key)
         except (OAuthError, JoseError, ValueError, KeyError) as exc:
@@ -155,7 +157,7 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
                 start_session(request, user)
         except StudioError as exc:
             return render(exc.status, error=exc.message)
-        return RedirectResponse(safe_next(request.session.pop(NEXT_SESSION_KEY, "/")), 303)
+        return RedirectResponse(after, status_code=303)
 
     return router
 

@@ -49,7 +49,7 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
                 container=False,
                 padding=False,
             )
-            address = gr.Textbox(visible=False)  # the load event's input: location.search
+            address = gr.Textbox(visible=False, elem_id="studio-address")  # load: location.search
         ws_page = workspaces.build(db, generation, media_secret)
         projects_page = projects.build(db, generation, media_secret)
         generate_page = generate.build(db, generation, media_secret)
