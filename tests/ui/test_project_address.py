@@ -8,6 +8,7 @@ opens at its default view with one note that names nothing.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,7 +18,9 @@ from studio.config import Settings
 from studio.db.session import Database
 from studio.projects import roughcut
 from studio.projects import service as projects
+from studio.projects.review import CommentView
 from studio.ui import addresses
+from studio.ui.pages import project_html
 from studio.ui.pages.project_address import NO_ACCESS
 from tests.conftest import LiveServer
 from tests.factories import UserInfo, login, make_user, make_workspace
@@ -200,3 +203,24 @@ def test_addresses_are_read_strictly() -> None:
     assert addresses.page_of({"view": "admin", "jam": "x"}) == "jams"
     assert addresses.page_of({"take": "1"}) == "projects"
     assert addresses.page_of({}) == "workspaces"
+
+
+def test_shot_codes_in_comments_link_and_the_rest_stays_text() -> None:
+    said = CommentView(
+        id=1,
+        shot_id=1,
+        take_id=None,
+        take_number=None,
+        author_id=1,
+        author_name="<b>Mallory</b>",
+        body='See SC01-SH020 and SC09-SH990 <script>alert(1)</script> "SC01-SH020"',
+        timecode=None,
+        status_change=None,
+        mentions=[],
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    text = project_html.comments([said], {"SC01-SH020": "/?view=projects&project=1&shot=2"})
+    link = '<a class="nav-link shot-ref" href="/?view=projects&amp;project=1&amp;shot=2">'
+    assert text.count(link + "SC01-SH020</a>") == 2
+    assert "SC09-SH990" in text and "SC09-SH990</a>" not in text  # not a shot of this project
+    assert "<script>" not in text and "&lt;script&gt;" in text and "<b>Mallory" not in text
