@@ -29,9 +29,11 @@ from studio.config import Settings
 from studio.db.base import utcnow
 from studio.db.session import Database
 from studio.errors import StudioError
-from studio.generation import cleanup, engines, farm, scheduler
+from studio.generation import cleanup, engines, farm, kinds, scheduler
 from studio.generation.engines import get_engine, loaded_engine
 from studio.generation.engines.base import GenerationRequest, JobCanceled
+from studio.generation.kinds import StoredFile
+from studio.generation.kinds import stored as _stored
 from studio.generation.models import Job, JobStatus
 from studio.generation.registry import ModelSpec, Registry
 from studio.media import ffmpeg
@@ -66,29 +68,12 @@ class Watch:
         return round(min(0.95, 0.95 * self.done / self.total), 4)
 
 
-ROUGH_CUT = "rough_cut"  # projects.roughcut's job kind, run on the cpu queue
-PROBE_UPLOAD = "probe_upload"  # uploads.service: probe a large direct upload from the store
-CPU_KINDS = [ROUGH_CUT, PROBE_UPLOAD]
-
-
 class LeaseLost(Exception):
     pass
 
 
 def make_worker_id(kind: str) -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    key: str
-    size: int
-    sha256: str
-
-
-def _stored(key: str, path: Path) -> StoredFile:
-    """A finished file about to become `key`: its size and hash, from the local copy."""
-    return StoredFile(key, path.stat().st_size, media.sha256_of(path))
 
 
 @dataclass(frozen=True)
@@ -147,8 +132,7 @@ class JobRunner:
                 worker_id=self.worker_id,
                 lease_seconds=self.settings.job_lease_seconds,
                 warm_models=self.warm_models(),
-                models=[spec.key for spec in self.registry.all()]
-                + (CPU_KINDS if "cpu" in self.queues else []),
+                models=[spec.key for spec in self.registry.all()] + kinds.names_for(self.queues),
             )
         if claim is None:
             return None
@@ -176,10 +160,9 @@ class JobRunner:
         watcher.start()
         written: list[str] = []
         try:
-            if mode == ROUGH_CUT:
-                status = self._rough_cut(claim, params, workspace_id, watch, written)
-            elif mode == PROBE_UPLOAD:
-                status = self._probe_upload(claim, params)
+            kind = kinds.find(mode)
+            if kind is not None:
+                status = self._run_kind(kind, claim, params, workspace_id, watch, written)
             else:
                 status = self._generate(
                     claim, model_key, mode, params, workspace_id, reference_key, watch, written
@@ -423,57 +406,43 @@ class JobRunner:
             raise
         return JobStatus.SUCCEEDED
 
-    def _rough_cut(
+    def _run_kind(
         self,
+        kind: kinds.JobKind,
         claim: scheduler.Claim,
         params: dict[str, Any],
         workspace_id: int,
         watch: Watch,
         written: list[str],
     ) -> JobStatus:
-        """A cpu-queue job that joins a project's circled takes (see projects.roughcut)."""
-        from studio.projects import roughcut  # projects builds on generation, not the reverse
-
-        started = time.monotonic()
-        base = f"ws{workspace_id}/cuts/{claim.public_id}/a{claim.attempt}"
-        output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
-        written.extend([output_key, poster_key])
-        with (
-            self.storage.writer(output_key) as target,
-            self.storage.writer(poster_key) as poster_path,
-        ):
-            rendered = roughcut.render(
-                self.db.session_scope, self.storage, params, target, watch.step, poster=poster_path
-            )
-            output = StoredFile(output_key, target.stat().st_size, rendered.sha256)
-            poster = _stored(poster_key, poster_path)
-        info = rendered.info
-        timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
+        """A job of a kind another domain registered (a rough cut, an upload's check)."""
+        job = kinds.KindJob(
+            public_id=claim.public_id,
+            attempt=claim.attempt,
+            workspace_id=workspace_id,
+            params=params,
+            session_scope=self.db.session_scope,
+            storage=self.storage,
+            settings=self.settings,
+            step=watch.step,
+            written=written,
+        )
+        made = kind.run(job)
+        if made is None:
+            return self._end(claim.job_id, JobStatus.SUCCEEDED)
+        info = made.info
         return self._record(
             claim,
             workspace_id,
-            output,
+            made.output,
             "video",
-            poster,
+            made.poster,
             info,
             (info.width, info.height),
             0.0,
-            timings,
+            made.timings,
             written,
         )
-
-    def _probe_upload(self, claim: scheduler.Claim, params: dict[str, Any]) -> JobStatus:
-        """Finish a large direct upload: fetch it from the store, probe it, keep it or not.
-
-        The upload records the outcome (ready, or failed and why); the job only
-        says the check ran.
-        """
-        from studio.uploads import finish  # uploads builds on generation
-
-        finish.finish_upload(
-            self.db.session_scope, self.storage, self.settings, int(params["upload_id"])
-        )
-        return self._end(claim.job_id, JobStatus.SUCCEEDED)
 
     def _end(
         self, job_id: int, status: JobStatus, code: str | None = None, message: str | None = None

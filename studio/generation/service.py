@@ -249,6 +249,39 @@ def submit_job(
     return job, True
 
 
+def submit_kind_job(
+    session: Session,
+    dispatcher: Dispatcher,
+    *,
+    kind: str,
+    queue: str,
+    workspace_id: int,
+    user_id: int,
+    params: dict[str, Any],
+    max_attempts: int,
+) -> Job:
+    """Queue a job of a kind another domain registered (`generation/kinds.py`): a
+    rough cut, a large upload's check. The caller checked who is asking; the
+    workers are woken once the transaction commits."""
+    job = Job(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        queue=queue,
+        model_key=kind,
+        mode=kind,
+        status=JobStatus.QUEUED,
+        max_attempts=max_attempts,
+        timings={},
+        params=params,
+        dispatched_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    public_id = job.public_id
+    on_commit(session, lambda: dispatcher.dispatch(queue, public_id))
+    return job
+
+
 def _same_request(job: Job, fingerprint: str) -> Job:
     """The job an Idempotency-Key names, if this is the same request again (409 if not).
     Jobs from before fingerprints were kept carry none: they are taken as the same."""
@@ -433,10 +466,14 @@ def list_jobs(
     workspace_id: int,
     *,
     active: bool | None = None,
+    modes: tuple[str, ...] | None = None,
     limit: int = 50,
 ) -> list[JobView]:
+    """Newest first; `modes` keeps only those (e.g. takes: reg.MODES, no rough cuts)."""
     require_role(session, actor, workspace_id)
     query = select(Job).where(Job.workspace_id == workspace_id, Job.deleted_at.is_(None))
+    if modes is not None:
+        query = query.where(Job.mode.in_(modes))
     if active is True:
         query = query.where(Job.status.in_(ACTIVE))
     elif active is False:

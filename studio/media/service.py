@@ -14,7 +14,8 @@ from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
 from studio.media import ffmpeg
 from studio.media.models import Asset
-from studio.media.storage import Storage, open_storage
+from studio.media.storage import Storage
+from studio.media.stores import open_storage
 
 MIME_BY_SUFFIX = {
     ".mp4": "video/mp4",
@@ -195,6 +196,30 @@ def keep_uploaded_video(
         key=key,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
+        info=info,
+    )
+
+
+def keep_uploaded_video_file(
+    session: Session,
+    storage: Storage,
+    *,
+    workspace_id: int,
+    folder: str,
+    path: Path,
+    info: ffmpeg.Probe,
+) -> Asset:
+    """`keep_uploaded_video` for a clip already on disk (a film of up to 2 GiB):
+    copied or uploaded from the file, never read into memory."""
+    key = video_key(workspace_id, folder, info)
+    storage.put_file(key, path)
+    on_rollback(session, lambda: storage.delete(key))
+    return record_probed_video(
+        session,
+        workspace_id=workspace_id,
+        key=key,
+        size=path.stat().st_size,
+        sha256=sha256_of(path),
         info=info,
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,9 +32,8 @@ from sqlalchemy.orm import Session
 from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
-from studio.db.base import utcnow
-from studio.db.session import on_commit
 from studio.errors import InvalidInput, NotFound
+from studio.generation import kinds
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import Job, JobStatus
@@ -129,15 +129,13 @@ def request_rough_cut(
     options: dict[str, Any] = {"title_card": title_card, "overlay_codes": overlay_codes}
     if uncircled:
         options["slates"] = [shot.code for shot in uncircled]
-    job = Job(
+    job = jobs.submit_kind_job(
+        session,
+        gen.dispatcher,
+        kind=ROUGH_CUT,
+        queue="cpu",
         workspace_id=project.workspace_id,
         user_id=actor.user_id,
-        queue="cpu",
-        model_key=ROUGH_CUT,
-        mode=ROUGH_CUT,
-        status=JobStatus.QUEUED,
-        max_attempts=gen.settings.job_max_attempts,
-        timings={},
         params={
             "project_id": project.id,
             "title": project.title,
@@ -148,10 +146,8 @@ def request_rough_cut(
             "clips": clips,
             **options,
         },
-        dispatched_at=utcnow(),
+        max_attempts=gen.settings.job_max_attempts,
     )
-    session.add(job)
-    session.flush()
     cut = RoughCut(
         project_id=project.id,
         number=number,
@@ -177,8 +173,6 @@ def request_rough_cut(
         f"started rough cut v{number} ({len(clips)} shots"
         + (f", {len(uncircled)} on slate cards)" if uncircled else ")"),
     )
-    public_id = job.public_id
-    on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))
     return cut
 
 
@@ -264,6 +258,25 @@ class _Input:
     path: Path
     code: str | None  # None for the title card
     probe: ffmpeg.Probe
+
+
+def run_job(job: kinds.KindJob) -> kinds.Made:
+    """The rough cut as a job kind: render into the store, hand the file to the runner."""
+    started = time.monotonic()
+    base = f"ws{job.workspace_id}/cuts/{job.public_id}/a{job.attempt}"
+    output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
+    job.written.extend([output_key, poster_key])
+    with job.storage.writer(output_key) as target, job.storage.writer(poster_key) as poster_path:
+        rendered = render(
+            job.session_scope, job.storage, job.params, target, job.step, poster=poster_path
+        )
+        output = kinds.StoredFile(output_key, target.stat().st_size, rendered.sha256)
+        poster = kinds.stored(poster_key, poster_path)
+    timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
+    return kinds.Made(output, poster, rendered.info, timings)
+
+
+JOB_KIND = kinds.JobKind(ROUGH_CUT, "cpu", run_job)
 
 
 def render(

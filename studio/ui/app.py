@@ -15,9 +15,9 @@ import gradio as gr
 
 from studio.db.session import Database
 from studio.generation.context import Generation
-from studio.ui import account, addresses, jams, workspaces
+from studio.ui import account, addresses, generate, jams, workspaces
 from studio.ui.actions import ui_action
-from studio.ui.pages import generate, projects
+from studio.ui.pages import projects
 
 NAV = [
     ("Workspaces", "workspaces"),
@@ -143,6 +143,7 @@ def _generate_route(page: generate.GeneratePage) -> Route:
     """Generate has one view per workspace; it opens at the first one for now."""
 
     def route(query: dict[str, str], request: gr.Request) -> dict[Any, Any]:
-        return dict(zip(page.outputs, page.refresh(None, request), strict=True))
+        out = page.refresh(None, request)
+        return out if isinstance(out, dict) else dict(zip(page.outputs, out, strict=True))
 
     return route

@@ -18,8 +18,9 @@ from studio.config import Settings
 from studio.db.session import Database
 from studio.generation.registry import Registry
 from studio.media import ffmpeg
-from tests.factories import call_ui, login, make_api_key, make_workspace
+from tests.factories import login, make_api_key, make_workspace
 from tests.generation.celery_stack import Stack, build_stack, wait_task
+from tests.ui import named
 
 RATIO = "1280:720"
 
@@ -156,23 +157,22 @@ def test_each_mode_generates_through_the_page_handler(
     ]
     for model, mode, reference, duration in cases:
         spec = tiny_registry.get(model)
-        result = call_ui(
+        result = named.call(
             client,
             "generate",
-            workspace.id,
-            model,
-            mode,
-            "a lighthouse",
-            "",
-            reference,
-            RATIO,
-            duration,
-            "static" if spec.camera_move != "none" else None,
-            0.5,
-            False,
-            99,
+            gen_workspace=workspace.id,
+            gen_model=model,
+            gen_mode=mode,
+            gen_prompt="a lighthouse",
+            gen_reference=reference,
+            gen_ratio=RATIO,
+            gen_duration=duration,
+            gen_camera="static" if spec.camera_move != "none" else None,
+            gen_motion=0.5,
+            gen_random=False,
+            gen_seed=99,
         )
-        assert "seed **99**" in result[0], (model, result[0])
+        assert named.error(result, "gen-error") == "", (model, result)
     tasks = client.get("/v1/tasks", headers={"Authorization": f"Bearer {key}"}).json()["tasks"]
     assert len(tasks) == len(cases)
     for task in tasks:

@@ -1,3 +1,3 @@
-"""The pages that have not moved into their own packages yet: Projects (with
-its tab modules) and Generate. The app shell imports the moved ones
-(studio.ui.account, studio.ui.jams, studio.ui.workspaces) directly."""
+"""The Projects page, not moved into its own package yet (projects.py, its tab
+modules and their HTML). The app shell imports the moved pages
+(studio.ui.account, .generate, .jams, .workspaces) directly."""

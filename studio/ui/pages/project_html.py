@@ -19,7 +19,7 @@ from studio.generation import service as jobs
 from studio.generation.runway import runway_status
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects.models import Shot
-from studio.ui.pages.generate import STATUS_CLASS as TASK_STATUS_CLASS
+from studio.ui.task_status import STATUS_CLASS as TASK_STATUS_CLASS
 
 Url = Callable[[int], str]
 
