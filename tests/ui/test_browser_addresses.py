@@ -117,6 +117,8 @@ def test_back_and_forward_walk_the_views_opened(
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Storyboard", timeout=SLOW_MS
     )
+    # This view picks SH010 again: its shot form loads (a person looks, then goes on).
+    expect(header).to_contain_text("SC01-SH010", timeout=SLOW_MS)
     page.go_back()
     in_bar(page, view="projects", project=team.project, shot=first, take=take)
     expect(header).to_contain_text("SC01-SH010", timeout=SLOW_MS)
