@@ -12,7 +12,7 @@
 // - <time class="local-time" datetime data-zone> is shown in the viewer's time
 //   zone, named, with the jam's own time beside it when the two differ (the
 //   server wrote the jam's; the tooltip keeps it).
-// - Links (a.nav-link, addresses of the form /?page=jams&jam=..) belong to
+// - Links (a.nav-link, addresses of the form /?view=jams&jam=..) belong to
 //   studio.js when the page has it (window.studioNav: push + navigate). Until
 //   then, jams links are opened here (the address is pushed and the handler
 //   given the query); other pages' links load normally.
@@ -122,7 +122,7 @@ const open = (event) => {
   if (link) {
     if (window.studioNav || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
     const query = Object.fromEntries(new URL(link.href, location.origin).searchParams);
-    if (query.page !== "jams") return; // another page: an ordinary link until studio.js
+    if (query.view !== "jams") return; // another page: an ordinary link until studio.js
     event.preventDefault();
     pushAddress(query);
     trigger("click", query);
@@ -131,7 +131,7 @@ const open = (event) => {
   if (event.target.closest("video, a, button, input, textarea")) return;
   const jam = event.target.closest("[data-jam]");
   if (jam) {
-    pushAddress({ page: "jams", jam: jam.dataset.jam });
+    pushAddress({ view: "jams", jam: jam.dataset.jam });
     trigger("click", { jam: jam.dataset.jam });
     return;
   }
@@ -153,7 +153,7 @@ if ((element.id === "jam-list" || element.closest("#jam-list")) && !window.studi
   window.addEventListener("popstate", () => {
     if (window.studioNav) return;
     const query = Object.fromEntries(new URLSearchParams(location.search));
-    if (query.page === "jams") trigger("click", query);
+    if (query.view === "jams") trigger("click", query);
   });
   document.addEventListener("click", (event) => {
     const button = event.target.closest("#jam-tabs [role=tab]");
@@ -161,7 +161,7 @@ if ((element.id === "jam-list" || element.closest("#jam-list")) && !window.studi
     const panel = button.getAttribute("aria-controls") || "";
     if (!(panel in TAB_KEYS)) return;
     const shown = document.querySelector("#jam-overview .jam-page[data-slug]");
-    const query = { page: "jams" };
+    const query = { view: "jams" };
     if (shown) query.jam = shown.dataset.slug;
     if (TAB_KEYS[panel]) query.tab = TAB_KEYS[panel];
     pushAddress(query);

@@ -24,7 +24,7 @@ from studio.api.app import create_api
 from studio.api.arrival import RecordArrival
 from studio.auth.oidc import Providers
 from studio.auth.origins import OriginCheck, origin_of, trusted_origins
-from studio.auth.routes import build_router, login_redirect
+from studio.auth.routes import build_router, login_redirect, page_address, renamed_page_param
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.base import ID_MAX
@@ -215,7 +215,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if wants_page and not path.startswith(PUBLIC_PREFIXES):
             actor = await run_in_threadpool(resolve_actor, db, request)
             if actor is None:
-                return login_redirect(path)
+                return login_redirect(page_address(path, request.url.query))
+        if path == "/" and request.method == "GET" and "page" in request.query_params:
+            # Gradio reads `?page=` as one of its own multipage names (an unknown one
+            # is a 500): our views are `?view=` (ui/addresses.py); old links move.
+            return RedirectResponse(renamed_page_param(request.url.query), status_code=303)
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
 from studio.auth.oidc import Provider
 
@@ -34,8 +35,9 @@ def login_page(
         alert = f'<p class="alert error" role="alert">{escape(error)}</p>'
     elif notice:
         alert = f'<p class="alert notice" role="status">{escape(notice)}</p>'
+    after = "" if next_path == "/" else "?" + urlencode({"next": next_path})
     buttons = "".join(
-        f'<a class="button secondary" href="/auth/{escape(p.key)}/login">'
+        f'<a class="button secondary" href="/auth/{escape(p.key)}/login{escape(after)}">'
         f"Sign in with {escape(p.label)}</a>"
         for p in providers
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter, Form, Request
@@ -23,11 +23,36 @@ from studio.errors import StudioError, TooManyRequests
 log = logging.getLogger(__name__)
 
 
+NEXT_SESSION_KEY = "next_after_sign_in"
+NEXT_MAX_CHARS = 2000
+
+
 def safe_next(value: str | None) -> str:
-    """Only same-site paths: '/x' yes, '//evil.example' and 'https://...' no."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """Only same-site paths: '/x' and '/?view=projects&shot=3' yes; '//evil.example',
+    '/\\evil.example', 'https://...', and anything with a control character (browsers
+    drop tabs and newlines from URLs: '/<tab>/evil.example' would become '//evil...')
+    no. Anything refused becomes '/'."""
+    if not value or len(value) > NEXT_MAX_CHARS or not value.startswith("/"):
+        return "/"
+    if value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
         return "/"
     return value
+
+
+def renamed_page_param(query: str) -> str:
+    """`/?page=jams&jam=x` -> `/?view=jams&jam=x` (Gradio owns `page`; see ui/addresses)."""
+    pairs = [("view" if k == "page" else k, v) for k, v in parse_qsl(query)]
+    return "/?" + urlencode(pairs)
+
+
+def page_address(path: str, query: str) -> str:
+    """The address a signed-out browser asked for, path and query (a deep link)."""
+    return path + ("?" + query if query else "")
 
 
 def build_router(settings: Settings, db: Database, providers: Providers) -> APIRouter:
@@ -94,9 +119,11 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
         return RedirectResponse("/login?signed_out=1", status_code=303)
 
     @router.get("/auth/{key}/login")
-    async def provider_login(request: Request, key: str) -> Response:
+    async def provider_login(request: Request, key: str, next: str = "/") -> Response:
         if key not in providers.enabled:
             return render(404, error="That sign-in provider is not configured.")
+        # Where to land after the provider sends the browser back (a deep link).
+        request.session[NEXT_SESSION_KEY] = safe_next(next)
         try:
             return await providers.redirect(request, key)
         except Exception:
@@ -108,6 +135,8 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
         if key not in providers.enabled:
             return render(404, error="That sign-in provider is not configured.")
         label = providers.enabled[key].label
+        # Read before start_session, which starts a fresh session (no fixation).
+        after = safe_next(request.session.pop(NEXT_SESSION_KEY, "/"))
         try:
             identity = await providers.finish(request, key)
         except (OAuthError, JoseError, ValueError, KeyError) as exc:
@@ -128,10 +157,11 @@ def build_router(settings: Settings, db: Database, providers: Providers) -> APIR
                 start_session(request, user)
         except StudioError as exc:
             return render(exc.status, error=exc.message)
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(after, status_code=303)
 
     return router
 
 
-def login_redirect(path: str) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(safe_next(path))}", status_code=303)
+def login_redirect(address: str) -> RedirectResponse:
+    """To the sign-in page, which sends the browser back to `address` (path and query)."""
+    return RedirectResponse(f"/login?next={quote(safe_next(address), safe='/')}", status_code=303)

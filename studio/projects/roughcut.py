@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
-from studio.errors import InvalidInput
+from studio.errors import InvalidInput, NotFound
 from studio.generation import kinds
 from studio.generation import service as jobs
 from studio.generation.context import Generation
@@ -220,6 +220,21 @@ def recent_cuts(
     pairs = list(rows)
     views = jobs.views_for(session, [job for _, job in pairs])
     return [(CutView(cut, job.public_id), v) for (cut, job), v in zip(pairs, views, strict=True)]
+
+
+CUT_NOT_FOUND = "No such rough cut in your workspaces."
+
+
+def get_rough_cut(session: Session, actor: Actor, cut_id: int) -> RoughCut:
+    """A cut version, for a member of its project's workspace (a link to it)."""
+    cut = session.get(RoughCut, cut_id)
+    if cut is None:
+        raise NotFound(CUT_NOT_FOUND, code="rough_cut_not_found")
+    try:
+        projects.get_project(session, actor, cut.project_id)
+    except NotFound:
+        raise NotFound(CUT_NOT_FOUND, code="rough_cut_not_found") from None
+    return cut
 
 
 def list_rough_cuts(session: Session, actor: Actor, project_id: int) -> list[CutView]:

@@ -1,14 +1,23 @@
-"""The Gradio app: a left navigation and one page per file in ui/pages/."""
+"""The Gradio app: a left navigation and one page per package, each view at
+its own address (see ui/addresses.py).
 
+On load the shell reads the address in the bar, shows the page it names and
+opens that page's view through the page's `route(query, request)`; the other
+pages get their default view. Back / Forward and in-page links come back
+through `navigate` (static/nav.js sends the query), which routes only the
+page they name. Every route checks who is asking.
+"""
+
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
 from studio.db.session import Database
 from studio.generation.context import Generation
-from studio.ui import generate
+from studio.ui import account, addresses, generate, jams, workspaces
 from studio.ui.actions import ui_action
-from studio.ui.pages import account, jams, projects, workspaces
+from studio.ui.pages import projects
 
 NAV = [
     ("Workspaces", "workspaces"),
@@ -17,6 +26,7 @@ NAV = [
     ("Jams", "jams"),
     ("Account", "account"),
 ]
+Route = Callable[[dict[str, str], gr.Request], dict[Any, Any]]
 
 
 def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.Blocks:
@@ -31,43 +41,90 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
                 gr.Button(label, elem_id=f"nav-{key}", elem_classes=["nav-item"], size="md")
                 for label, key in NAV
             ]
-        ws_page = workspaces.build(db)
+            # History, links and copy-link (static/nav.js); never shows anything.
+            router = gr.HTML(
+                "",
+                elem_id="studio-nav",
+                js_on_load=addresses.NAV_JS,
+                container=False,
+                padding=False,
+            )
+            address = gr.Textbox(visible=False, elem_id="studio-address")  # load: location.search
+        ws_page = workspaces.build(db, generation, media_secret)
         projects_page = projects.build(db, generation, media_secret)
         generate_page = generate.build(db, generation, media_secret)
         jams_page = jams.build(db, generation, media_secret)
         account_page = account.build(db)
 
-    columns = [
-        ws_page.column,
-        projects_page.column,
-        generate_page.column,
-        jams_page.column,
-        account_page.column,
+    columns = {
+        "workspaces": ws_page.column,
+        "projects": projects_page.column,
+        "generate": generate_page.column,
+        "jams": jams_page.column,
+        "account": account_page.column,
+    }
+    routes: dict[str, Route] = {
+        "workspaces": ws_page.route,
+        "projects": projects_page.route,
+        "generate": _generate_route(generate_page),
+        "jams": jams_page.route,
+        "account": account_page.route,
+    }
+    outputs = [
+        *columns.values(),
+        *ws_page.outputs,
+        *projects_page.outputs,
+        *generate_page.outputs,
+        *jams_page.outputs,
+        *account_page.outputs,
     ]
+
+    def shown(page: str) -> dict[Any, Any]:
+        return {column: gr.update(visible=key == page) for key, column in columns.items()}
+
+    def start(search: Any, request: gr.Request) -> dict[Any, Any]:
+        """The first view: the address's page opened at what it names, the others at
+        their default view (they are a click away in the sidebar)."""
+        query = addresses.parse(search)
+        page = addresses.page_of(query)
+        out = shown(page)
+        for key, route in routes.items():
+            out.update(route(query if key == page else {}, request))
+        return out
+
+    def navigate(event: gr.EventData, request: gr.Request) -> dict[Any, Any]:
+        """Back / Forward or a link: the page the address names, opened at it."""
+        query = addresses.from_event(event._data)
+        page = addresses.page_of(query)
+        return shown(page) | routes[page](query, request)
 
     def signed_in_as(request: gr.Request) -> str:
         with ui_action(db, request) as (_, actor):
             return f"Signed in as\n\n**{actor.user.display_name}**\n\n{actor.user.email}"
 
     with blocks:
-        for index, button in enumerate(nav_buttons):
+        for (_, key), button in zip(NAV, nav_buttons, strict=True):
             button.click(
-                _show_only(index, len(columns)),
+                _show_only(key, columns),
                 None,
-                columns,
+                list(columns.values()),
                 api_visibility="private",
                 queue=False,
+                # The page's latest address goes to the bar (a history entry).
+                js=f"() => {{ if (window.studioNav) window.studioNav.show({key!r}); }}",
             )
         blocks.load(signed_in_as, None, who, api_visibility="private")
-        blocks.load(_first_workspace(ws_page), None, ws_page.outputs, api_visibility="private")
-        blocks.load(account_page.refresh, None, account_page.outputs, api_visibility="private")
-        blocks.load(
-            _first_workspace(generate_page), None, generate_page.outputs, api_visibility="private"
+        blocks.load(start, [address], outputs, api_name="open_address", js=addresses.START_JS)
+        # always_last: a Back pressed while the previous one is served still counts
+        # (the default, "once", drops events that arrive while one is pending).
+        router.click(
+            navigate,
+            None,
+            outputs,
+            api_visibility="private",
+            show_progress="hidden",
+            trigger_mode="always_last",
         )
-        blocks.load(
-            _first_project(projects_page), None, projects_page.outputs, api_visibility="private"
-        )
-        blocks.load(jams_page.refresh, None, jams_page.outputs, api_visibility="private")
         # Opening Account also refreshes it (keys may have changed elsewhere).
         nav_buttons[[key for _, key in NAV].index("account")].click(
             account_page.refresh, None, account_page.outputs, api_visibility="private"
@@ -75,22 +132,18 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
     return blocks
 
 
-def _show_only(index: int, count: int) -> Any:
+def _show_only(page: str, columns: dict[str, Any]) -> Callable[[], list[Any]]:
     def handler() -> list[Any]:
-        return [gr.update(visible=i == index) for i in range(count)]
+        return [gr.update(visible=key == page) for key in columns]
 
     return handler
 
 
-def _first_workspace(page: workspaces.WorkspacesPage | generate.GeneratePage) -> Any:
-    def handler(request: gr.Request) -> tuple[Any, ...]:
-        return page.refresh(None, request)
+def _generate_route(page: generate.GeneratePage) -> Route:
+    """Generate has one view per workspace; it opens at the first one for now."""
 
-    return handler
+    def route(query: dict[str, str], request: gr.Request) -> dict[Any, Any]:
+        out = page.refresh(None, request)
+        return out if isinstance(out, dict) else dict(zip(page.outputs, out, strict=True))
 
-
-def _first_project(page: projects.ProjectsPage) -> Any:
-    def handler(request: gr.Request) -> tuple[Any, ...]:
-        return page.refresh(request)
-
-    return handler
+    return route

@@ -72,6 +72,12 @@ def test_login_redirects_only_to_same_site_paths(db: Database, http: httpx.Clien
         ("//evil.example/x", "/"),
         ("https://evil.example", "/"),
         ("/?a=1", "/?a=1"),
+        ("/?view=projects&shot=3&take=4", "/?view=projects&shot=3&take=4"),
+        ("/\\evil.example", "/"),
+        ("/\t/evil.example", "/"),  # browsers drop the tab: //evil.example
+        ("/\n/evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("evil.example", "/"),
     ]:
         with httpx.Client(base_url=str(http.base_url)) as client:
             response = client.post(
@@ -79,6 +85,31 @@ def test_login_redirects_only_to_same_site_paths(db: Database, http: httpx.Clien
             )
             assert response.status_code == 303
             assert response.headers["location"] == expected
+
+
+def test_a_deep_link_survives_sign_in(db: Database, http: httpx.Client) -> None:
+    """Signed out, a link to a take goes to the sign-in page, which remembers it
+    (the query too) and lands there after the password."""
+    user = make_user(db)
+    link = "/?view=projects&shot=3&take=4"
+    page = http.get(link, headers=HTML)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=/%3Fview%3Dprojects%26shot%3D3%26take%3D4"
+    form = http.get(page.headers["location"])
+    assert 'name="next" value="/?view=projects&amp;shot=3&amp;take=4"' in form.text
+    with httpx.Client(base_url=str(http.base_url)) as client:
+        done = client.post(
+            "/login", data={"email": user.email, "password": user.password, "next": link}
+        )
+        assert done.status_code == 303 and done.headers["location"] == link
+        # Signed in, /login?next= goes straight there; an outside address does not.
+        again = client.get("/login", params={"next": link})
+        assert again.status_code == 303 and again.headers["location"] == link
+        away = client.get("/login", params={"next": "//evil.example"})
+        assert away.headers["location"] == "/"
+        # Gradio owns `?page=`: an old link moves to `?view=` (not a 500).
+        old = client.get("/?page=jams&jam=x", headers=HTML)
+        assert old.status_code == 303 and old.headers["location"] == "/?view=jams&jam=x"
 
 
 def test_session_cookie_flags(db: Database, http: httpx.Client) -> None:

@@ -410,3 +410,22 @@ def test_claims_only_in_userinfo_are_read_and_its_sub_must_match(
         assert_refused(refused.callback)
         assert_signed_out(fresh, studio)
     assert other.email is not None and count_users(db, other.email) == 0
+
+
+def test_a_deep_link_survives_provider_sign_in(
+    studio: LiveServer, provider: FakeOIDCProvider, person: FakeIdentity
+) -> None:
+    link = "/?view=projects&shot=3&take=4"
+    page = httpx.get(f"{studio.url}/login", params={"next": link})
+    assert 'href="/auth/oidc/login?next=%2F%3Fview%3Dprojects%26shot%3D3%26take%3D4"' in (
+        page.text.replace("&amp;", "&")
+    )
+    for asked, landed in [(link, link), ("//evil.example/x", "/"), ("https://evil.example", "/")]:
+        provider.reset(person)
+        with httpx.Client(timeout=30, follow_redirects=False) as browser:
+            start = browser.get(f"{studio.url}/auth/oidc/login", params={"next": asked})
+            assert start.status_code == 302, start.text
+            callback = approve(browser, start.headers["location"], studio)
+            done = browser.get(callback)
+            assert done.status_code == 303, done.text
+            assert done.headers["location"] == landed

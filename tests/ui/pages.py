@@ -1,4 +1,4 @@
-"""The Workspaces, Jams and Account pages built in-process, to call their
+"""The Workspaces, Jams, Account and Projects pages built in-process, to call their
 `route(query, request)` the way the app shell does on load and on Back /
 Forward, with the request of a given person (its `username`, as the auth
 dependency sets it). Outputs are read by the components' elem_id.
@@ -16,6 +16,7 @@ from studio.config import Settings
 from studio.db.session import Database
 from studio.generation.context import Generation, build_generation
 from studio.ui import account, jams, workspaces
+from studio.ui.pages import projects
 from tests.factories import UserInfo
 
 
@@ -24,6 +25,7 @@ class Pages:
     workspaces: workspaces.WorkspacesPage
     jams: jams.JamsPage
     account: account.AccountPage
+    projects: projects.ProjectsPage
     generation: Generation
 
 
@@ -34,7 +36,8 @@ def build_pages(db: Database, settings: Settings) -> Pages:
         ws = workspaces.build(db, generation, secret)
         jam = jams.build(db, generation, secret)
         acct = account.build(db)
-    return Pages(ws, jam, acct, generation)
+        proj = projects.build(db, generation, secret)
+    return Pages(ws, jam, acct, proj, generation)
 
 
 def request_of(user: UserInfo) -> Any:

@@ -159,7 +159,7 @@ def test_a_team_registers_invites_and_submits(db: Database, http: httpx.Client) 
 
     listed = call(http, "refresh_jams", jam_pick=None)
     assert slug in listed["jam-list"] and "Running" in listed["jam-list"]
-    assert f'href="/?page=jams&amp;jam={slug}"' in listed["jam-list"]  # a nav-link per jam
+    assert f'href="/?view=jams&amp;jam={slug}"' in listed["jam-list"]  # a nav-link per jam
     page = open_jam(http, slug)
     assert page["jam-tabs"]["selected"] == "jam"
     assert visible(page, "jam-register-box") is True
@@ -961,10 +961,10 @@ def test_every_jam_address_opens_its_view_or_the_default(
 
     # The jam, by its slug or its id; the list when there is none or it does not exist.
     for ref in (slug, jam_id):
-        out = route(otters, page="jams", jam=ref)
+        out = route(otters, view="jams", jam=ref)
         assert tab(out) == "jam" and shown(out["jam-pick"]) == slug
         assert "Otters" in shown(out["jam-team"]) and shown(out["jam-notice"]) == ""
-    out = route(otters, page="jams")
+    out = route(otters, view="jams")
     assert tab(out) == "list" and slug in shown(out["jam-list"])
     out = route(otters, jam="no-such-jam")
     assert tab(out) == "list" and "No such jam" in shown(out["jam-notice"])

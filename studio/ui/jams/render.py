@@ -60,13 +60,13 @@ CLOSED = "closed"
 
 
 def jam_href(slug: str, **more: Any) -> str:
-    """A view's address (see UI-CONTRACT: /?page=jams&jam=<slug>[&tab=..][&entry=..])."""
-    query = {"page": "jams", "jam": slug, **{k: str(v) for k, v in more.items() if v is not None}}
+    """A view's address (see UI-CONTRACT: /?view=jams&jam=<slug>[&tab=..][&entry=..])."""
+    query = {"view": "jams", "jam": slug, **{k: str(v) for k, v in more.items() if v is not None}}
     return "/?" + urlencode(query)
 
 
 def workspace_href(slug: str) -> str:
-    return "/?" + urlencode({"page": "workspaces", "ws": slug})
+    return "/?" + urlencode({"view": "workspaces", "ws": slug})
 
 
 # ---------------------------------------------------------------- time

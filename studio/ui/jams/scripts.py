@@ -40,7 +40,7 @@ def address_js(tab: str | None = None) -> str:
         " const now = new URLSearchParams(location.search);"
         " if (jam && (now.get('page') !== 'jams' || now.get('jam') !== jam"
         " || (now.get('tab') || null) !== tab || now.get('entry'))) {"
-        " const q = { page: 'jams', jam: jam }; if (tab) q.tab = tab;"
+        " const q = { view: 'jams', jam: jam }; if (tab) q.tab = tab;"
         " if (window.studioNav) { window.studioNav.push(q); }"
         " else { history.pushState(null, '', '/?' + new URLSearchParams(q)); } }"
         " return args; }"

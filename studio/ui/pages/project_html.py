@@ -10,8 +10,10 @@ compare players).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from urllib.parse import urlencode
 
 from studio.generation import service as jobs
 from studio.generation.runway import runway_status
@@ -31,8 +33,29 @@ SHOT_STATUS_CLASS = {
 LINEAGE_WORDS = {"reroll": "re-roll of", "variation": "variation of", "extension": "extends"}
 
 
+# A shot code written in a comment ("see SC01-SH020") links to that shot.
+SHOT_CODE = re.compile(r"\bSC\d{2,}-SH\d{3,}\b")
+
+
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def href(**query: object) -> str:
+    """A view's address (ui/addresses.py)."""
+    return "/?" + urlencode({"view": "projects"} | {k: str(v) for k, v in query.items() if v})
+
+
+def shot_href(project_id: int, shot_id: int, take_id: int | None = None) -> str:
+    return href(project=project_id, shot=shot_id, take=take_id)
+
+
+def copy_link(address: str, what: str) -> str:
+    """A button static/nav.js answers: the full address goes to the clipboard."""
+    return (
+        f'<button type="button" class="copy-link" data-href="{esc(address)}" '
+        f'title="Copy a link to this {esc(what)}">Copy link</button>'
+    )
 
 
 def status_badge(status: str) -> str:
@@ -105,10 +128,16 @@ SILENT_BADGE = '<span class="sound-badge silent" title="This take has no sound">
 
 
 def take_grid(
-    views: Sequence[takes.TakeView], selected_id: int | None, picked_id: int | None, url: Url
+    views: Sequence[takes.TakeView],
+    selected_id: int | None,
+    picked_id: int | None,
+    url: Url,
+    shot_address: str,
 ) -> str:
+    """The shot's takes; `shot_address` is the shot's own (each take's adds &take=)."""
+    links = f'<div class="shot-links">{copy_link(shot_address, "shot")}</div>'
     if not views:
-        return (
+        return links + (
             '<div class="empty-state">No takes yet. Check the prompt on the left and press '
             "<b>Generate take</b>; the take appears here with live progress.</div>"
         )
@@ -121,12 +150,13 @@ def take_grid(
             classes.append("circled")
         if take.id == picked_id:
             classes.append("picked")
+        take_link = copy_link(f"{shot_address}&take={take.id}", "take")
         cards.append(
             f'<figure class="{" ".join(classes)}" data-take="{take.id}">'
             f"{_take_media(tv, url)}<figcaption>{_take_caption(tv, selected_id, numbers)}"
-            "</figcaption></figure>"
+            f" {take_link}</figcaption></figure>"
         )
-    return '<div class="takes take-grid">' + "".join(cards) + "</div>"
+    return links + '<div class="takes take-grid">' + "".join(cards) + "</div>"
 
 
 def _take_media(tv: takes.TakeView, url: Url) -> str:
@@ -199,7 +229,20 @@ def _take_caption(tv: takes.TakeView, selected_id: int | None, numbers: dict[int
     return f"<b>Take {take.number}</b> {' '.join(marks)}<br>{settings}{origin}{prompt}"
 
 
-def comments(views: Sequence[review.CommentView]) -> str:
+def _linked_body(body: str, shots: Mapping[str, str]) -> str:
+    """The comment escaped, each code of a shot of this project a link to it."""
+
+    def link(found: re.Match[str]) -> str:
+        code = found.group(0)
+        if code not in shots:
+            return code
+        return f'<a class="nav-link shot-ref" href="{esc(shots[code])}">{code}</a>'
+
+    return SHOT_CODE.sub(link, esc(body))  # codes hold no character escaping changes
+
+
+def comments(views: Sequence[review.CommentView], shots: Mapping[str, str]) -> str:
+    """`shots`: code -> address of the project's shots, for codes written in a comment."""
     if not views:
         return (
             '<div class="empty-state">No comments yet. Pick a take and a timecode to '
@@ -226,7 +269,7 @@ def comments(views: Sequence[review.CommentView]) -> str:
         items.append(
             f'<li data-comment="{c.id}"><div class="comment-head"><b>{esc(c.author_name)}</b>'
             f" <small>{_when(c.at)} {where}</small>{change}</div>"
-            f'<div class="comment-body">{esc(c.body)}</div>{mentions}</li>'
+            f'<div class="comment-body">{_linked_body(c.body, shots)}</div>{mentions}</li>'
         )
     return '<ol class="comments">' + "".join(items) + "</ol>"
 
@@ -291,8 +334,16 @@ def cuts(versions: Sequence[roughcut.CutView], views: dict[str, jobs.JobView], u
     return '<div class="rough-cut">' + "".join(parts) + "</div>"
 
 
+def cut_href(project_id: int, cut_id: int) -> str:
+    return href(project=project_id, tab="cut", cut=cut_id)
+
+
 def _cut_block(cut: roughcut.CutView, view: jobs.JobView | None, url: Url, *, player: bool) -> str:
-    label = f"<b>Rough cut v{cut.cut.number}</b>"
+    address = cut_href(cut.cut.project_id, cut.cut.id)
+    label = (
+        f'<b data-cut="{cut.cut.id}">Rough cut v{cut.cut.number}</b> '
+        f"{copy_link(address, 'rough cut')}"
+    )
     if view is None:
         return f"{label}: unavailable"
     if view.output_asset_id:

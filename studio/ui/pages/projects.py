@@ -28,9 +28,11 @@ from studio.projects import activity, review, roughcut, sounds, storyboard, take
 from studio.projects import service as projects
 from studio.projects.models import Project
 from studio.projects.service import RATIO_CHOICES
+from studio.ui import addresses
 from studio.ui.actions import ui_action
 from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
+from studio.ui.pages import project_address
 from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
@@ -70,8 +72,8 @@ class ProjectUI:
 @dataclass
 class ProjectsPage:
     column: gr.Column
-    outputs: list[Any]
-    refresh: Callable[..., tuple[Any, ...]]
+    outputs: list[Any]  # every component `route` may update
+    route: Callable[[dict[str, str], gr.Request], dict[Any, Any]]  # see project_address
 
 
 def live_values(
@@ -111,11 +113,15 @@ def live_values(
         header(project, len(shots), cards),
         render.board(cards, ui.url),
         render.shot_table(shots, {c.shot_id: c for c in cards}, names),
-        render.take_grid(take_views, selected, take_id, ui.url)
+        render.take_grid(
+            take_views, selected, take_id, ui.url, render.shot_href(project_id, shot_id)
+        )
         if shot_id
         else '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>',
         gr.update(choices=take_choices(take_views, selected), value=take_id),
-        render.comments(thread) if shot_id else "",
+        render.comments(thread, {s.code: render.shot_href(project_id, s.id) for s in shots})
+        if shot_id
+        else "",
         render.feed(activity.feed(session, actor, project_id, limit=60)),
         render.cuts(versions, cut_jobs, ui.url),
     )
@@ -174,10 +180,13 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
 
     url = stable_signer(media_secret, generation.settings.media_url_ttl_seconds)
     with gr.Column(visible=False, elem_id="page-projects") as column:
+        note = gr.HTML("", elem_id="proj-notice", container=False, padding=False)
         with gr.Row(equal_height=True):
             workspace = id_dropdown("Workspace", scale=2, elem_id="proj-workspace")
             project = id_dropdown("Project", scale=3, elem_id="proj-project")
-            archived = gr.Checkbox(label="Show archived", value=False, scale=1, min_width=120)
+            archived = gr.Checkbox(
+                label="Show archived", value=False, scale=1, min_width=120, elem_id="proj-archived"
+            )
         with gr.Row(equal_height=True):
             info = gr.Markdown(elem_id="proj-info")
             archive_btn = gr.Button(
@@ -465,14 +474,16 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         api_name="render_rough_cut",
     )
     for picker in (workspace, project, archived):
-        picker.input(frame, frame_inputs, ui.frame, api_visibility="private")
+        picker.input(frame, frame_inputs, ui.frame, api_visibility="private").then(
+            None, [project], None, js=addresses.project_push_js(1)
+        )
     gr.on(
         [board.click, list_tab.table.click],
         opened,
         None,
         [tabs, shot_tab.shot],
         api_visibility="private",
-    )
+    ).then(None, [project, shot_tab.shot], None, js=addresses.project_push_js(2))
     timer.tick(
         poll,
         [project, shot_tab.shot, shot_tab.take],
@@ -484,7 +495,5 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     shot.wire(ui, shot_tab)
     compare.wire(ui, compare_tab, shot_tab, compare_tab_button)
 
-    def first(request: gr.Request) -> tuple[Any, ...]:
-        return frame(None, None, None, None, False, request)
-
-    return ProjectsPage(column=column, outputs=ui.frame, refresh=first)
+    route = project_address.make_route(db, frame, ui.frame, tabs, note, archived)
+    return ProjectsPage(column=column, outputs=[*ui.frame, tabs, note, archived], route=route)

@@ -22,7 +22,7 @@ from studio.projects import references, review, takes
 from studio.projects import service as projects
 from studio.projects.models import ShotStatus
 from studio.projects.service import RATIO_CHOICES
-from studio.ui import direct_upload
+from studio.ui import addresses, direct_upload
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
@@ -585,8 +585,15 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         api_name="post_comment",
     )
     pick_outputs = [tab.take, tab.vary_prompt, tab.vary_negative, tab.rating]
-    tab.take.input(picked, [tab.take], pick_outputs, api_name="pick_take")
-    tab.grid.click(card_clicked, None, pick_outputs, api_visibility="private")
+    # A person picking a shot or a take gives the view its address (ui/addresses.py).
+    push_take = addresses.project_push_js(3)
+    tab.take.input(picked, [tab.take], pick_outputs, api_name="pick_take").then(
+        None, shot_state, None, js=push_take
+    )
+    tab.grid.click(card_clicked, None, pick_outputs, api_visibility="private").then(
+        None, shot_state, None, js=push_take
+    )
+    tab.shot.input(None, [ui.project, tab.shot], None, js=addresses.project_push_js(2))
 
 
 def _seed(value: Any) -> int | None:

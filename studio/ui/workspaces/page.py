@@ -6,7 +6,7 @@ activity of every project, each line a link (projects.home). Members and
 their roles below, managed by owners and admins. Someone in no workspace
 is told the first step: create one, or ask to be added (by their email).
 
-Address: `/?page=workspaces&ws=<slug>` (route). Every handler checks access
+Address: `/?view=workspaces&ws=<slug>` (route). Every handler checks access
 through the services; errors show beside the action that caused them.
 """
 
@@ -43,9 +43,9 @@ NOT_YOURS = "That workspace does not exist or you are not a member of it: here i
 # Put the shown workspace into the address bar (studio.js when the page has it).
 ADDRESS_JS = """(ws, ...rest) => {
   if (ws) {
-    const q = { page: "workspaces", ws: ws };
+    const q = { view: "workspaces", ws: ws };
     const now = new URLSearchParams(location.search);
-    if (now.get("ws") !== ws || now.get("page") !== "workspaces") {
+    if (now.get("ws") !== ws || now.get("view") !== "workspaces") {
       if (window.studioNav) { window.studioNav.push(q); }
       else { history.pushState(null, "", "/?" + new URLSearchParams(q)); }
     }

@@ -1,6 +1,6 @@
 """HTML of the Workspaces home, from service views, through the autoescaping
 templates in ./templates. Links are the addresses of UI-CONTRACT
-(`<a class="nav-link" href="/?page=...">`)."""
+(`<a class="nav-link" href="/?view=...">`)."""
 
 from __future__ import annotations
 
@@ -29,15 +29,15 @@ def href(**query: Any) -> str:
 
 
 def workspace_href(slug: str) -> str:
-    return href(page="workspaces", ws=slug)
+    return href(view="workspaces", ws=slug)
 
 
 def project_href(project_id: int) -> str:
-    return href(page="projects", project=project_id)
+    return href(view="projects", project=project_id)
 
 
 def shot_href(project_id: int, shot_id: int, take_id: int | None = None) -> str:
-    return href(page="projects", project=project_id, shot=shot_id, take=take_id)
+    return href(view="projects", project=project_id, shot=shot_id, take=take_id)
 
 
 def ago(moment: datetime, now: datetime) -> str:
@@ -77,7 +77,7 @@ def summary(mine: accounts.MyWorkspace, members: int) -> Markup:
         role=mine.role.value,
         members=members,
         href=workspace_href(ws.slug),
-        generate_href=href(page="generate", ws=ws.slug),
+        generate_href=href(view="generate", ws=ws.slug),
     )
 
 
@@ -182,5 +182,5 @@ def home_page(
         projects=projects,
         takes=takes,
         activity=activity,
-        projects_href=href(page="projects", ws=slug),
+        projects_href=href(view="projects", ws=slug),
     )

@@ -1,0 +1,226 @@
+"""The addresses of the Projects page, through its `route(query, request)` (as
+the app shell calls it on load, on Back / Forward and for a link) and through
+the shell's own load handler over HTTP: each shot, take and rough cut opens
+for a member; for anyone else, and for ids that do not fit together, the page
+opens at its default view with one note that names nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from studio.config import Settings
+from studio.db.session import Database
+from studio.projects import roughcut
+from studio.projects import service as projects
+from studio.projects.review import CommentView
+from studio.ui import addresses
+from studio.ui.pages import project_html
+from studio.ui.pages.project_address import NO_ACCESS
+from tests.conftest import LiveServer
+from tests.factories import UserInfo, login, make_user, make_workspace
+from tests.jams.helpers import actor
+from tests.ui.named import call
+from tests.ui.pages import Pages, build_pages, request_of
+from tests.ui.workspace_team import Team, make_team
+
+TEAM_WORDS = ("Lighthouse", "SC01-SH0", "the rock at dusk", "flare", "Night Shift", "Harbour")
+
+
+@pytest.fixture(scope="module")
+def team(db: Database, live_server: LiveServer) -> Team:
+    return make_team(db, live_server)
+
+
+@pytest.fixture(scope="module")
+def pages(db: Database, settings: Settings) -> Pages:
+    return build_pages(db, settings)
+
+
+def by_id(out: dict[Any, Any]) -> dict[str, Any]:
+    """{component: value} -> {elem_id: value}, for the components that have one."""
+    return {c.elem_id: got for c, got in out.items() if c.elem_id}
+
+
+def shown(got: Any) -> Any:
+    return got.get("value") if isinstance(got, dict) else got
+
+
+def opened(pages: Pages, user: UserInfo, **query: Any) -> dict[str, Any]:
+    out = by_id(pages.projects.route({k: str(v) for k, v in query.items()}, request_of(user)))
+    out["tab"] = out["proj-tabs"].selected
+    return out
+
+
+def names_nothing(out: dict[str, Any]) -> bool:
+    text = json.dumps({k: v for k, v in out.items() if k != "proj-tabs"}, default=str)
+    return not any(word in text for word in TEAM_WORDS)
+
+
+def test_a_take_a_shot_and_a_project_open_from_their_addresses(pages: Pages, team: Team) -> None:
+    editor = team.editor
+    take, shot = team.takes[1], team.shots[1]
+    # The take alone names its shot, project and workspace.
+    for query in (
+        {"take": take},
+        {"project": team.project, "shot": shot, "take": take},
+        {"ws": team.workspace.slug, "project": team.project, "shot": shot, "take": take},
+    ):
+        out = opened(pages, editor, view="projects", **query)
+        assert out["tab"] == "shot" and out["proj-notice"] == "", query
+        assert shown(out["proj-workspace"]) == team.workspace.id
+        assert shown(out["proj-project"]) == team.project
+        assert shown(out["shot-pick"]) == shot and shown(out["take-pick"]) == take
+        assert f'class="take take-card picked" data-take="{take}"' in out["shot-takes"]
+    out = opened(pages, editor, shot=team.shots[2])
+    assert out["tab"] == "shot" and shown(out["shot-pick"]) == team.shots[2]
+    # A project: the storyboard, or the tab the address names.
+    out = opened(pages, editor, project=team.empty_project)
+    assert out["tab"] == "board" and shown(out["proj-project"]) == team.empty_project
+    assert opened(pages, editor, project=team.project, tab="list")["tab"] == "list"
+    assert opened(pages, editor, project=team.project, tab="nonsense")["tab"] == "board"
+    # A workspace's projects: its first project.
+    out = opened(pages, editor, ws=team.workspace.slug)
+    assert shown(out["proj-workspace"]) == team.workspace.id and out["proj-notice"] == ""
+
+
+def test_a_rough_cut_and_an_archived_project_open(
+    db: Database, pages: Pages, team: Team, live_server: LiveServer
+) -> None:
+    owner = team.owner
+    with db.session_scope() as session:
+        cut = roughcut.request_rough_cut(
+            session, actor(session, owner), team.project, pages.generation, missing="slate"
+        )
+        cut_id = cut.id
+        archived = projects.create_project(
+            session, actor(session, owner), workspace_id=team.workspace.id, title="Old reel"
+        )
+        projects.set_archived(session, actor(session, owner), archived.id, True)
+        archived_id = archived.id
+    out = opened(pages, team.editor, cut=cut_id)
+    assert out["tab"] == "cut" and shown(out["proj-project"]) == team.project
+    assert f'data-cut="{cut_id}"' in out["proj-cut-player"]
+    assert (
+        f"view=projects&amp;project={team.project}&amp;tab=cut&amp;cut={cut_id}"
+        in (out["proj-cut-player"])
+    )
+    out = opened(pages, team.editor, project=archived_id)
+    assert shown(out["proj-project"]) == archived_id and out["proj-archived"] is True
+    # Another project's cut under this project: ids that do not fit together.
+    out = opened(pages, team.editor, project=team.empty_project, cut=cut_id)
+    assert out["proj-notice"] and NO_ACCESS in out["proj-notice"]
+
+
+def test_what_a_person_cannot_open_opens_nothing_and_names_nothing(
+    db: Database, pages: Pages, team: Team
+) -> None:
+    stranger = make_user(db, "stranger")
+    make_workspace(db, stranger, name="Elsewhere")
+    with db.session_scope() as session:
+        gone = projects.add_shot(
+            session,
+            actor(session, team.owner),
+            team.project,
+            projects.ShotFields(description="Cut from the film"),
+        )
+        projects.delete_shot(session, actor(session, team.owner), gone.id)
+        gone_id = gone.id
+    foreign = [
+        {"take": team.takes[0]},
+        {"shot": team.shots[0]},
+        {"project": team.project},
+        {"project": team.project, "shot": team.shots[0], "take": team.takes[0]},
+        {"ws": team.workspace.slug},
+    ]
+    for query in foreign:
+        out = opened(pages, stranger, **query)
+        assert NO_ACCESS in out["proj-notice"], query
+        assert out["tab"] == "board" and shown(out["shot-pick"]) is None
+        assert names_nothing(out), query
+    # For a member too: ids that do not fit together, made-up and deleted ones.
+    for query in [
+        {"shot": team.shots[0], "take": team.takes[1]},  # a take of another shot
+        {"project": team.empty_project, "shot": team.shots[0]},
+        {"ws": "elsewhere", "project": team.project},
+        {"shot": "12abc"},
+        {"take": "0"},
+        {"shot": str(2**31)},
+        {"project": str(10**9)},
+        {"shot": gone_id},
+    ]:
+        out = opened(pages, team.editor, **query)
+        assert NO_ACCESS in out["proj-notice"], query
+        assert shown(out["shot-pick"]) is None, query
+    # A signed-out request: a note, never an exception.
+    out = by_id(
+        pages.projects.route({"shot": str(team.shots[0])}, request_of(UserInfo(10**9, "x", "y")))
+    )
+    assert "session has ended" in out["proj-notice"] and len(out) == 1
+
+
+def test_the_shell_opens_the_page_an_address_names(
+    db: Database, http: httpx.Client, team: Team
+) -> None:
+    """The load event (`open_address`), as the browser sends it: location.search."""
+    login(http, team.editor)
+    out = call(http, "open_address", studio_address=f"?view=projects&take={team.takes[0]}")
+    assert out["page-projects"]["visible"] is True and out["page-workspaces"]["visible"] is False
+    assert out["shot-pick"]["value"] == team.shots[0]
+    assert out["take-pick"]["value"] == team.takes[0]
+    assert out["proj-tabs"]["selected"] == "shot"
+    # The other pages still get their default view.
+    assert team.workspace.slug in json.dumps(out["ws-picker"])
+    out = call(http, "open_address", studio_address="?view=jams&jam=no-such-jam")
+    assert out["page-jams"]["visible"] is True and "No such jam" in json.dumps(out["jam-notice"])
+    # Someone else's take: nothing of it.
+    stranger = make_user(db, "outsider")
+    with httpx.Client(base_url=str(http.base_url), timeout=30) as other:
+        login(other, stranger)
+        out = call(other, "open_address", studio_address=f"?view=projects&take={team.takes[0]}")
+    assert "Not found or no access" in json.dumps(out["proj-notice"])
+    assert not any(word in json.dumps(out) for word in TEAM_WORDS)
+
+
+def test_addresses_are_read_strictly() -> None:
+    assert addresses.parse("?view=projects&shot=3&shot=4&evil=1&take=") == {
+        "view": "projects",
+        "shot": "3",
+    }
+    assert addresses.parse("?jam=" + "x" * 5000)["jam"] == "x" * addresses.MAX_VALUE_CHARS
+    assert addresses.parse(None) == {}
+    assert addresses.from_event({"view": "jams", "entry": 4, "x": "y", "jam": ["a"]}) == {
+        "view": "jams",
+        "entry": "4",
+    }
+    assert addresses.from_event("nonsense") == {}
+    assert addresses.page_of({"view": "account"}) == "account"
+    assert addresses.page_of({"view": "admin", "jam": "x"}) == "jams"
+    assert addresses.page_of({"take": "1"}) == "projects"
+    assert addresses.page_of({}) == "workspaces"
+
+
+def test_shot_codes_in_comments_link_and_the_rest_stays_text() -> None:
+    said = CommentView(
+        id=1,
+        shot_id=1,
+        take_id=None,
+        take_number=None,
+        author_id=1,
+        author_name="<b>Mallory</b>",
+        body='See SC01-SH020 and SC09-SH990 <script>alert(1)</script> "SC01-SH020"',
+        timecode=None,
+        status_change=None,
+        mentions=[],
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    text = project_html.comments([said], {"SC01-SH020": "/?view=projects&project=1&shot=2"})
+    link = '<a class="nav-link shot-ref" href="/?view=projects&amp;project=1&amp;shot=2">'
+    assert text.count(link + "SC01-SH020</a>") == 2
+    assert "SC09-SH990" in text and "SC09-SH990</a>" not in text  # not a shot of this project
+    assert "<script>" not in text and "&lt;script&gt;" in text and "<b>Mallory" not in text
