@@ -19,11 +19,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from studio.config import Settings
 from studio.db.base import utcnow
@@ -171,6 +172,7 @@ class JobRunner:
             if params.get("last_frame_asset_id") is not None:
                 last = session.get(Asset, int(params["last_frame_asset_id"]))
                 params["last_frame_key"] = last.storage_key if last else None
+            params.update(_source_video_key(session, params))
         watch = Watch(claim.job_id)
         watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
         watcher.start()
@@ -235,8 +237,11 @@ class JobRunner:
         with (
             self._reference(reference_key) as image_path,
             self._reference(params.get("last_frame_key")) as last_image_path,
+            self._reference(params.get("source_key")) as video_path,
         ):
             request = self._request(mode, params, image_path, last_image_path)
+            if video_path is not None:  # video_to_video: the take being restyled
+                request = replace(request, video_path=video_path, strength=params.get("strength"))
             started = time.monotonic()
             output = engine.run(spec, request, watch.step)
             seconds = time.monotonic() - started
@@ -538,3 +543,11 @@ class JobRunner:
             log.warning("queue snapshot failed; retrying next pass", exc_info=True)
         with self.db.session_scope() as session:
             return sorted(scheduler.claimable_queues(session))
+
+
+def _source_video_key(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+    """video_to_video: the storage key of the source take's video, read with the job."""
+    if params.get("source_asset_id") is None:
+        return {}
+    source = session.get(Asset, int(params["source_asset_id"]))
+    return {"source_key": source.storage_key if source else None}

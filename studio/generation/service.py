@@ -22,8 +22,8 @@ from studio.accounts.models import Role
 from studio.db.base import utcnow
 from studio.db.session import on_commit
 from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
+from studio.generation import edits, waiting
 from studio.generation import registry as reg
-from studio.generation import waiting
 from studio.generation.models import ACTIVE, Job, JobStatus
 from studio.generation.scheduler import pairs
 from studio.generation.waiting import Wait
@@ -60,6 +60,8 @@ class Submission:
     motion_strength: float | None = None
     reference: Reference | None = None
     last_frame: Reference | None = None  # image_to_video ends on this frame (where supported)
+    source_video: int | None = None  # video_to_video: the video asset to restyle
+    strength: float | None = None  # video_to_video: 0 keeps the source, 1 ignores it
     idempotency_key: str | None = None
     title: str | None = None  # animatic card text (a shot code) when there is no image
     # Runway's contentModeration, kept with the job; Studio runs no moderation model.
@@ -82,6 +84,8 @@ class Submission:
                 "motion_strength",
                 "title",
                 "content_moderation",
+                "source_video",
+                "strength",
             )
         }
         fields["reference"] = _reference_digest(self.reference)
@@ -177,6 +181,7 @@ def submit_job(
                 + (f"Models that can: {', '.join(able)}." if able else "No model here can."),
                 code="unsupported_control",
             )
+    edits.check_video_to_video(session, actor, workspace_id, request, spec, registry)
     moderation = _moderation(request.content_moderation)
     reference_asset_id = None
     if request.reference is not None:
@@ -211,6 +216,7 @@ def submit_job(
             "fps": resolved.fps,
             "duration_note": resolved.duration_note,
             "last_frame_asset_id": last_frame_asset_id,
+            **edits.video_params(request),
             "content_moderation": moderation,
             "requested_model": request.model,
             # Only where a key can name the job again (kept out of take comparisons).

@@ -152,7 +152,10 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
     def _controls_for(spec: reg.ModelSpec, chosen_mode: str) -> tuple[Any, ...]:
         video = chosen_mode != "text_to_image"
         return (
-            gr.update(choices=[(MODE_LABELS[m], m) for m in spec.modes], value=chosen_mode),
+            gr.update(
+                choices=[(MODE_LABELS[m], m) for m in spec.modes if m in MODE_LABELS],
+                value=chosen_mode,
+            ),
             gr.update(visible=spec.prompt),
             gr.update(visible=spec.negative_prompt),
             gr.update(visible=chosen_mode == "image_to_video"),
