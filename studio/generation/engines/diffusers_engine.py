@@ -281,7 +281,9 @@ class DiffusersEngine:
             parameter = params.get(name)
             return parameter is not None and parameter.kind is not inspect.Parameter.VAR_KEYWORD
 
-        kwargs: dict[str, Any] = {"output_type": "np"}
+        # Tensors out, turned into uint8 where they are (on the GPU): a float
+        # numpy copy of a 720p clip costs seconds next to the pipeline's own time.
+        kwargs: dict[str, Any] = {"output_type": "pt"}
 
         def offer(name: str, value: object) -> None:
             if accepts(name):
@@ -480,7 +482,8 @@ def _to_frames(output: Any) -> np.ndarray:
     elif isinstance(item, list | tuple):
         array = np.stack([np.asarray(_as_rgb(frame)) for frame in item])
     elif isinstance(item, torch.Tensor):
-        array = item.detach().float().cpu().numpy()
+        pixels = item.detach().float().nan_to_num(0.0).clamp(0.0, 1.0)
+        array = pixels.mul(255.0).round().to(torch.uint8).cpu().numpy()
     else:
         array = np.asarray(item)
     if array.ndim == 3:
