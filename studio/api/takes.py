@@ -232,7 +232,7 @@ def extend(
     "/takes/{take_id}/restyle",
     response_model=TakeTaskOut,
     summary="video_to_video over this take under a new prompt -> task id",
-    responses={**BODY_ERRORS, **errors(409)},
+    responses=BODY_ERRORS,
 )
 def restyle(
     take_id: IdPath, body: RestyleIn, actor: ActorDep, session: SessionDep, gen: GenDep
