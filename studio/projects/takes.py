@@ -240,9 +240,10 @@ def restyle_take(
         assert job is not None
         settings.update(ratio=job.params.get("ratio"), duration=job.params.get("duration"))
     able = edits.able_models(gen.registry)
-    if model is None and not able:
+    if not model and not able:
         raise InvalidInput("No model here can restyle a video.", code="unsupported_mode")
-    spec = gen.registry.get(model or able[0], edits.MODE)
+    installed = [k for k in able if reg.weights_available(gen.registry.get(k))]
+    spec = gen.registry.get(model or (installed or able)[0], edits.MODE)
     if not spec.supports(edits.MODE):
         raise InvalidInput(edits.unsupported_message(spec, gen.registry), code="unsupported_mode")
     output = view(session, actor, parent).output_asset_id
