@@ -87,7 +87,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
         migrate.upgrade(settings.database_url)
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
-    tasks.configure([q for q in queues if q in ("gpu", "cpu")])
+    gpu_plan = _gpu_plan(args, settings) if "gpu" in queues else None
+    tasks.configure([q for q in queues if q in ("gpu", "cpu")], gpu_plan)
     celery = create_celery(settings)
     # "gpu"/"cpu" are logical queues; Celery's names carry the install's prefix.
     names = [celery_queue(settings, q) if q in ("gpu", "cpu") else q for q in queues]
@@ -106,6 +107,31 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
             "--without-mingle",
         ]
     )
+
+
+def _gpu_plan(args: argparse.Namespace, settings: Settings) -> Any:
+    """One worker per GPU: pin the process to `--gpu N`, then check the registry's
+    models against that GPU's free memory. Refused models are said here, at
+    start; a GPU that can hold none of them stops the worker."""
+    import os
+
+    from studio.generation import gpu_memory
+    from studio.generation.registry import load_registry
+
+    if args.gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)  # before torch is imported
+    from studio.generation.engines.diffusers_device import free_memory_gb
+
+    free = free_memory_gb()
+    if free is None:
+        return None  # no CUDA: CPU runs, the settings' memory budget applies
+    try:
+        plan = gpu_memory.check_worker(load_registry(settings.models_file), free)
+    except gpu_memory.NothingFits as exc:
+        raise CommandError(str(exc)) from None
+    for message in plan.refused.values():
+        print(f"studio worker: {message}", file=sys.stderr, flush=True)
+    return plan
 
 
 def cmd_worker_health(args: argparse.Namespace, settings: Settings) -> None:
@@ -392,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--loglevel", default="info")
     worker.add_argument("--no-migrate", action="store_true")
+    worker.add_argument(
+        "--gpu", type=int, help="pin this worker to one GPU (run one worker per GPU)"
+    )
     worker.set_defaults(run=cmd_worker)
 
     health = sub.add_parser(

@@ -57,6 +57,17 @@ class ExtendIn(Strict):
     model: str | None = Field(default=None, max_length=80)
 
 
+class RestyleIn(Strict):
+    prompt: str = Field(min_length=1, max_length=5000, description="What the take becomes")
+    model: str | None = Field(
+        default=None, max_length=80, description="A model with video_to_video; default: the first"
+    )
+    strength: float | None = Field(
+        default=None, description="0.1 to 1: how far from the source (default 0.7)"
+    )
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+
+
 class MarkIn(Strict):
     favorite: bool | None = None
     rating: int | None = Field(default=None, description="1 to 5; 0 clears it")
@@ -237,6 +248,28 @@ def extend(
     take_id: IdPath, body: ExtendIn, actor: ActorDep, session: SessionDep, gen: GenDep
 ) -> TakeTaskOut:
     return _created(session, takes.extend_take(session, actor, take_id, gen, model=body.model))
+
+
+@router.post(
+    "/takes/{take_id}/restyle",
+    response_model=TakeTaskOut,
+    summary="video_to_video over this take under a new prompt -> task id",
+    responses=BODY_ERRORS,
+)
+def restyle(
+    take_id: IdPath, body: RestyleIn, actor: ActorDep, session: SessionDep, gen: GenDep
+) -> TakeTaskOut:
+    take = takes.restyle_take(
+        session,
+        actor,
+        take_id,
+        gen,
+        prompt=body.prompt,
+        model=body.model,
+        strength=body.strength,
+        seed=body.seed,
+    )
+    return _created(session, take)
 
 
 @router.post(

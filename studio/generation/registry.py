@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from studio.errors import InvalidInput
 
-MODES = ("text_to_image", "text_to_video", "image_to_video")
+# video_to_video restyles a take (its source video) under a new prompt.
+MODES = ("text_to_image", "text_to_video", "image_to_video", "video_to_video")
 ENGINES = ("diffusers", "animatic")
 CAMERA_SUPPORT = ("native", "prompt", "none")
 CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "tilt_up", "tilt_down")

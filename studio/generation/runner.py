@@ -20,11 +20,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from studio.config import Settings
 from studio.db.base import utcnow
@@ -162,6 +163,7 @@ class JobRunner:
             if params.get("sound_asset_id") is not None:
                 sound = session.get(Asset, int(params["sound_asset_id"]))
                 params["sound"] = [sound.storage_key, sound.codec] if sound else None
+            params.update(_source_video_key(session, params))
         watch = Watch(claim.job_id)
         watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
         watcher.start()
@@ -226,8 +228,11 @@ class JobRunner:
             self._reference(reference_key) as image_path,
             self._reference(params.get("last_frame_key")) as last_image_path,
             self._given_sound(params) as given,
+            self._reference(params.get("source_key")) as video_path,
         ):
             request = self._request(mode, params, image_path, last_image_path)
+            if video_path is not None:  # video_to_video: the take being restyled
+                request = replace(request, video_path=video_path, strength=params.get("strength"))
             started = time.monotonic()
             output = engine.run(spec, request, watch.step)
             seconds = time.monotonic() - started
@@ -541,3 +546,11 @@ def _sound(output: EngineOutput) -> Iterator[ffmpeg.SoundFile | None]:
         return
     with tempfile.TemporaryDirectory(prefix="sound-") as scratch:
         yield ffmpeg.write_wav(output.audio, output.sample_rate, Path(scratch) / "sound.wav")
+
+
+def _source_video_key(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+    """video_to_video: the storage key of the source take's video, read with the job."""
+    if params.get("source_asset_id") is None:
+        return {}
+    source = session.get(Asset, int(params["source_asset_id"]))
+    return {"source_key": source.storage_key if source else None}

@@ -22,8 +22,8 @@ from studio.accounts.models import Role
 from studio.db.base import utcnow
 from studio.db.session import on_commit
 from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
+from studio.generation import edits, waiting
 from studio.generation import registry as reg
-from studio.generation import waiting
 from studio.generation.models import ACTIVE, Job, JobStatus
 from studio.generation.scheduler import pairs
 from studio.generation.waiting import Wait
@@ -60,6 +60,8 @@ class Submission:
     motion_strength: float | None = None
     reference: Reference | None = None
     last_frame: Reference | None = None  # image_to_video ends on this frame (where supported)
+    source_video: int | None = None  # video_to_video: the video asset to restyle
+    strength: float | None = None  # video_to_video: 0 keeps the source, 1 ignores it
     idempotency_key: str | None = None
     title: str | None = None  # animatic card text (a shot code) when there is no image
     # A sound file (voice-over, temp music) laid under the clip: models with audio_file.
@@ -85,6 +87,8 @@ class Submission:
                 "title",
                 "content_moderation",
                 "sound_asset_id",
+                "source_video",
+                "strength",
             )
         }
         fields["reference"] = _reference_digest(self.reference)
@@ -180,6 +184,7 @@ def submit_job(
                 + (f"Models that can: {', '.join(able)}." if able else "No model here can."),
                 code="unsupported_control",
             )
+    edits.check_video_to_video(session, actor, workspace_id, request, spec, registry)
     moderation = _moderation(request.content_moderation)
     if request.sound_asset_id is not None:
         if not spec.audio_file or request.mode == "text_to_image":
@@ -224,6 +229,7 @@ def submit_job(
             "duration_note": resolved.duration_note,
             "last_frame_asset_id": last_frame_asset_id,
             "sound_asset_id": request.sound_asset_id,
+            **edits.video_params(request),
             "content_moderation": moderation,
             "requested_model": request.model,
             # Only where a key can name the job again (kept out of take comparisons).

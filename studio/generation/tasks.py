@@ -19,7 +19,8 @@ from celery import shared_task
 
 from studio.config import Settings, get_settings
 from studio.db.session import Database
-from studio.generation import scheduler
+from studio.generation import engines, scheduler
+from studio.generation.gpu_memory import GpuPlan, served_registry
 from studio.generation.registry import load_registry
 from studio.generation.runner import JobRunner, make_worker_id
 from studio.generation.webhooks import WebhookSender
@@ -49,12 +50,15 @@ class WorkerRuntime:
 
 _runtime: WorkerRuntime | None = None
 _queues: list[str] = ["gpu", "cpu"]
+_gpu_plan: GpuPlan | None = None
 
 
-def configure(queues: list[str]) -> None:
-    """Called by `studio worker` before the worker starts: the logical queues it serves."""
-    global _queues
+def configure(queues: list[str], gpu_plan: GpuPlan | None = None) -> None:
+    """Called by `studio worker` before the worker starts: the logical queues it
+    serves and, on a GPU, what fits there (gpu_memory.plan_gpu)."""
+    global _queues, _gpu_plan
     _queues = list(queues)
+    _gpu_plan = gpu_plan
 
 
 def runtime() -> WorkerRuntime:
@@ -68,6 +72,8 @@ def runtime() -> WorkerRuntime:
         registry = load_registry(settings.models_file)
         webhooks = WebhookSender(db, settings)
         dispatcher = CeleryDispatcher(create_celery(settings), settings)
+        if _gpu_plan is not None:  # never claim what this GPU cannot hold
+            registry = served_registry(registry, _gpu_plan)
         runner = JobRunner(
             db,
             settings,
@@ -77,6 +83,10 @@ def runtime() -> WorkerRuntime:
             on_finished=webhooks.job_finished,
             on_claimed=dispatcher.wake,
         )
+        if _gpu_plan is not None:  # the warm cache gets this GPU's free memory
+            engines.configure(
+                "diffusers", memory_budget_gb=_gpu_plan.budget_gb, threads=settings.torch_threads
+            )
         _runtime = WorkerRuntime(settings, runner, dispatcher, db, webhooks)
     return _runtime
 

@@ -480,8 +480,11 @@ def read_frames(
     max_frames: int | None = None,
     *,
     allowed_formats: tuple[str, ...] = DEFAULT_FORMATS,
+    size: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Decode frames as a (T, H, W, 3) uint8 RGB array (the first ``max_frames``)."""
+    """Decode frames as a (T, H, W, 3) uint8 RGB array (the first ``max_frames``),
+    scaled to ``size`` (width, height) as they are decoded when given."""
+    scale = {"width": size[0], "height": size[1]} if size else {}
     container, _ = _open(Path(path), allowed_formats)
     out: list[np.ndarray] = []
     try:
@@ -490,7 +493,7 @@ def read_frames(
         if max_frames is not None and max_frames <= 0:
             raise ValueError("max_frames must be positive")
         for frame in container.decode(stream):
-            out.append(frame.to_ndarray(format="rgb24"))
+            out.append(frame.to_ndarray(format="rgb24", **scale))
             if max_frames is not None and len(out) >= max_frames:
                 break
     except av.FFmpegError as exc:

@@ -22,6 +22,7 @@ from studio.accounts.access import Actor
 from studio.accounts.models import Role
 from studio.db.base import utcnow
 from studio.errors import Conflict, InvalidInput, NotFound
+from studio.generation import edits
 from studio.generation import registry as reg
 from studio.generation import service as jobs
 from studio.generation.context import Generation
@@ -237,6 +238,63 @@ def extend_take(
     return _new_take(session, actor, shot, project, submission, gen, parent, TakeLineage.EXTENSION)
 
 
+def restyle_take(
+    session: Session,
+    actor: Actor,
+    take_id: int,
+    gen: Generation,
+    *,
+    prompt: str,
+    model: str | None = None,
+    strength: float | None = None,
+    seed: int | None = None,
+) -> Take:
+    """video_to_video over a finished take (generated or uploaded) under a new
+    prompt: a new take of the same shot whose parent is the source take."""
+    parent = get_take(session, actor, take_id, Role.EDITOR)
+    shot, project, settings = _shot_settings(session, parent)
+    if parent.job_id is not None:
+        job = session.get(Job, parent.job_id)
+        assert job is not None
+        settings.update(ratio=job.params.get("ratio"), duration=job.params.get("duration"))
+    able = edits.able_models(gen.registry)
+    if not model and not able:
+        raise InvalidInput("No model here can restyle a video.", code="unsupported_mode")
+    installed = [k for k in able if reg.weights_available(gen.registry.get(k))]
+    spec = gen.registry.get(model or (installed or able)[0], edits.MODE)
+    if not spec.supports(edits.MODE):
+        raise InvalidInput(edits.unsupported_message(spec, gen.registry), code="unsupported_mode")
+    output = view(session, actor, parent).output_asset_id
+    asset = session.get(Asset, output) if output else None
+    if asset is None or not asset.mime.startswith("video/"):
+        raise InvalidInput("Only a finished video take can be restyled.", code="take_not_ready")
+    duration = settings.get("duration") or (round(asset.duration) if asset.duration else None)
+    submission = jobs.Submission(
+        mode=edits.MODE,
+        prompt=prompt,
+        model=spec.key,
+        ratio=_ratio_for(spec, settings.get("ratio")),
+        duration=_duration_for(spec, duration),
+        seed=seed,
+        source_video=asset.id,
+        strength=strength,
+        title=shot.code,
+    )
+    # A variation of its parent in the lineage (the column's values are fixed
+    # by a CHECK constraint); the job's mode says it is a restyle.
+    return _new_take(
+        session,
+        actor,
+        shot,
+        project,
+        submission,
+        gen,
+        parent,
+        TakeLineage.VARIATION,
+        action="take.restyle",
+    )
+
+
 def _last_frame(gen: Generation, key: str) -> Any:
     """The take's last frame, read from a scratch copy; a readable error otherwise."""
     try:
@@ -410,6 +468,7 @@ def _new_take(
     gen: Generation,
     parent: Take | None,
     lineage: TakeLineage | None,
+    action: str | None = None,
 ) -> Take:
     job, _ = jobs.submit_job(
         session,
@@ -431,7 +490,8 @@ def _new_take(
     )
     session.add(take)
     session.flush()
-    _audit(session, actor, project, take, f"take.{lineage.value if lineage else 'generated'}")
+    action = action or f"take.{lineage.value if lineage else 'generated'}"
+    _audit(session, actor, project, take, action)
     return take
 
 
@@ -458,6 +518,7 @@ TAKE_VERBS = {
     "take.reroll": "re-rolled into",
     "take.variation": "made a variation:",
     "take.extension": "extended into",
+    "take.restyle": "restyled into",
     "take.uploaded": "uploaded",
     "take.selected": "circled",
 }

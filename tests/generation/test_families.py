@@ -64,7 +64,14 @@ def reference_png() -> bytes:
 
 
 def families(registry: Registry) -> list[tuple[str, str]]:
-    return [(s.key, m) for s in registry.all() if s.engine == "diffusers" for m in s.modes]
+    """(model, mode) for each /v1/<mode> route; video_to_video is a take's restyle."""
+    return [
+        (s.key, m)
+        for s in registry.all()
+        if s.engine == "diffusers"
+        for m in s.modes
+        if m != "video_to_video"
+    ]
 
 
 def check_output(
@@ -117,7 +124,7 @@ def test_each_family_generates_through_the_api(
         response = client.post(f"/v1/{mode}", json=body, headers=auth)
         assert response.status_code == 200, (model, mode, response.text)
         submitted[(model, mode)] = response.json()["id"]
-    assert len(submitted) >= 6  # SD, LTX (t2v + i2v), SVD, AnimateDiff, Wan
+    assert len(submitted) >= 13  # SD, LTX x2, SVD, AnimateDiff, Wan, Wan 2.2 x4, Hunyuan x2, FLUX.2
     for (model, mode), task_id in submitted.items():
         task = wait_task(client, key, task_id, {"SUCCEEDED", "FAILED"}, timeout=180)
         assert task["status"] == "SUCCEEDED", (model, mode, task, stack.worker_logs())
@@ -163,6 +170,10 @@ def test_each_mode_generates_through_the_page_handler(
         ("tiny-ltx", "image_to_video", image, 1),
         ("tiny-svd", "image_to_video", image, 1),
         ("tiny-ltx2", "text_to_video", None, 1),
+        ("tiny-wan22-5b", "text_to_video", None, 1),
+        ("tiny-wan22-i2v-a14b", "image_to_video", image, 1),
+        ("tiny-hunyuan15-i2v", "image_to_video", image, 1),
+        ("tiny-flux2-klein", "text_to_image", None, None),
     ]
     for model, mode, reference, duration in cases:
         spec = tiny_registry.get(model)
@@ -187,3 +198,108 @@ def test_each_mode_generates_through_the_page_handler(
     for task in tasks:
         done = wait_task(client, key, task["id"], {"SUCCEEDED", "FAILED"}, timeout=180)
         assert done["status"] == "SUCCEEDED", (done, stack.worker_logs())
+
+
+def data_uri(color: tuple[int, int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 48), color).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_first_and_last_frame_reach_the_pipeline(stack: Stack, team, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """promptImage [first, last] on Wan 2.2 I2V A14B: the last frame changes the clip
+    (same seed); a model without first-last-frame refuses it, nothing queued."""
+    client, key, _ = team
+    auth = {"Authorization": f"Bearer {key}"}
+    first = {"uri": data_uri((220, 30, 30)), "position": "first"}
+    last = {"uri": data_uri((30, 30, 220)), "position": "last"}
+    clips = []
+    for images in ([first], [first, last]):
+        body = {
+            "model": "tiny-wan22-i2v-a14b",
+            "ratio": RATIO,
+            "duration": 1,
+            "promptText": "a door opens",
+            "promptImage": images,
+            "seed": 4,
+        }
+        response = client.post("/v1/image_to_video", json=body, headers=auth)
+        assert response.status_code == 200, response.text
+        task = wait_task(client, key, response.json()["id"], {"SUCCEEDED", "FAILED"}, timeout=120)
+        assert task["status"] == "SUCCEEDED", (task, stack.worker_logs())
+        path = tmp_path / f"{len(clips)}.mp4"
+        path.write_bytes(client.get(task["output"][0]).content)
+        clips.append(ffmpeg.read_frames(path))
+    assert clips[0].shape == clips[1].shape
+    assert not np.array_equal(clips[0], clips[1])
+
+    before = len(client.get("/v1/tasks", headers=auth).json()["tasks"])
+    for model in ("tiny-ltx", "tiny-wan22-5b"):
+        refused = client.post(
+            "/v1/image_to_video",
+            json={"model": model, "promptText": "x", "promptImage": [first, last]},
+            headers=auth,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "unsupported_control"
+        assert "tiny-wan22-i2v-a14b" in refused.json()["message"]
+    assert len(client.get("/v1/tasks", headers=auth).json()["tasks"]) == before
+
+
+def test_restyle_a_take_records_its_source(
+    stack: Stack, team, tiny_registry: Registry, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """video_to_video over an uploaded take: a new take whose parent is the source,
+    rendered by Wan's video-to-video pipeline; models without it are refused."""
+    client, key, _ = team
+    auth = {"Authorization": f"Bearer {key}"}
+    project = client.post("/v1/projects", json={"title": "Restyle"}, headers=auth).json()
+    shot = client.post(
+        f"/v1/projects/{project['id']}/shots",
+        json={"prompt": "a street at night", "target_duration": 1, "ratio": RATIO},
+        headers=auth,
+    ).json()
+    clip = tmp_path / "source.mp4"
+    ramp = np.linspace(0, 255, 24, dtype=np.uint8)[:, None, None, None]
+    ffmpeg.encode_mp4(np.broadcast_to(ramp, (24, 48, 80, 3)).copy(), 24, clip)
+    uploaded = client.post(
+        f"/v1/shots/{shot['id']}/takes/upload",
+        content=clip.read_bytes(),
+        headers={**auth, "Content-Type": "video/mp4"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    source = uploaded.json()["take"]
+
+    for model, code in (("tiny-ltx", "unsupported_mode"), ("tiny-sd", "unsupported_mode")):
+        refused = client.post(
+            f"/v1/takes/{source}/restyle",
+            json={"prompt": "as a watercolour", "model": model},
+            headers=auth,
+        )
+        assert refused.status_code == 422 and refused.json()["error"] == code, refused.text
+        assert "tiny-wan" in refused.json()["message"]
+    too_strong = client.post(
+        f"/v1/takes/{source}/restyle",
+        json={"prompt": "as a watercolour", "model": "tiny-wan", "strength": 3},
+        headers=auth,
+    )
+    assert too_strong.status_code == 422 and too_strong.json()["error"] == "invalid_strength"
+
+    made = client.post(
+        f"/v1/takes/{source}/restyle",
+        json={"prompt": "as a watercolour", "model": "tiny-wan", "strength": 0.5, "seed": 8},
+        headers=auth,
+    )
+    assert made.status_code == 200, made.text
+    task = wait_task(client, key, made.json()["id"], {"SUCCEEDED", "FAILED"}, timeout=120)
+    assert task["status"] == "SUCCEEDED", (task, stack.worker_logs())
+    assert task["studio"]["mode"] == "video_to_video" and task["studio"]["model"] == "tiny-wan"
+    listed = client.get(f"/v1/shots/{shot['id']}/takes", headers=auth).json()
+    restyled = next(t for t in listed if t["id"] == made.json()["take"])
+    assert restyled["parent_take_id"] == source and restyled["lineage"] == "variation"
+    path = tmp_path / "restyled.mp4"
+    path.write_bytes(client.get(task["output"][0]).content)
+    video = ffmpeg.probe(path)
+    wan = tiny_registry.get("tiny-wan")
+    assert (video.width, video.height) == tuple(wan.ratios[RATIO])
+    assert video.frames == wan.durations[1]

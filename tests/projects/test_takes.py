@@ -141,3 +141,32 @@ def test_viewers_cannot_generate_and_outsiders_see_nothing(
     ]:
         response = http.request(method, path, json={}, headers=them)
         assert response.status_code == 404, (method, path, response.text)
+
+
+def test_restyle_refuses_what_a_model_cannot_do(http: httpx.Client, shot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The shipped registry: only Wan 2.1 1.3B restyles. Asking another model, an
+    empty prompt or a strength out of range is a 422 that says so; nothing is made."""
+    _, auth, made = shot
+    clip = tmp_path / "outside.mp4"
+    ffmpeg.encode_mp4(np.full((12, 64, 96, 3), 90, dtype=np.uint8), 12, clip)
+    source = http.post(
+        f"/v1/shots/{made['id']}/takes/upload",
+        content=clip.read_bytes(),
+        headers={**auth, "Content-Type": "video/mp4"},
+    ).json()["take"]
+    for model in ("animatic", "sd-1_5", "wan2_2-ti2v-5b"):
+        refused = http.post(
+            f"/v1/takes/{source}/restyle", json={"prompt": "noir", "model": model}, headers=auth
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "unsupported_mode"
+        assert "cannot restyle" in refused.json()["message"]
+        assert "wan2_1-t2v-1_3b" in refused.json()["message"]
+    for body, code in (
+        ({"prompt": ""}, "invalid_input"),
+        ({"prompt": "noir", "strength": 0.01}, "invalid_strength"),
+        ({"prompt": "noir", "model": "no-such-model"}, "unknown_model"),
+    ):
+        refused = http.post(f"/v1/takes/{source}/restyle", json=body, headers=auth)
+        assert refused.status_code == 422 and refused.json()["error"] == code, refused.text
+    assert len(http.get(f"/v1/shots/{made['id']}/takes", headers=auth).json()) == 1

@@ -16,6 +16,7 @@ from studio.accounts.models import Role
 from studio.db.session import Database
 from studio.generation import registry as reg
 from studio.projects import takes
+from studio.ui.generate.controls import page_modes
 from tests.conftest import LiveServer
 from tests.factories import (
     add_member,
@@ -56,10 +57,10 @@ def test_the_controls_follow_every_model_and_mode(db: Database, http: httpx.Clie
     registry = reg.load_registry()  # the shipped models, installed or not
     stale = {"gen_ratio": "960:960", "gen_duration": 10, "gen_camera": "zoom_in"}
     for spec in registry.all():
-        for mode in spec.modes:
+        for mode in page_modes(spec):
             out = pick(http, spec.key, mode, **stale)
             video = mode != "text_to_image"
-            assert value(out, "gen-mode") == mode and choices(out, "gen-mode") == list(spec.modes)
+            assert value(out, "gen-mode") == mode and choices(out, "gen-mode") == page_modes(spec)
             assert visible(out, "gen-prompt") is spec.prompt
             assert visible(out, "gen-negative") is spec.negative_prompt
             assert visible(out, "gen-reference") is (mode == "image_to_video")

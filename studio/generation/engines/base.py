@@ -11,7 +11,7 @@ import numpy as np
 
 from studio.generation.registry import ModelSpec
 
-Mode = Literal["text_to_image", "text_to_video", "image_to_video"]
+Mode = Literal["text_to_image", "text_to_video", "image_to_video", "video_to_video"]
 CAMERA_MOVES = ("static", "zoom_in", "zoom_out", "pan_left", "pan_right", "tilt_up", "tilt_down")
 
 
@@ -37,6 +37,8 @@ class GenerationRequest:
     negative_prompt: str | None = None
     image_path: Path | None = None  # the reference image (image_to_video; animatic still)
     last_image_path: Path | None = None  # the frame to end on (models with last_frame)
+    video_path: Path | None = None  # the source take's video (video_to_video)
+    strength: float | None = None  # video_to_video: how far from the source, 0..1
     camera_move: str | None = None  # one of CAMERA_MOVES
     motion_strength: float | None = None  # 0..1
     title: str | None = None  # animatic card text when there is no image (shot code)

@@ -23,6 +23,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from transformers.utils import logging as transformers_logging
 
 from studio.generation.engines.base import EngineOutput, GenerationRequest, ProgressFn
 from studio.generation.registry import ModelSpec
+from studio.media import ffmpeg
 
 # A loaded diffusers pipeline. Typed loosely: diffusers' lazy exports hide the
 # pipeline attributes from mypy.
@@ -46,6 +48,8 @@ DEFAULT_THREADS = 2  # as Settings.torch_threads
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # Pipelines decode video in chunks of this many frames (SVD's decode_chunk_size).
 DECODE_CHUNK = 8
+# A restyle reads at most this many frames of its source take (10 s at 60 fps).
+MAX_SOURCE_FRAMES = 600
 
 
 class EngineError(RuntimeError):
@@ -99,7 +103,8 @@ class DiffusersEngine:
             pipe, load_seconds = self._pipeline(spec, class_name)
             kwargs = self._call_kwargs(pipe, request, progress)
             started = time.perf_counter()
-            output = pipe(**kwargs)
+            with _step_progress(pipe, kwargs, request.steps, progress):
+                output = pipe(**kwargs)
             seconds = time.perf_counter() - started
         frames = _to_frames(output)
         if request.mode == "text_to_image":
@@ -130,6 +135,13 @@ class DiffusersEngine:
     def warm_keys(self) -> list[tuple[str, str | None]]:
         """Warm weights, least recently used first."""
         return list(self._cache)
+
+    def adopt(self, spec: ModelSpec, class_name: str, pipe: Pipeline) -> None:
+        """Keep an already built pipeline warm for `spec` (bench/gpu.py builds
+        full-size random-weight models in memory; nothing is read from disk)."""
+        with self._lock:
+            self._make_room(spec.memory_gb, keep=None)
+            self._cache[_key(spec)] = _Warm(pipes={class_name: pipe}, memory_gb=spec.memory_gb)
 
     def unload_all(self) -> None:
         with self._lock:
@@ -272,7 +284,9 @@ class DiffusersEngine:
             parameter = params.get(name)
             return parameter is not None and parameter.kind is not inspect.Parameter.VAR_KEYWORD
 
-        kwargs: dict[str, Any] = {"output_type": "np"}
+        # Tensors out, turned into uint8 where they are (on the GPU): a float
+        # numpy copy of a 720p clip costs seconds next to the pipeline's own time.
+        kwargs: dict[str, Any] = {"output_type": "pt"}
 
         def offer(name: str, value: object) -> None:
             if accepts(name):
@@ -298,6 +312,14 @@ class DiffusersEngine:
             if request.image_path is None:
                 raise EngineError("image_to_video needs a reference image.")
             offer("image", _reference_image(request.image_path, request.width, request.height))
+        if request.last_image_path is not None:
+            # First-last-frame (Wan 2.2 I2V A14B): never dropped when the class lacks it.
+            if not accepts("last_image"):
+                raise EngineError(f"{type(pipe).__name__} cannot end on a given frame.")
+            size = (request.width, request.height)
+            kwargs["last_image"] = _reference_image(request.last_image_path, *size)
+        if request.mode == "video_to_video":
+            self._offer_source_video(request, accepts, kwargs)
         if request.motion_strength is not None:
             strength = min(max(request.motion_strength, 0.0), 1.0)
             offer("motion_bucket_id", 1 + round(strength * 254))
@@ -319,8 +341,58 @@ class DiffusersEngine:
             offer("callback_steps", 1)
         return kwargs
 
+    @staticmethod
+    def _offer_source_video(
+        request: GenerationRequest, accepts: Callable[[str], bool], kwargs: dict[str, Any]
+    ) -> None:
+        """video_to_video: the source take's frames at the output size, sampled
+        evenly to the frame count asked (the restyle spans the whole take)."""
+        if request.video_path is None:
+            raise EngineError("video_to_video needs a source video.")
+        if not accepts("video"):
+            raise EngineError("This pipeline cannot restyle a video.")
+        source = ffmpeg.read_frames(
+            request.video_path,
+            max_frames=MAX_SOURCE_FRAMES,
+            size=(request.width, request.height),
+        )
+        picks = np.linspace(0, len(source) - 1, request.num_frames).round().astype(int)
+        kwargs["video"] = [Image.fromarray(source[i]) for i in picks]
+        if request.strength is not None:
+            if not accepts("strength"):
+                raise EngineError("This pipeline has no restyle strength.")
+            kwargs["strength"] = request.strength
+
 
 # ---------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _step_progress(
+    pipe: Pipeline, kwargs: dict[str, Any], steps: int, progress: ProgressFn
+) -> Iterator[None]:
+    """Progress and cancel for pipelines that take no step callback (HunyuanVideo
+    1.5): the scheduler's step runs once per denoising step, so it reports
+    instead, for this call only. JobCanceled raised there stops before decoding."""
+    scheduler = getattr(pipe, "scheduler", None)
+    if "callback_on_step_end" in kwargs or "callback" in kwargs or scheduler is None:
+        yield
+        return
+    original = scheduler.step
+    done = 0
+
+    def step(*args: Any, **step_kwargs: Any) -> Any:
+        nonlocal done
+        result = original(*args, **step_kwargs)
+        done += 1
+        progress(done, steps)
+        return result
+
+    scheduler.step = step
+    try:
+        yield
+    finally:
+        del scheduler.step  # the instance attribute: the class's method again
 
 
 def _key(spec: ModelSpec) -> tuple[str, str | None]:
@@ -413,7 +485,8 @@ def _to_frames(output: Any) -> np.ndarray:
     elif isinstance(item, list | tuple):
         array = np.stack([np.asarray(_as_rgb(frame)) for frame in item])
     elif isinstance(item, torch.Tensor):
-        array = item.detach().float().cpu().numpy()
+        pixels = item.detach().float().nan_to_num(0.0).clamp(0.0, 1.0)
+        array = pixels.mul(255.0).round().to(torch.uint8).cpu().numpy()
     else:
         array = np.asarray(item)
     if array.ndim == 3:

@@ -126,8 +126,8 @@ TINY_MODELS: dict[str, dict[str, object]] = {
     },
     "tiny-wan": {
         "name": "Tiny Wan 2.1 (random weights)",
-        "modes": ["text_to_video"],
-        "pipelines": {"text_to_video": "WanPipeline"},
+        "modes": ["text_to_video", "video_to_video"],
+        "pipelines": {"text_to_video": "WanPipeline", "video_to_video": "WanVideoToVideoPipeline"},
         "ratios": {"1280:720": [64, 32], "960:960": [32, 32]},
         "durations": {1: 9, 2: 17},
         "default_guidance": 5.0,
@@ -443,6 +443,14 @@ BUILDERS: dict[str, Callable[[], Any]] = {
 }
 
 
+def all_families() -> tuple[dict[str, dict[str, object]], dict[str, Callable[[], Any]]]:
+    """Registry fields and builders of every tiny family: these and the current
+    models' (Wan 2.2, HunyuanVideo 1.5, FLUX.2), which live in their own module."""
+    from studio.generation.engines import diffusers_tiny_current as current
+
+    return {**TINY_MODELS, **current.TINY_MODELS}, {**BUILDERS, **current.BUILDERS}
+
+
 # ------------------------------------------------------------------ registry
 
 
@@ -470,7 +478,7 @@ def _toml_key(key: object) -> str:
 def registry_toml(keys: list[str]) -> str:
     parts = [ANIMATIC_ENTRY]
     for key in keys:
-        fields = dict(TINY_MODELS[key])
+        fields = dict(all_families()[0][key])
         entry: dict[str, object] = {
             "name": fields["name"],
             "engine": "diffusers",
@@ -490,6 +498,7 @@ def registry_toml(keys: list[str]) -> str:
             camera_move=fields["camera_move"],
             motion_strength=fields["motion_strength"],
             **({"audio": True} if fields.get("audio") else {}),
+            last_frame=fields.get("last_frame", False),
             dtype="float32",
             memory_gb=0.05,
             description="Random weights for tests: the output is noise.",
@@ -503,9 +512,10 @@ def make_tiny(directory: Path, families: list[str] | None = None) -> Path:
     """Write the tiny pipelines and their models.toml under `directory`; return the toml path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    keys = list(families) if families is not None else list(BUILDERS)
+    builders = all_families()[1]
+    keys = list(families) if families is not None else list(builders)
     for key in keys:
-        pipeline = BUILDERS[key]()
+        pipeline = builders[key]()
         pipeline.save_pretrained(directory / key)
     toml_path = directory / "models.toml"
     toml_path.write_text(registry_toml(keys))

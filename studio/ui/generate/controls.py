@@ -43,8 +43,14 @@ def seconds_label(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def page_modes(spec: reg.ModelSpec) -> list[str]:
+    """The modes this page offers: a restyle (video to video) starts from a take, on
+    the shot page or the API, not here."""
+    return [m for m in spec.modes if m in MODE_LABELS]
+
+
 def mode_choices(modes: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
-    return [(MODE_LABELS[m], m) for m in modes]
+    return [(MODE_LABELS[m], m) for m in modes if m in MODE_LABELS]
 
 
 def ratio_choices(spec: reg.ModelSpec) -> list[str]:
@@ -67,7 +73,8 @@ class Current:
 
 def chosen_mode(spec: reg.ModelSpec, mode: Any) -> str:
     """The mode kept when switching to `spec`: the same one if it can, else its first."""
-    return mode if isinstance(mode, str) and spec.supports(mode) else spec.modes[0]
+    offered = page_modes(spec)
+    return mode if isinstance(mode, str) and mode in offered else offered[0]
 
 
 def has_camera(spec: reg.ModelSpec, mode: str) -> bool:
