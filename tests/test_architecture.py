@@ -61,8 +61,8 @@ def test_only_the_diffusers_engine_imports_torch() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_media_ffmpeg_and_storage_are_pure() -> None:  # s3.py: the storage backend too
-    for name in ("ffmpeg.py", "storage.py", "s3.py"):
+def test_media_ffmpeg_and_storage_are_pure() -> None:  # and the backends, cut assembly, sound
+    for name in ("ffmpeg.py", "storage.py", "s3.py", "assemble.py", "sounds.py", "audio.py"):
         path = STUDIO / "media" / name
         if path.exists():
             bad = [

@@ -657,7 +657,7 @@ def concat_copy(sources: list[Path], target: Path, *, video_only: bool = False) 
     """Join clips that share codec, size and frame rate without re-encoding.
 
     ``video_only``: the picture alone (the clips' sound is left out; a cut's
-    sound track is built separately, see projects/roughcut_sound.py).
+    sound track is built separately, see media/assemble.py).
 
     Returns the written file's SHA-256 and probe, both taken while it is
     being flushed to disk (the hash on a second thread).

@@ -19,13 +19,12 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +36,7 @@ from studio.generation import kinds
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import Job, JobStatus
-from studio.media import ffmpeg
+from studio.media import assemble, ffmpeg
 from studio.media.models import Asset
 from studio.media.storage import ObjectMissing, Storage
 from studio.projects import activity, roughcut_sound, sounds
@@ -258,15 +257,8 @@ class Rendered:
     info: ffmpeg.Probe  # of the file written to the target
 
 
-class CutFailed(ffmpeg.MediaError):
+class CutFailed(assemble.AssemblyFailed):
     """The cut cannot be trusted; the message names the shot (never a path)."""
-
-
-@dataclass
-class _Input:
-    path: Path
-    code: str | None  # None for the title card
-    probe: ffmpeg.Probe
 
 
 def run_job(job: kinds.KindJob) -> kinds.Made:
@@ -330,13 +322,9 @@ def render(
             for a in assets.values()
         }
         bed = roughcut_sound.bed_row(session, params.get("music"))
-    total = len(clips) + 2
-    with (
-        tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="roughcut-poster") as pool,
-    ):
+    with tempfile.TemporaryDirectory(prefix="roughcut-") as scratch:
         work = Path(scratch)
-        inputs: list[_Input] = []
+        pieces: list[assemble.Piece] = []
         fetched = _fetch(storage, clips, known, work)
         if params.get("title_card"):
             path = work / "title.mp4"
@@ -349,7 +337,7 @@ def render(
                 title=str(params["title"]),
                 caption=f"Rough cut v{params['version']}",
             )
-            inputs.append(_Input(path, None, ffmpeg.probe(path)))
+            pieces.append(assemble.Piece(path, None, ffmpeg.probe(path)))
         for index, clip in enumerate(clips):
             code = str(clip["code"])
             if clip.get("slate"):
@@ -363,7 +351,7 @@ def render(
                     title=code,
                     caption="No take circled. " + str(clip.get("description") or ""),
                 )
-                inputs.append(_Input(path, code, ffmpeg.probe(path)))
+                pieces.append(assemble.Piece(path, code, ffmpeg.probe(path)))
                 continue
             row = known.get(clip["asset_id"])
             if row is None:
@@ -375,66 +363,26 @@ def render(
                     f"{code}: its circled take in the media store is not the file that was "
                     "recorded; upload it again or circle another take."
                 )
-            recorded_probe = None
             if mime.startswith("image/"):
                 source = _still_clip(source, work / f"still-{index:03d}.mp4", fps, code)
+                probe = assemble.probe_piece(source, code)
             else:
-                recorded_probe = _recorded(row)
-            inputs.append(_Input(source, code, recorded_probe or _probe_input(source, code)))
-        step(1, total)
-        overlay = bool(params.get("overlay_codes"))
-        recorded = [known[c["asset_id"]][2:7] for c in clips if c.get("asset_id") in known]
-        if not overlay and _can_copy(inputs, recorded):
-            joined, lengths = [i.path for i in inputs], [i.probe for i in inputs]
-            method = "copy"
-        else:
-            joined, lengths = [], []
-            for index, item in enumerate(inputs):
-                overlay_png = None
-                if overlay and item.code:
-                    overlay_png = work / f"overlay-{index}.png"
-                    _code_overlay(item.code, width, height).save(overlay_png)
-                out = work / f"norm-{index:03d}.mp4"
-                try:
-                    ffmpeg.normalize_clip(
-                        item.path, out, width=width, height=height, fps=fps, overlay_png=overlay_png
-                    )
-                    lengths.append(ffmpeg.probe(out))
-                except ffmpeg.MediaError:
-                    raise CutFailed(f"{_name(item)}: re-encoding its clip failed.") from None
-                _check_length(item, item.probe.duration, lengths[-1], fps)
-                joined.append(out)
-                step(index + 2, total)
-            method = "normalized"
-        posted: Future[None] | None = None
-        if poster is not None:
-            posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
-        music = roughcut_sound.fetch_bed(storage, bed, work)
-        try:
-            if music is not None or any(item.probe.has_audio for item in inputs):
-                clips_heard = [
-                    roughcut_sound.Clip(i.path, i.probe, length.duration)
-                    for i, length in zip(inputs, lengths, strict=True)
-                ]
-                result = roughcut_sound.join_with_sound(joined, clips_heard, target, work, music)
-            else:
-                result = ffmpeg.concat_copy(joined, target)
-        except roughcut_sound.SoundFailed as exc:
-            raise CutFailed(exc.message) from None
-        except ffmpeg.MediaError:
-            for item in inputs:  # which one? the first that does not probe
-                _probe_input(item.path, _name(item))
-            raise CutFailed("Joining the clips failed; no cut was made.") from None
-        try:
-            _check_total(inputs, lengths, result.probe)
-        except CutFailed:
-            for item in inputs:  # an input that does not even probe is the better name
-                _probe_input(item.path, _name(item))
-            raise
-        if posted is not None:
-            posted.result()
-        step(total, total)
-        return Rendered(method, result.sha256, result.probe)
+                probe = _recorded(row) or assemble.probe_piece(source, code)
+            pieces.append(assemble.Piece(source, code, probe, recorded=row[2:7]))
+        step(1, len(pieces) + 2)
+        done = assemble.assemble(
+            pieces,
+            target,
+            work,
+            width=width,
+            height=height,
+            fps=fps,
+            overlay_codes=bool(params.get("overlay_codes")),
+            bed=roughcut_sound.fetch_bed(storage, bed, work),
+            poster=poster,
+            step=lambda n, total: step(n + 1, total + 1),
+        )
+        return Rendered(done.method, done.sha256, done.info)
 
 
 def _fetch(
@@ -482,17 +430,6 @@ def _recorded(row: tuple[Any, ...]) -> ffmpeg.Probe | None:
     )
 
 
-def _probe_input(path: Path, code: str) -> ffmpeg.Probe:
-    try:
-        return ffmpeg.probe(path)
-    except ffmpeg.MediaError as exc:
-        raise CutFailed(f"{code}: its circled take cannot be read ({exc.message})") from None
-
-
-def _name(item: _Input) -> str:
-    return item.code or "The title card"
-
-
 def _card_clip(
     path: Path, width: int, height: int, fps: int, seconds: int, *, title: str, caption: str
 ) -> None:
@@ -511,72 +448,3 @@ def _still_clip(source: Path, path: Path, fps: int, code: str) -> Path:
         raise CutFailed(f"{code}: its circled image cannot be read.") from None
     ffmpeg.encode_mp4(np.repeat(still[None], fps * STILL_SECONDS, axis=0), fps, path)
     return path
-
-
-def _check_length(item: _Input, expected: float, got: ffmpeg.Probe, fps: int) -> None:
-    """A normalized clip keeps its length (within one frame of the cut's rate)."""
-    if abs(got.duration - expected) > 1.0 / fps + 1e-3:
-        raise CutFailed(
-            f"{_name(item)}: its clip came out {got.duration:.2f} s long instead of "
-            f"{expected:.2f} s; no cut was made."
-        )
-
-
-def _check_total(inputs: list[_Input], lengths: list[ffmpeg.Probe], result: ffmpeg.Probe) -> None:
-    """The cut lasts the sum of its clips, within one frame per clip, or it fails.
-
-    ffmpeg's concat exits 0 when a later file cannot be read and writes a
-    short film; this is what catches that. The shot named is the first whose
-    clip does not start where the result says it should.
-    """
-    expected = sum(p.duration for p in lengths)
-    tolerance = sum(1.0 / p.fps if p.fps else 0.05 for p in lengths) + 1e-3
-    if abs(result.duration - expected) <= tolerance:
-        return
-    elapsed = 0.0
-    culprit = inputs[-1]
-    for item, length in zip(inputs, lengths, strict=True):
-        elapsed += length.duration
-        if elapsed > result.duration + tolerance:
-            culprit = item
-            break
-    raise CutFailed(
-        f"{_name(culprit)}: the joined cut runs {result.duration:.2f} s instead of "
-        f"{expected:.2f} s, so this shot did not make it in; no cut was made."
-    )
-
-
-def _can_copy(inputs: list[_Input], recorded: list[tuple[Any, ...]]) -> bool:
-    """Stream copy is possible when every clip shares codec, size, pixel format and rate.
-
-    Judged on each input's probe (recorded when the take was stored, or taken
-    now for stills, cards and takes stored without one) and on the assets'
-    recorded values.
-    """
-    probes = [item.probe for item in inputs]
-    if not ffmpeg.clips_match(probes):
-        return False
-    first = probes[0]
-    now = (first.codec, first.width, first.height, first.pix_fmt, round(first.fps, 3))
-    return all(
-        (c, w, h, p, round(f or 0, 3)) == now or None in (c, w, h, p, f)
-        for c, w, h, p, f in recorded
-    )
-
-
-def _code_overlay(code: str, width: int, height: int) -> Image.Image:
-    """A transparent frame with the shot code in the lower left, for ffmpeg's overlay."""
-    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(12, height // 22))
-    margin = max(8, height // 40)
-    left, top, right, bottom = draw.textbbox((0, 0), code, font=font)
-    box = (
-        margin,
-        height - margin - (bottom - top) - margin,
-        margin * 3 + right - left,
-        height - margin,
-    )
-    draw.rectangle(box, fill=(0, 0, 0, 150))
-    draw.text((margin * 2, box[1] + margin // 2 - top), code, font=font, fill=(255, 255, 255, 235))
-    return image
