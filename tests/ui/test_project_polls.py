@@ -164,3 +164,15 @@ def test_poll_events_hide_progress_and_run_side_by_side(
     )
     refresh = next(fn for fn in blocks.fns.values() if fn.api_name == "refresh_project")
     assert refresh.concurrency_limit == POLL_CONCURRENCY > 1
+
+
+def test_the_page_html_leaves_the_api_description_to_programs(
+    db: Database, http: httpx.Client
+) -> None:
+    login(http, make_workspace(db).owner)
+    page = http.get("/", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert 'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};' in page.text
+    assert "refresh_project" in page.text  # the page's own config still names its events
+    info = http.get("/gradio_api/info").json()
+    assert "/refresh_project" in info["named_endpoints"]  # gradio_client reads this
