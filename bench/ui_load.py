@@ -43,7 +43,7 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ui_stack as stack  # noqa: E402
+import ui_stack as stack
 
 POLL_SECONDS = 2.0
 GENERATE_SECONDS = 10.0
@@ -101,7 +101,9 @@ async def viewer(
     while time.monotonic() < until:
         tick = time.monotonic()
         tally.started += 1
-        await timed(tally, tally.polls, call(client, member.api_key, "refresh_project", data, session))
+        await timed(
+            tally, tally.polls, call(client, member.api_key, "refresh_project", data, session)
+        )
         await asyncio.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))
 
 
@@ -118,13 +120,17 @@ async def generator(
         data: list[object] = [member.project_id, shot, None, "animatic", str(number)]
         number += 1
         await timed(
-            tally, tally.generates, call(client, member.api_key, "generate_shot_take", data, session)
+            tally,
+            tally.generates,
+            call(client, member.api_key, "generate_shot_take", data, session),
         )
         await asyncio.sleep(max(0.0, GENERATE_SECONDS - (time.monotonic() - tick)))
     await poller
 
 
-async def drive(url: str, viewers: list[stack.Member], makers: list[stack.Member], seconds: float) -> Tally:
+async def drive(
+    url: str, viewers: list[stack.Member], makers: list[stack.Member], seconds: float
+) -> Tally:
     tally = Tally()
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits) as client:
@@ -201,7 +207,8 @@ def main() -> None:
             results.append((name, tally, done))
         load = os.getloadavg()
         print(
-            f"{args.viewers} viewers + {args.generators} generating, {args.seconds:.0f} s per side, "
+            f"{args.viewers} viewers + {args.generators} generating, "
+            f"{args.seconds:.0f} s per side, "
             f"Postgres; machine load (1/5/15 min) after the run: "
             f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs"
         )

@@ -48,7 +48,7 @@ PG_ADMIN = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 SECRET = "bench-secret-key-" + "x" * 40
-PASSWORD = "bench-password-1234"
+PASSWORD = "bench-password-1234"  # noqa: S105 - scratch accounts of a scratch database
 PYTHON = sys.executable
 
 
@@ -91,8 +91,10 @@ def tiny_clip() -> tuple[bytes, ffmpeg.Probe]:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "clip.mp4"
         subprocess.run(
-            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x96:rate=8"]
-            + ["-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", str(path)],
+            [
+                *("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x96:rate=8"),
+                *("-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", str(path)),
+            ],
             check=True,
         )
         return path.read_bytes(), ffmpeg.probe(path)
@@ -171,7 +173,7 @@ def export_tree(ref: str) -> Path:
     """The source tree of `ref` in a temporary folder (`git archive`)."""
     target = Path(tempfile.mkdtemp(prefix=f"bench-tree-{ref.replace('/', '_')}-"))
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", ref],
+        ["git", "-C", str(ROOT), "archive", "--format=tar", ref],  # noqa: S607
         check=True,
         capture_output=True,
     ).stdout
@@ -207,7 +209,10 @@ class Process:
         )
         if redis_prefix:
             env.update(STUDIO_REDIS_URL=REDIS_URL, STUDIO_QUEUE_PREFIX=redis_prefix)
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
+        # Kept open for the process's lifetime (its stdout).
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="bench-", suffix=".log", delete=False
+        )
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "studio.cli", *command],
             cwd=tree,
