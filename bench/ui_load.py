@@ -21,7 +21,9 @@ person with their own API key:
   their projects' viewers then see takes queue, run and finish.
 Every answer is timed from the POST to the event's `complete`. An error is
 an HTTP error, an `error` event or no answer within 30 s. Polls started in
-the window and completed are counted too.
+the window and completed are counted too, and the web process's CPU time
+(user + system, /proc) per completed event: on a shared, loaded machine the
+latencies mostly measure the machine, the CPU time measures the code.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Tally:
     generates: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     started: int = 0
+    server_cpu: float = 0.0
 
 
 async def call(
@@ -166,6 +169,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc): what the server spent,
+    whatever else the machine was doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_side(
     tree: Path, scratch: stack.Scratch, args: argparse.Namespace, label: str
 ) -> tuple[Tally, int]:
@@ -176,7 +186,9 @@ def run_side(
         people = scratch.members
         viewers = people[: args.viewers]
         makers = [people[i * 10] for i in range(args.generators) if i * 10 < len(people)]
+        spent = cpu_seconds(server.proc.pid)
         tally = asyncio.run(drive(server.url, viewers, makers, args.seconds))
+        tally.server_cpu = cpu_seconds(server.proc.pid) - spent
         with psycopg.connect(scratch.url) as conn:
             done = conn.execute("SELECT count(*) FROM jobs WHERE status = 'succeeded'").fetchone()
         return tally, int(done[0]) if done else 0
@@ -214,15 +226,16 @@ def main() -> None:
         )
         print(
             "| side | polls started / completed | poll p50 | poll p95 | poll max "
-            "| generate p50 / p95 | errors | takes finished |"
+            "| generate p50 / p95 | errors | takes finished | web CPU per event |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, t, done in results:
             print(
                 f"| {name} | {t.started} / {len(t.polls)} | {pct(t.polls, 0.5) * 1000:.0f} ms "
                 f"| {pct(t.polls, 0.95) * 1000:.0f} ms | {max(t.polls, default=0) * 1000:.0f} ms "
                 f"| {pct(t.generates, 0.5) * 1000:.0f} / {pct(t.generates, 0.95) * 1000:.0f} ms "
-                f"| {len(t.errors)} | {done} |"
+                f"| {len(t.errors)} | {done} "
+                f"| {t.server_cpu / max(1, len(t.polls) + len(t.generates)) * 1000:.1f} ms |"
             )
         for name, t, _ in results:
             if t.errors:

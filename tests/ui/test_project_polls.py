@@ -25,6 +25,7 @@ from studio.accounts.models import Role
 from studio.db.session import Database
 from studio.projects import review
 from studio.projects import service as projects
+from studio.ui.app import EVENT_CONCURRENCY
 from studio.ui.pages.project_live import PARTS, POLL_CONCURRENCY
 from tests.conftest import LiveServer
 from tests.factories import add_member, call_ui, login, make_user, make_workspace
@@ -164,6 +165,9 @@ def test_poll_events_hide_progress_and_run_side_by_side(
     )
     refresh = next(fn for fn in blocks.fns.values() if fn.api_name == "refresh_project")
     assert refresh.concurrency_limit == POLL_CONCURRENCY > 1
+    save = next(fn for fn in blocks.fns.values() if fn.api_name == "save_shot")
+    assert save.concurrency_limit == "default"  # the queue's, not one at a time for everyone
+    assert blocks._queue.default_concurrency_limit == EVENT_CONCURRENCY > 1
 
 
 def test_the_page_html_leaves_the_api_description_to_programs(
