@@ -2,22 +2,25 @@
 calls it: Gradio's call protocol with a session of its own (`session_hash`),
 so the poll remembers what this session was last sent.
 
-A poll that finds nothing new renders nothing: every output comes back as a
-skip and no statement reads what the panels show. A change renders the parts
-it touches and skips the others. Poll events hide Gradio's progress and run
-side by side (not one at a time for the whole server).
+The timer's event (`project_changes`) reads the change stamp only: when
+nothing is new it answers a skip (the page runs nothing more) and no statement
+reads what the panels show. When something changed, the render
+(`refresh_project`) sends the parts it touches and skips the others. Poll
+events hide Gradio's progress and run side by side (not one at a time for the
+whole server).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event as sa_event
 
 from studio.accounts import service as accounts
 from studio.accounts.access import Actor
@@ -33,23 +36,36 @@ from tests.factories import add_member, call_ui, login, make_user, make_workspac
 SKIP = {"__type__": "update"}
 
 
-def poll(http: httpx.Client, session: str, project: int, shot: int | None) -> dict[str, Any]:
-    """One tick of the page's timer for browser session `session`: {part: output}."""
+def event(
+    http: httpx.Client, api_name: str, session: str, project: int, shot: int | None
+) -> list[Any]:
+    """One event of browser session `session` (Gradio's call protocol)."""
     start = http.post(
-        "/gradio_api/call/refresh_project",
+        f"/gradio_api/call/{api_name}",
         json={"data": [project, shot, None], "session_hash": session},
     )
     assert start.status_code == 200, start.text
     event_id = start.json()["event_id"]
     kind = ""
-    with http.stream("GET", f"/gradio_api/call/refresh_project/{event_id}") as stream:
+    with http.stream("GET", f"/gradio_api/call/{api_name}/{event_id}") as stream:
         for line in stream.iter_lines():
             if line.startswith("event:"):
                 kind = line.split(":", 1)[1].strip()
             elif line.startswith("data:") and kind in {"complete", "error"}:
                 assert kind == "complete", line
-                return dict(zip(PARTS, json.loads(line[5:])[: len(PARTS)], strict=True))
+                return list(json.loads(line[5:]))
     raise AssertionError("no answer")
+
+
+def check(http: httpx.Client, session: str, project: int, shot: int | None) -> Any:
+    """The timer's tick: a new fingerprint when something changed, else a skip."""
+    return event(http, "project_changes", session, project, shot)[0]
+
+
+def poll(http: httpx.Client, session: str, project: int, shot: int | None) -> dict[str, Any]:
+    """The render the page runs when the fingerprint changed: {part: output}."""
+    out = event(http, "refresh_project", session, project, shot)
+    return dict(zip(PARTS, out[: len(PARTS)], strict=True))
 
 
 def skipped(value: Any) -> bool:
@@ -62,16 +78,21 @@ def skipped(value: Any) -> bool:
 
 @contextmanager
 def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
+    """The statements of the thread that read a change stamp (the server also
+    runs background threads: the embedded job runner, webhook delivery)."""
+    seen: list[tuple[int, str]] = []
+    handler: list[str] = []
 
     def record(*args: Any) -> None:
-        seen.append(str(args[2]))
+        seen.append((threading.get_ident(), str(args[2])))
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    sa_event.listen(db.engine, "before_cursor_execute", record)
     try:
-        yield seen
+        yield handler
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+        threads = {thread for thread, sql in seen if "max(activities.id)" in sql}
+        handler += [sql for thread, sql in seen if thread in threads]
 
 
 def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
@@ -89,16 +110,21 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
     shot = shots[5]["choices"][0][1]
     session = secrets.token_hex(6)
 
+    assert isinstance(check(http, session, project, shot), str)  # nothing sent yet
     first = poll(http, session, project, shot)
     assert "Harbour" in first["info"] and "SC01-SH010" in first["board"]
     assert not any(skipped(value) for value in first.values())
 
     server_db: Database = live_server.app.state.db
     with statements(server_db) as idle:
-        again = poll(http, session, project, shot)
-    assert all(skipped(value) for value in again.values()), again
+        tick = check(http, session, project, shot)
+    assert skipped(tick), tick  # the page runs nothing more
+    assert any("max(activities.id)" in sql for sql in idle), idle
     shown_columns = ("shots.description", "activities.summary", "comments.body")
     assert not [s for s in idle if any(column in s for column in shown_columns)], idle
+    assert len(idle) <= 6, idle  # the caller, the access check, the stamp
+    # The render itself, asked anyway, sends nothing either.
+    assert all(skipped(value) for value in poll(http, session, project, shot).values())
 
     # Another browser session (or a reload) gets everything again.
     assert not any(skipped(v) for v in poll(http, secrets.token_hex(6), project, shot).values())
@@ -107,6 +133,7 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
     with db.session_scope() as s:
         actor = Actor(user=accounts.get_user(s, colleague.id))  # type: ignore[arg-type]
         projects.update_project(s, actor, project, title="Harbour Lights")
+    assert isinstance(check(http, session, project, shot), str)
     renamed = poll(http, session, project, shot)
     assert "Harbour Lights" in renamed["info"]
     assert all(skipped(renamed[part]) for part in PARTS if part != "info"), renamed
@@ -118,7 +145,7 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
     commented = poll(http, session, project, shot)
     assert "The pier needs fog" in commented["comments"]
     assert "The pier needs fog" in commented["feed"]
-    assert all(skipped(v) for v in poll(http, session, project, shot).values())
+    assert skipped(check(http, session, project, shot))
 
     # Opening another shot re-sends that shot's parts only.
     other = call_ui(
@@ -155,7 +182,8 @@ def test_poll_events_hide_progress_and_run_side_by_side(
     config = http.get("/config").json()
     polls = [dep for dep in config["dependencies"] if any(t[1] == "tick" for t in dep["targets"])]
     assert polls, "the pages have timers"
-    for dep in polls:
+    renders = [dep for dep in config["dependencies"] if dep["api_name"] == "refresh_project"]
+    for dep in polls + renders:
         assert dep["show_progress"] == "hidden", dep
         assert dep["trigger_mode"] in ("once", "always_last"), dep  # never a pile-up
     blocks = next(
@@ -163,8 +191,9 @@ def test_poll_events_hide_progress_and_run_side_by_side(
         for route in live_server.app.routes
         if hasattr(getattr(route, "app", None), "get_blocks")
     )
-    refresh = next(fn for fn in blocks.fns.values() if fn.api_name == "refresh_project")
-    assert refresh.concurrency_limit == POLL_CONCURRENCY > 1
+    for name in ("project_changes", "refresh_project"):
+        poll_fn = next(fn for fn in blocks.fns.values() if fn.api_name == name)
+        assert poll_fn.concurrency_limit == POLL_CONCURRENCY > 1
     save = next(fn for fn in blocks.fns.values() if fn.api_name == "save_shot")
     assert save.concurrency_limit == "default"  # the queue's, not one at a time for everyone
     assert blocks._queue.default_concurrency_limit == EVENT_CONCURRENCY > 1

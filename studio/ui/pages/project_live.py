@@ -1,14 +1,18 @@
 """The live parts of the Projects page, and the poll that keeps them current.
 
-The page polls every 2 s. A poll first reads the project's change stamp
-(`projects.changes`, one small query) and compares it with what this browser
-session last got (a `gr.State`); only the parts whose inputs moved are read
-and rendered again, and a poll where nothing moved renders nothing at all
-(every output is skipped, so the browser repaints nothing).
+The page's timer ticks every 2 s. Its event (`project_changes`) only reads
+the project's change stamp (`projects.changes`, one small query) and compares
+it with what this browser session was last sent (a `gr.State`). When nothing
+moved it answers with a skip for its one output, a hidden fingerprint, and
+that is all: no render, no other event. When something moved, the new
+fingerprint's change event (`refresh_project`) reads and renders the parts
+whose inputs moved, and skips the others. (Gradio spends more on a skipped
+output than on the stamp, so the timer's event has one output, not eight.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -46,10 +50,12 @@ DEPENDS: dict[str, frozenset[str]] = {
     "cuts": frozenset({"activity", "jobs", "urls"}),
 }
 # Polls read and never write; each runs in its own transaction on its own pooled
-# connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so many run at once
-# and a team's polls are not served one after another; 16 leaves connections
-# for the actions and the background threads.
-POLL_CONCURRENCY = 16
+# connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so they may run side
+# by side instead of one at a time for the whole server (Gradio's default).
+# Few at once: a poll is mostly Python (Gradio's plumbing, the render), and
+# more threads than cores only contend for the GIL with the event loop that
+# serves every other request (bench/ui_load.py: 16 made other events slower).
+POLL_CONCURRENCY = 4
 NO_SHOT = '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>'
 NO_PROJECT = '<div class="empty-state">Pick or create a project.</div>'
 
@@ -161,8 +167,43 @@ def live_values(
     return tuple(parts[part] for part in PARTS)
 
 
+def fingerprint(seen: dict[str, Any]) -> str:
+    """A short text that changes whenever `seen` does (the check's output)."""
+    return hashlib.sha256(repr(sorted(seen.items())).encode()).hexdigest()[:16]
+
+
+def check_handler(ui: ProjectUI) -> Callable[..., Any]:
+    """The 2 s timer's event: the stamp only. Nothing new: a skip, and the page
+    does nothing more. Else a new fingerprint, whose change event renders."""
+    from studio.ui.actions import ui_action
+    from studio.ui.widgets import optional_id
+
+    ttl = ui.generation.settings.media_url_ttl_seconds
+
+    def check(
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        before: dict[str, Any] | None,
+        request: gr.Request,
+    ) -> Any:
+        project_id = optional_id(picked_project, "project")
+        with ui_action(ui.db, request) as (session, actor):
+            now = look(
+                session,
+                actor,
+                ttl,
+                project_id,
+                optional_id(picked_shot, "shot"),
+                optional_id(picked_take, "take"),
+            )
+        return fingerprint(now) if changed_parts(before, now) else gr.skip()
+
+    return check
+
+
 def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any, Any]]:
-    """The 2 s poll: the stamp first; then only the parts that changed, or nothing."""
+    """The render: the stamp first; then only the parts that changed, or nothing."""
     from studio.ui.actions import ui_action
     from studio.ui.widgets import optional_id
 

@@ -150,6 +150,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 )
                 cut_html = gr.HTML(elem_id="proj-cut-player")
         timer = gr.Timer(2.0)
+        # The timer's check writes a new fingerprint here when something changed.
+        changed = gr.Textbox(elem_id="proj-live-stamp", elem_classes=["hidden-input"])
 
     ui = ProjectUI(
         db=db,
@@ -357,17 +359,26 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         [tabs, shot_tab.shot],
         api_visibility="private",
     )
-    # What this browser session was last sent (see project_live): a poll that
+    # What this browser session was last sent (see project_live): a tick that
     # finds nothing new renders nothing.
     seen = gr.State(None)
+    poll_inputs = [project, shot_tab.shot, shot_tab.take, seen]
+    quiet: dict[str, Any] = {"show_progress": "hidden", "concurrency_limit": POLL_CONCURRENCY}
     timer.tick(
+        project_live.check_handler(ui),
+        poll_inputs,
+        changed,
+        api_name="project_changes",
+        trigger_mode="once",  # a slow check drops ticks; they never pile up
+        **quiet,
+    )
+    changed.change(
         project_live.poll_handler(ui, seen),
-        [project, shot_tab.shot, shot_tab.take, seen],
+        poll_inputs,
         [*ui.live, seen],
         api_name="refresh_project",
-        show_progress="hidden",
-        concurrency_limit=POLL_CONCURRENCY,
-        trigger_mode="once",  # a slow poll drops ticks; they never pile up
+        trigger_mode="always_last",
+        **quiet,
     )
     shot_list.wire(ui, list_tab, frame, frame_inputs)
     shot.wire(ui, shot_tab)
