@@ -14,8 +14,11 @@ Load, through Gradio's call protocol (`POST /gradio_api/call/<api_name>`
 with a `session_hash` per browser session, then its event stream), each
 person with their own API key:
 - `--viewers` members, each with a shot of their project open: the page's
-  2 s poll (`refresh_project`), one at a time per session like the page's
-  timer (a tick that comes while a poll runs is dropped);
+  2 s timer, one tick at a time per session (a tick that comes while one
+  runs is dropped). Before: each tick is `refresh_project` (the whole live
+  view). After: each tick is `project_changes` (the stamp), and only when
+  its fingerprint changed `refresh_project` (the parts that moved), as the
+  page's change event does; those renders are timed apart;
 - `--generators` more sessions (owners of every other workspace) that also
   press Generate take (`generate_shot_take`, the animatic model) every 10 s;
   their projects' viewers then see takes queue, run and finish.
@@ -57,14 +60,22 @@ class Tally:
     polls: list[float] = field(default_factory=list)
     generates: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    renders: list[float] = field(default_factory=list)
     started: int = 0
     server_cpu: float = 0.0
+    checks_first: bool = False  # the page's timer runs project_changes (after)
 
 
 async def call(
-    client: httpx.AsyncClient, key: str, api_name: str, data: list[object], session: str
+    client: httpx.AsyncClient,
+    key: str,
+    api_name: str,
+    data: list[object],
+    session: str,
+    outputs: list[object] | None = None,
 ) -> float:
-    """One event through Gradio's call protocol; seconds until it completed."""
+    """One event through Gradio's call protocol; seconds until it completed
+    (its outputs go to `outputs` when given)."""
     headers = {"Authorization": f"Bearer {key}"}
     start = time.perf_counter()
     answer = await client.post(
@@ -84,6 +95,8 @@ async def call(
             elif line.startswith("data:") and event == "error":
                 raise RuntimeError(f"{api_name}: {line[5:200]}")
             elif line.startswith("data:") and event == "complete":
+                if outputs is not None:
+                    outputs[:] = json.loads(line[5:])
                 return time.perf_counter() - start
     raise RuntimeError(f"{api_name}: stream ended without a result")
 
@@ -225,17 +238,21 @@ def main() -> None:
             f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs"
         )
         print(
-            "| side | polls started / completed | poll p50 | poll p95 | poll max "
-            "| generate p50 / p95 | errors | takes finished | web CPU per event |"
+            "| side | ticks started / completed | tick p50 | tick p95 | tick max "
+            "| renders: count, p50 / p95 | generate p50 / p95 | errors | takes finished "
+            "| web CPU per event |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, t, done in results:
+            events = len(t.polls) + len(t.renders) + len(t.generates)
             print(
                 f"| {name} | {t.started} / {len(t.polls)} | {pct(t.polls, 0.5) * 1000:.0f} ms "
                 f"| {pct(t.polls, 0.95) * 1000:.0f} ms | {max(t.polls, default=0) * 1000:.0f} ms "
+                f"| {len(t.renders)}, {pct(t.renders, 0.5) * 1000:.0f} / "
+                f"{pct(t.renders, 0.95) * 1000:.0f} ms "
                 f"| {pct(t.generates, 0.5) * 1000:.0f} / {pct(t.generates, 0.95) * 1000:.0f} ms "
                 f"| {len(t.errors)} | {done} "
-                f"| {t.server_cpu / max(1, len(t.polls) + len(t.generates)) * 1000:.1f} ms |"
+                f"| {t.server_cpu / max(1, events) * 1000:.1f} ms |"
             )
         for name, t, _ in results:
             if t.errors:
