@@ -111,15 +111,29 @@ async def timed(tally: Tally, into: list[float], coro: object) -> None:
 async def viewer(
     client: httpx.AsyncClient, member: stack.Member, tally: Tally, until: float, delay: float
 ) -> None:
+    """What the page's timer does: before, `refresh_project` on every tick; after,
+    `project_changes` on every tick and `refresh_project` when its fingerprint
+    changed (the page's change event)."""
     session = secrets.token_hex(6)
     data: list[object] = [member.project_id, member.shot_ids[0], None]
+    key = member.api_key
+    shown: object = None
     await asyncio.sleep(delay)
     while time.monotonic() < until:
         tick = time.monotonic()
         tally.started += 1
-        await timed(
-            tally, tally.polls, call(client, member.api_key, "refresh_project", data, session)
-        )
+        if not tally.checks_first:
+            await timed(tally, tally.polls, call(client, key, "refresh_project", data, session))
+        else:
+            got: list[object] = []
+            await timed(
+                tally, tally.polls, call(client, key, "project_changes", data, session, got)
+            )
+            if got and isinstance(got[0], str) and got[0] != shown:
+                shown = got[0]
+                await timed(
+                    tally, tally.renders, call(client, key, "refresh_project", data, session)
+                )
         await asyncio.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))
 
 

@@ -1,5 +1,6 @@
 """Loading the page in Chromium: every file it asks for is there, static files
-come with cache headers, and the Projects page's polls draw no timing labels.
+come with cache headers, the Projects page's polls draw no timing labels, and
+a colleague's change still reaches the open page by itself.
 
 The page used to ask for Gradio's `/static/js/iframeResizer.contentWindow.min.js`
 and get a 404 (our `/static` mount shadowed Gradio's), and Gradio's "0.3s"
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, Response
+from playwright.sync_api import Page, Response, expect
 
 from studio.accounts import service as accounts
 from studio.accounts.access import Actor
@@ -52,6 +53,7 @@ def test_the_page_loads_every_file_and_polls_draw_no_timing_labels(
     with db.session_scope() as session:
         owner = Actor(user=accounts.get_user(session, team.owner.id))  # type: ignore[arg-type]
         project = projects.create_project(session, owner, workspace_id=team.id, title="Pier")
+        project_id = project.id
         for text in ("Wide: the pier at dawn", "Close: a rope"):
             projects.add_shot(session, owner, project.id, projects.ShotFields(description=text))
     answers: list[Response] = []
@@ -69,6 +71,14 @@ def test_the_page_loads_every_file_and_polls_draw_no_timing_labels(
     assert any("iframeResizer" in a.url and a.status == 200 for a in answers)
     polls = [a for a in answers if "/gradio_api/queue/join" in a.url]
     assert len(polls) >= 3, "the Projects page polls"
+    assert page.evaluate("window.__labels") == []
+
+    # A change by someone else reaches the open page by itself: the timer's
+    # check writes a new fingerprint, whose change event renders the header.
+    with db.session_scope() as session:
+        owner = Actor(user=accounts.get_user(session, team.owner.id))  # type: ignore[arg-type]
+        projects.update_project(session, owner, project_id, title="Pier at Dawn")
+    expect(page.locator("#proj-info")).to_contain_text("Pier at Dawn", timeout=10_000)
     assert page.evaluate("window.__labels") == []
 
     by_path = {re.sub(r"^https?://[^/]+", "", a.url).split("?")[0]: a for a in answers}
