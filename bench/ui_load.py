@@ -162,6 +162,10 @@ async def drive(
     url: str, viewers: list[stack.Member], makers: list[stack.Member], seconds: float
 ) -> Tally:
     tally = Tally()
+    info = httpx.get(
+        url + "/gradio_api/info", headers={"Authorization": f"Bearer {viewers[0].api_key}"}
+    ).json()
+    tally.checks_first = "/project_changes" in info["named_endpoints"]
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits) as client:
         until = time.monotonic() + seconds
