@@ -46,8 +46,7 @@ from studio.generation.engines.diffusers_tiny import make_tiny  # noqa: E402
 from studio.generation.models import Job, JobStatus  # noqa: E402
 from studio.generation.registry import load_registry  # noqa: E402
 from studio.media.storage import Storage  # noqa: E402
-from studio.queue import CeleryDispatcher  # noqa: E402
-from studio.worker import create_celery  # noqa: E402
+from studio.queue import CeleryDispatcher, create_celery  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -57,8 +57,7 @@ from studio.db.session import Database  # noqa: E402
 from studio.generation import farm, scheduler  # noqa: E402
 from studio.generation import service as jobs  # noqa: E402
 from studio.generation.models import Job, JobStatus  # noqa: E402
-from studio.queue import CeleryDispatcher  # noqa: E402
-from studio.worker import create_celery  # noqa: E402
+from studio.queue import CeleryDispatcher, create_celery  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "STUDIO_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -39,6 +39,7 @@ from studio.db.session import Database  # noqa: E402
 from studio.generation.context import build_generation  # noqa: E402
 from studio.generation.models import Job  # noqa: E402
 from studio.generation.runner import JobRunner  # noqa: E402
+from studio.job_kinds import register_all  # noqa: E402
 from studio.media import ffmpeg  # noqa: E402
 from studio.media.models import Asset  # noqa: E402
 from studio.projects import roughcut, takes  # noqa: E402
@@ -71,6 +72,7 @@ def setup(
         data_dir=tmp / "data", database_url=url, max_upload_bytes=500 * 1024 * 1024, **storage
     )
     db = Database(url)
+    register_all()  # the rough cut is a job kind the runner learns from projects
     gen = build_generation(db, settings)
     runner = JobRunner(db, settings, gen.registry, queues=["cpu"], worker_id="bench")
     with db.session_scope() as session:

@@ -3,8 +3,10 @@ studio's /v1/uploads) against one plain PUT of the same file to the same endpoin
 with the web process's memory watched during the upload.
 
     .venv/bin/python bench/upload.py [--size-mib 1024] [--rounds 2] [--parallel 4]
+                                     [--store moto|seaweedfs] [--weed PATH]
 
-The store is moto's S3 server in its own process; the web app is a real
+The store is an S3 server in its own process (moto's, or SeaweedFS, which
+joins parts server-side as S3 does: see s3local.py); the web app is a real
 `studio serve` subprocess with media in that bucket. The studio side is what
 a browser or API client does: start the upload, ask for part URLs, PUT the
 parts (16 MiB, four at a time) straight to the store, complete (the store
@@ -20,7 +22,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,12 +34,13 @@ from pathlib import Path
 import boto3
 import httpx
 import numpy as np
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from s3local import start_s3  # noqa: E402
+from s3local import STORES, free_port, start_s3  # noqa: E402
 
 from studio.accounts import apikeys  # noqa: E402
 from studio.accounts import service as accounts  # noqa: E402
@@ -65,12 +67,6 @@ def make_film(path: Path, size: int) -> None:
         while left > 0:
             out.write(block[: min(left, len(block))])
             left -= min(left, len(block))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_bytes(pid: int) -> int:
@@ -156,7 +152,8 @@ def wait_checked(web: str, auth: dict[str, str], upload_id: str) -> str:
 
 
 def plain_put(endpoint: str, film: Path, key: str) -> None:
-    s3 = boto3.client("s3", endpoint_url=endpoint)
+    # SigV4, as the studio signs its part URLs.
+    s3 = boto3.client("s3", endpoint_url=endpoint, config=Config(signature_version="s3v4"))
     url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": "bench", "Key": key}, ExpiresIn=3600
     )
@@ -171,9 +168,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--part-mib", type=int, default=16, help="STUDIO_UPLOAD_PART_BYTES")
+    parser.add_argument("--store", choices=STORES, default="moto", help="the S3 server")
+    parser.add_argument("--weed", default="/opt/seaweedfs/bin/weed", help="SeaweedFS binary")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="studio-upload-bench-"))
-    s3_server, endpoint = start_s3()
+    s3_server, endpoint = start_s3(store=args.store, weed=args.weed, data_dir=tmp / "store")
     web_proc = None
     try:
         film = tmp / "film.mp4"
@@ -234,7 +233,7 @@ def main() -> None:
         size = film.stat().st_size
         print(
             f"{size / MIB:.0f} MiB film; {args.rounds} rounds; parts of {args.part_mib} MiB, "
-            f"{args.parallel} at a time; store: moto S3 server (own process); "
+            f"{args.parallel} at a time; store: {args.store} S3 server (own process); "
             f"uploads checked: {statuses}"
         )
         print()

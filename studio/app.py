@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from studio import __version__
 from studio.api import errors as api_errors
 from studio.api.app import create_api
+from studio.api.arrival import RecordArrival
 from studio.auth.oidc import Providers
 from studio.auth.origins import OriginCheck, origin_of, trusted_origins
 from studio.auth.routes import build_router, login_redirect
@@ -30,6 +31,7 @@ from studio.db.session import Database
 from studio.errors import StudioError
 from studio.generation import farm
 from studio.generation.context import build_generation
+from studio.job_kinds import register_all
 from studio.media import signing
 from studio.media.models import Asset
 from studio.media.storage import LocalStorage, StorageError
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     secret_key = settings.resolved_secret_key()  # refuses to start with a weak one
     db = Database(settings.database_url)
     providers = Providers(settings)
+    register_all()  # the job kinds the in-process runner (or the workers) run
     generation = build_generation(db, settings)
     page_files = PageFiles(db, settings)
     sweeper = UploadSweeper(page_files, settings.upload_sweep_interval_seconds)
@@ -254,6 +257,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    # Outermost of all: the moment a request arrived, before any queue or lock,
+    # dates jam entries (api/arrival.py).
+    app.add_middleware(RecordArrival)
 
     async def gradio_user(request: Request) -> str | None:
         actor = await run_in_threadpool(resolve_actor, db, request)

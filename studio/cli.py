@@ -64,7 +64,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    from studio.worker import create_celery
+    import studio.worker  # noqa: F401  (its signals: maintenance loop, leaving the farm)
+    from studio.job_kinds import register_all
+    from studio.queue import create_celery
+
+    register_all()  # before the pool starts: forked children inherit the kinds
 
     if not settings.redis_url:
         raise CommandError(
@@ -108,7 +112,7 @@ def cmd_worker_health(args: argparse.Namespace, settings: Settings) -> None:
     """A container healthcheck: this host's worker answers a ping through the broker."""
     import socket
 
-    from studio.worker import create_celery
+    from studio.queue import create_celery
 
     if not settings.redis_url:
         raise CommandError("STUDIO_REDIS_URL is not set: there is no broker to ping through.")

@@ -9,6 +9,12 @@ running), however many jobs wait; the jobs themselves stay in the database.
 
 Sending is best effort: if Redis is down or flushed, the jobs stay queued in
 the database and the workers' maintenance loop wakes the queue again.
+
+`create_celery(settings)`: the Celery app that GPU and CPU workers run and the
+web sends with. Settings follow what was measured for long GPU jobs: late
+acks, prefetch 1, and a visibility timeout above the longest hard time limit.
+The job row in the database stays the source of truth; Redis only carries
+wake-ups.
 """
 
 from __future__ import annotations
@@ -22,6 +28,30 @@ from studio.config import Settings
 
 log = logging.getLogger(__name__)
 WORK_TASK = "studio.generation.work"
+HARD_TIME_LIMIT_S = 60 * 60
+SOFT_TIME_LIMIT_S = HARD_TIME_LIMIT_S - 60
+
+
+def create_celery(settings: Settings) -> Celery:
+    celery = Celery(
+        "studio",
+        broker=settings.redis_url,
+        backend=settings.redis_url,
+        include=["studio.worker", "studio.worker_tasks", "studio.generation.tasks"],
+    )
+    celery.conf.update(
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        task_reject_on_worker_lost=False,
+        task_time_limit=HARD_TIME_LIMIT_S,
+        task_soft_time_limit=SOFT_TIME_LIMIT_S,
+        broker_transport_options={"visibility_timeout": HARD_TIME_LIMIT_S + 15 * 60},
+        broker_connection_retry_on_startup=True,
+        task_default_queue="cpu",
+        task_ignore_result=True,
+        worker_hijack_root_logger=False,
+    )
+    return celery
 
 
 class Dispatcher(Protocol):

@@ -26,6 +26,7 @@ from studio.app import create_app
 from studio.config import Settings
 from studio.db import migrate
 from studio.db.session import Database
+from studio.job_kinds import register_all
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get(
@@ -49,6 +50,9 @@ XDIST_REDIS_DBS = (14, 15, 4, 5)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The job kinds other domains register with the runner (rough cut, upload
+    # check), as the web app and `studio worker` do when they start.
+    register_all()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
     if worker.startswith("gw") and "STUDIO_TEST_GENERATION_REDIS_URL" not in os.environ:
         index = int(worker[2:]) % len(XDIST_REDIS_DBS)

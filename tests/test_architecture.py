@@ -116,3 +116,103 @@ def test_the_check_catches_a_violation(tmp_path: Path) -> None:
     assert matches("gradio", WEB) and "gradio" in names
     assert any(matches(n, WEB) for n in names if n.startswith("studio.api"))
     assert any(matches(n, HEAVY) for n in names)
+
+
+# ---------------------------------------------------------------- layers and cycles
+
+# Domains in layer order: each may import those before it, never those after it
+# (not even inside a function). db.all_models gathers every model for metadata.
+LAYERS = ["db", "accounts", "media", "generation", "projects", "jams", "uploads"]
+GATHERS_ALL = {"studio.db.all_models"}
+
+
+def module_graph(root: Path, package: str = "studio") -> dict[str, set[str]]:
+    """Module -> the modules of `package` it imports, anywhere in the file (function
+    bodies included), relative imports resolved. `from pkg import sub` counts as an
+    import of pkg.sub when sub is a module, else of pkg."""
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        parts = [package, *path.relative_to(root).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+                    here = here[: len(here) - (node.level - 1)]
+                    base = ".".join(here + ([node.module] if node.module else []))
+                subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules]
+                targets = subs + ([base] if len(subs) < len(node.names) else [])
+            graph[name].update(t for t in targets if t in modules and t != name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_domains_import_only_the_layers_below_them() -> None:
+    upward = []
+    for module, imported in module_graph(STUDIO).items():
+        here = layer_of(module)
+        if here is None or module in GATHERS_ALL:
+            continue
+        upward += [f"{module} -> {o}" for o in imported if (layer_of(o) or -1) > here]
+    assert sorted(upward) == []
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(module_graph(STUDIO)) == []
+
+
+def test_the_cycle_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub import b\n")
+    (package / "sub" / "b.py").write_text("def late():\n    from .. import a\n    return a\n")
+    (package / "c.py").write_text("import pkg.a\n")
+    graph = module_graph(package, "pkg")
+    assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.a"}
+    assert cycles(graph) == [["pkg.a", "pkg.sub.b"]]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import MetaData, Table, create_engine, inspect, text
 
 from studio.db import migrate
 
@@ -24,4 +26,55 @@ def test_downgrade_and_upgrade_round_trip(tmp_path: Path) -> None:
     assert {"users", "workspaces", "memberships", "api_keys", "audit_events"} <= set(
         inspect(engine).get_table_names()
     )
+    engine.dispose()
+
+
+def _row(connection: Any, table: str, **values: Any) -> int:
+    """Insert a row into `table` as the schema stands, with a plain value for every
+    required column the caller leaves out; returns its id."""
+    metadata = MetaData()
+    reflected = Table(table, metadata, autoload_with=connection)
+    row: dict[str, Any] = {}
+    for column in reflected.columns:
+        if column.name in values or column.nullable or column.primary_key:
+            continue
+        if column.server_default is not None:
+            continue
+        python = column.type.python_type
+        if python is datetime:
+            row[column.name] = datetime(2026, 1, 1, tzinfo=UTC)
+        elif python is bool:
+            row[column.name] = False
+        elif python in (int, float):
+            row[column.name] = 1
+        elif python in (dict, list):
+            row[column.name] = python()
+        else:
+            row[column.name] = f"{table}-{column.name}"[: getattr(column.type, "length", 64)]
+    row.update(values)
+    result = connection.execute(reflected.insert().values(**row))
+    return int(result.inserted_primary_key[0])
+
+
+def test_0015_sound_keeps_existing_rows_and_their_children(tmp_path: Path) -> None:
+    """Adding the sound columns touches no row: assets, jams and the jams' teams
+    (which cascade from jams) are all still there, with sound unknown / not required."""
+    url = f"sqlite:///{tmp_path / 'sound.db'}"
+    migrate.upgrade(url, "0014_uploads_owner")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        user = _row(connection, "users", email="a@example.com")
+        workspace = _row(connection, "workspaces", slug="w")
+        asset = _row(connection, "assets", workspace_id=workspace, storage_key="k.mp4")
+        jam = _row(connection, "jams", slug="jam", created_by=user, draw_seed=1)
+        team = _row(connection, "jam_teams", jam_id=jam, workspace_id=workspace, created_by=user)
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, has_audio, audio_codec FROM assets")).all() == [
+            (asset, None, None)
+        ]
+        assert connection.execute(text("SELECT id, film_needs_sound FROM jams")).all() == [
+            (jam, False)
+        ]
+        assert connection.execute(text("SELECT id FROM jam_teams")).scalars().all() == [team]
     engine.dispose()

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from studio.config import Settings
-from studio.worker import create_celery
+from studio.queue import create_celery
 from tests.conftest import TEST_SECRET, unavailable
 
 REDIS_URL = os.environ.get("STUDIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -7,7 +7,9 @@ shapes are declared in jams_schemas (never the services' own views).
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -15,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
+from studio.api.arrival import received_at
 from studio.api.deps import TransactionRoute, api_actor, db_session
 from studio.api.jams_schemas import (
     AssignmentOut,
@@ -47,9 +50,10 @@ from studio.api.jams_schemas import (
 )
 from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, IdPath, SlugPath, errors, raw_body
 from studio.api.tasks import GenDep
-from studio.api.uploads import read_body
+from studio.api.uploads import receive_body
 from studio.generation.context import Generation
 from studio.jams import entries, judging, results, service, teams, votes
+from studio.jams.clock import arrival_clock
 from studio.jams.models import EntryStatus
 from studio.media import signing
 
@@ -352,7 +356,9 @@ def put_entry(
         poster_asset_id=body.poster_asset_id,
         submit=body.submit,
     )
-    view = entries.put_entry(session, actor, slug, values, storage=gen.storage)
+    # Dated by when the request arrived, bounded by the database clock (api/arrival.py).
+    at_arrival = arrival_clock(received_at(request))
+    view = entries.put_entry(session, actor, slug, values, storage=gen.storage, clock=at_arrival)
     return _entry(request, gen, view)
 
 
@@ -374,15 +380,19 @@ async def upload_film(
             return entries.film_upload_limit(session, actor, slug)
 
     size = await run_in_threadpool(limit)
-    data = await read_body(request, size, "The film", accept=VIDEO_TYPES)
+    # Streamed to a scratch file (swept like a worker's if this process dies): a 2 GiB
+    # film never sits in the web process's memory.
+    with tempfile.TemporaryDirectory(prefix="studio-in-") as scratch:
+        film = Path(scratch) / "film"
+        await receive_body(request, size, film, "The film", accept=VIDEO_TYPES)
 
-    def store() -> FilmCheckOut:  # probing and writing: off the event loop
-        with db.session_scope() as session:
-            check = entries.upload_film(session, actor, slug, data, storage=gen.storage)
-        made: FilmCheckOut = out(FilmCheckOut, check)
-        return made
+        def store() -> FilmCheckOut:  # probing and writing: off the event loop
+            with db.session_scope() as session:
+                check = entries.upload_film(session, actor, slug, film, storage=gen.storage)
+            made: FilmCheckOut = out(FilmCheckOut, check)
+            return made
 
-    return await run_in_threadpool(store)
+        return await run_in_threadpool(store)
 
 
 @router.post(

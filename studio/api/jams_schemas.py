@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from studio.api.schemas import Id, Strict
 from studio.jams.models import EntryStatus, FilmSource
@@ -61,6 +61,9 @@ class JamIn(Strict):
     # Jobs a team may run at once whatever the farm's idle capacity (0: no cap).
     team_concurrent_jobs_cap: int | None = Field(default=None, ge=0, le=10_000)
     audience_vote: bool | None = None
+    film_needs_sound: StrictBool | None = Field(
+        default=None, description="Refuse films without an audio track"
+    )
     judges_per_entry: int | None = Field(default=None, ge=1, le=20)
     normalize_scores: bool | None = None
 
@@ -159,6 +162,7 @@ class JamOut(View):
     rubric: list[CriterionOut]
     gpu_seconds_grant: int
     audience_vote: bool
+    film_needs_sound: bool
     judges_per_entry: int
     normalize_scores: bool
     elements: list[ElementOut] | None

@@ -19,11 +19,12 @@ from studio.api.uploads import read_body
 from studio.generation import registry as reg
 from studio.generation import service as jobs
 from studio.media import signing
-from studio.projects import roughcut, takes
+from studio.projects import roughcut, sounds, takes
 from studio.projects.models import Take
 
 router = APIRouter(route_class=TransactionRoute, tags=["takes"], responses=COMMON_ERRORS)
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska")
+SOUND_TYPES = ("audio/*", "video/mp4", "video/webm")
 ActorDep = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
@@ -32,6 +33,12 @@ class GenerateIn(Strict):
     model: str | None = Field(default=None, max_length=80)
     seed: int | None = Field(default=None, description=f"0 to {SEED_MAX}")
     camera_move: str | None = Field(default=None, max_length=20)
+    sound_asset_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**62,
+        description="A sound file (POST /v1/projects/{id}/sounds) under the clip: the animatic",
+    )
 
 
 class VaryIn(Strict):
@@ -77,6 +84,7 @@ class TakeOut(BaseModel):
     rating: int | None
     selected: bool
     output: str | None = Field(description="Signed, expiring URL")
+    sound: bool | None = Field(description="Whether the take has a sound track (null: unknown)")
     task: TaskOut | None
 
 
@@ -90,6 +98,12 @@ class MarkOut(BaseModel):
     id: int
     favorite: bool
     rating: int | None
+
+
+class SoundOut(BaseModel):
+    asset: int = Field(description="Use as music_asset_id (rough cut) or sound_asset_id (animatic)")
+    seconds: float
+    format: str
 
 
 class RoughCutTaskOut(BaseModel):
@@ -128,6 +142,7 @@ def _take_json(request: Request, gen: Any, tv: takes.TakeView, selected: int | N
         rating=take.rating,
         selected=take.id == selected,
         output=url,
+        sound=tv.has_audio,
         task=task_out(tv.job, gen, secret) if tv.job else None,
     )
 
@@ -156,7 +171,14 @@ def generate(
     shot_id: IdPath, body: GenerateIn, actor: ActorDep, session: SessionDep, gen: GenDep
 ) -> TakeTaskOut:
     take = takes.generate_take(
-        session, actor, shot_id, gen, model=body.model, seed=body.seed, camera_move=body.camera_move
+        session,
+        actor,
+        shot_id,
+        gen,
+        model=body.model,
+        seed=body.seed,
+        camera_move=body.camera_move,
+        sound_asset_id=body.sound_asset_id,
     )
     return _created(session, take)
 
@@ -242,6 +264,11 @@ class RoughCutIn(Strict):
     # Shots without a circled take: "refuse" names them and queues nothing;
     # "slate" fills each with a slate card of the shot's target length.
     missing: Literal["refuse", "slate"] = "refuse"
+    # One sound file (POST /v1/projects/{id}/sounds) laid under the whole cut, at a level
+    # in dB (-60 to 12) or in percent (0 to 100); -12 dB when neither is given.
+    music_asset_id: int | None = Field(default=None, ge=1, le=2**62)
+    music_level_db: float | None = Field(default=None, ge=-60, le=12)
+    music_level_percent: float | None = Field(default=None, ge=0, le=100)
 
 
 @router.post(
@@ -261,6 +288,9 @@ def rough_cut(
         title_card=body.title_card,
         overlay_codes=body.overlay_codes,
         missing=body.missing,
+        music_asset_id=body.music_asset_id,
+        music_level_db=body.music_level_db,
+        music_level_percent=body.music_level_percent,
     )
     return RoughCutTaskOut(id=takes.task_id_of(session, cut.job_id), version=cut.number)
 
@@ -283,3 +313,26 @@ def rough_cuts(
         )
         for view in roughcut.list_rough_cuts(session, actor, project_id)
     ]
+
+
+@router.post(
+    "/projects/{project_id}/sounds",
+    status_code=201,
+    response_model=SoundOut,
+    summary="A sound file (voice-over, music) for the project (the file as the body)",
+    openapi_extra=raw_body(SOUND_TYPES),
+    responses=errors(400, 413, 415),
+)
+async def upload_sound(
+    project_id: IdPath, request: Request, actor: ActorDep, gen: GenDep
+) -> SoundOut:
+    data = await read_body(
+        request, gen.settings.max_upload_bytes, "The sound file", accept=SOUND_TYPES
+    )
+
+    def store() -> SoundOut:  # probing and writing: off the event loop
+        with request.app.state.db.session_scope() as session:
+            asset = sounds.upload_sound(session, actor, project_id, gen, data)
+            return SoundOut(asset=asset.id, seconds=asset.duration or 0.0, format=asset.codec or "")
+
+    return await run_in_threadpool(store)

@@ -12,6 +12,8 @@ bytes.
 
 from __future__ import annotations
 
+import pathlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -20,10 +22,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
+from studio.api.arrival import received_at
 from studio.api.deps import TransactionRoute, db_session
 from studio.api.schemas import BODY_ERRORS, COMMON_ERRORS, Strict, errors
 from studio.auth.sessions import resolve_actor
 from studio.errors import InvalidInput, NotAuthenticated, StudioError
+from studio.jams.clock import arrival_clock
 from studio.media.storage import Storage
 from studio.uploads import finish
 from studio.uploads import service as uploads
@@ -56,27 +60,52 @@ def _megabytes(limit: int) -> str:
     return f"{limit / (1024 * 1024):.0f} MB"
 
 
-async def read_body(
-    request: Request, limit: int, what: str = "The upload", *, accept: tuple[str, ...] = ()
-) -> bytes:
+async def _body_chunks(
+    request: Request, limit: int, what: str, accept: tuple[str, ...]
+) -> AsyncIterator[bytes]:
+    """The body's chunks, refused with 415 or 413 before a byte past `limit` is kept."""
     if accept:
         check_content_type(request, accept, what)
     message = f"{what} is larger than {_megabytes(limit)}."
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(message)
-    chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(message)
-        chunks.append(chunk)
+        yield chunk
     if size == 0:
         raise InvalidInput(
             f"{what} is empty: send the file as the request body.", code="empty_upload"
         )
-    return b"".join(chunks)
+
+
+async def read_body(
+    request: Request, limit: int, what: str = "The upload", *, accept: tuple[str, ...] = ()
+) -> bytes:
+    """A small body (a CSV, an image) in memory."""
+    return b"".join([chunk async for chunk in _body_chunks(request, limit, what, accept)])
+
+
+async def receive_body(
+    request: Request,
+    limit: int,
+    into: pathlib.Path,
+    what: str = "The upload",
+    *,
+    accept: tuple[str, ...] = (),
+) -> int:
+    """A large body (a film of up to 2 GiB) streamed into the file `into`; its size.
+
+    The web process holds one chunk at a time, never the film."""
+    size = 0
+    with into.open("wb") as handle:
+        async for chunk in _body_chunks(request, limit, what, accept):
+            handle.write(chunk)
+            size += len(chunk)
+    return size
 
 
 # ---------------------------------------------------------------- direct uploads (/v1/uploads)
@@ -269,6 +298,7 @@ async def complete(
                 upload_id,
                 parts=[(p.number, p.etag) for p in body.parts] if body.parts else None,
                 entry=body.entry.model_dump() if body.entry else None,
+                clock=arrival_clock(received_at(request)),
             )
             return upload.id, inline
 

@@ -34,7 +34,7 @@ def build_generation(db: Database, settings: Settings) -> Generation:
     registry = load_registry(settings.models_file)
     storage = build_storage(settings)
     if settings.redis_url:
-        from studio.worker import create_celery
+        from studio.queue import create_celery
 
         return Generation(
             settings, registry, storage, CeleryDispatcher(create_celery(settings), settings), None

@@ -61,6 +61,8 @@ class ModelSpec:
     frame_rule: tuple[int, int] | None = None
     max_frames: int = 0  # 0: the largest count in `durations`
     last_frame: bool = False  # image_to_video can end on a given frame
+    audio: bool = False  # its takes come with a generated sound track (LTX-2)
+    audio_file: bool = False  # lays a given sound file under its clip (the animatic)
     default_duration: int = 0  # seconds when a request names none; 0: the shortest
     pipelines: dict[str, str] = field(default_factory=dict)  # mode -> diffusers class name
     weights: str = ""  # local folder, or a hub id resolved from the local HF cache

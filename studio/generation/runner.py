@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -29,9 +30,11 @@ from studio.config import Settings
 from studio.db.base import utcnow
 from studio.db.session import Database
 from studio.errors import StudioError
-from studio.generation import cleanup, engines, farm, scheduler
+from studio.generation import cleanup, engines, farm, kinds, scheduler
 from studio.generation.engines import get_engine, loaded_engine
-from studio.generation.engines.base import GenerationRequest, JobCanceled
+from studio.generation.engines.base import EngineOutput, GenerationRequest, JobCanceled
+from studio.generation.kinds import StoredFile
+from studio.generation.kinds import stored as _stored
 from studio.generation.models import Job, JobStatus
 from studio.generation.registry import ModelSpec, Registry
 from studio.media import ffmpeg
@@ -42,6 +45,9 @@ from studio.media.storage import ObjectMissing
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 0.25  # how often a running job reports progress and looks for a cancel
+
+
+SOUND_MISSING = "The sound file of this job is missing from the media store; choose it again."
 
 
 class Watch:
@@ -66,29 +72,12 @@ class Watch:
         return round(min(0.95, 0.95 * self.done / self.total), 4)
 
 
-ROUGH_CUT = "rough_cut"  # projects.roughcut's job kind, run on the cpu queue
-PROBE_UPLOAD = "probe_upload"  # uploads.service: probe a large direct upload from the store
-CPU_KINDS = [ROUGH_CUT, PROBE_UPLOAD]
-
-
 class LeaseLost(Exception):
     pass
 
 
 def make_worker_id(kind: str) -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    key: str
-    size: int
-    sha256: str
-
-
-def _stored(key: str, path: Path) -> StoredFile:
-    """A finished file about to become `key`: its size and hash, from the local copy."""
-    return StoredFile(key, path.stat().st_size, media.sha256_of(path))
 
 
 @dataclass(frozen=True)
@@ -147,8 +136,7 @@ class JobRunner:
                 worker_id=self.worker_id,
                 lease_seconds=self.settings.job_lease_seconds,
                 warm_models=self.warm_models(),
-                models=[spec.key for spec in self.registry.all()]
-                + (CPU_KINDS if "cpu" in self.queues else []),
+                models=[spec.key for spec in self.registry.all()] + kinds.names_for(self.queues),
             )
         if claim is None:
             return None
@@ -171,15 +159,17 @@ class JobRunner:
             if params.get("last_frame_asset_id") is not None:
                 last = session.get(Asset, int(params["last_frame_asset_id"]))
                 params["last_frame_key"] = last.storage_key if last else None
+            if params.get("sound_asset_id") is not None:
+                sound = session.get(Asset, int(params["sound_asset_id"]))
+                params["sound"] = [sound.storage_key, sound.codec] if sound else None
         watch = Watch(claim.job_id)
         watcher = threading.Thread(target=self._watch, args=(watch,), daemon=True, name="job-watch")
         watcher.start()
         written: list[str] = []
         try:
-            if mode == ROUGH_CUT:
-                status = self._rough_cut(claim, params, workspace_id, watch, written)
-            elif mode == PROBE_UPLOAD:
-                status = self._probe_upload(claim, params)
+            kind = kinds.find(mode)
+            if kind is not None:
+                status = self._run_kind(kind, claim, params, workspace_id, watch, written)
             else:
                 status = self._generate(
                     claim, model_key, mode, params, workspace_id, reference_key, watch, written
@@ -235,16 +225,31 @@ class JobRunner:
         with (
             self._reference(reference_key) as image_path,
             self._reference(params.get("last_frame_key")) as last_image_path,
+            self._given_sound(params) as given,
         ):
             request = self._request(mode, params, image_path, last_image_path)
             started = time.monotonic()
             output = engine.run(spec, request, watch.step)
             seconds = time.monotonic() - started
-        load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
-        timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
-        return self._finish(
-            claim, spec, workspace_id, output.frames, output.fps, seconds, written, timings
-        )
+            load = float(output.extra.get("load_seconds", 0.0) or 0.0)  # type: ignore[arg-type]
+            timings = {"load_s": round(load, 4), "generate_s": round(seconds - load, 4)}
+            return self._finish(claim, spec, workspace_id, output, seconds, written, timings, given)
+
+    @contextlib.contextmanager
+    def _given_sound(self, params: dict[str, Any]) -> Iterator[ffmpeg.SoundFile | None]:
+        """The job's sound file (the animatic's voice-over or music) as a scratch file."""
+        if "sound_asset_id" in params and params.get("sound_asset_id") is not None:
+            if not params.get("sound"):
+                raise StudioError(SOUND_MISSING, code="sound_missing")
+            key, demuxer = params["sound"]
+            with contextlib.ExitStack() as stack:
+                try:
+                    path = stack.enter_context(self.storage.local_copy(key))
+                except ObjectMissing:
+                    raise StudioError(SOUND_MISSING, code="sound_missing") from None
+                yield ffmpeg.SoundFile(path, demuxer)
+            return
+        yield None
 
     @contextlib.contextmanager
     def _reference(self, key: str | None) -> Iterator[Path | None]:
@@ -320,16 +325,16 @@ class JobRunner:
         claim: scheduler.Claim,
         spec: ModelSpec,
         workspace_id: int,
-        frames: object,
-        fps: int,
+        output: EngineOutput,
         seconds: float,
         written: list[str],
         timings: dict[str, float],
+        given: ffmpeg.SoundFile | None = None,
     ) -> JobStatus:
         import numpy as np
 
         encode_started = time.monotonic()
-        array = np.asarray(frames)
+        array, fps = np.asarray(output.frames), output.fps
         base = f"ws{workspace_id}/jobs/{claim.public_id}/a{claim.attempt}"
         poster_key = f"{base}-poster.jpg"
         video = array.shape[0] > 1
@@ -343,7 +348,8 @@ class JobRunner:
             self.storage.writer(poster_key) as poster_path,
         ):
             if video:
-                ffmpeg.encode_mp4(array, fps, output_path)
+                with _sound(output) as sound:
+                    ffmpeg.encode_mp4(array, fps, output_path, audio=given or sound)
             else:
                 ffmpeg.write_png(array[0], output_path)
             ffmpeg.write_poster(array[array.shape[0] // 2], poster_path)
@@ -388,6 +394,7 @@ class JobRunner:
                     frame_count=info.frames if info else 1,
                     codec=info.codec if info else None,
                     pix_fmt=info.pix_fmt if info else None,
+                    **media.sound_of(info),
                 )
                 poster = media.record_stored(
                     session,
@@ -423,57 +430,43 @@ class JobRunner:
             raise
         return JobStatus.SUCCEEDED
 
-    def _rough_cut(
+    def _run_kind(
         self,
+        kind: kinds.JobKind,
         claim: scheduler.Claim,
         params: dict[str, Any],
         workspace_id: int,
         watch: Watch,
         written: list[str],
     ) -> JobStatus:
-        """A cpu-queue job that joins a project's circled takes (see projects.roughcut)."""
-        from studio.projects import roughcut  # projects builds on generation, not the reverse
-
-        started = time.monotonic()
-        base = f"ws{workspace_id}/cuts/{claim.public_id}/a{claim.attempt}"
-        output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
-        written.extend([output_key, poster_key])
-        with (
-            self.storage.writer(output_key) as target,
-            self.storage.writer(poster_key) as poster_path,
-        ):
-            rendered = roughcut.render(
-                self.db.session_scope, self.storage, params, target, watch.step, poster=poster_path
-            )
-            output = StoredFile(output_key, target.stat().st_size, rendered.sha256)
-            poster = _stored(poster_key, poster_path)
-        info = rendered.info
-        timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
+        """A job of a kind another domain registered (a rough cut, an upload's check)."""
+        job = kinds.KindJob(
+            public_id=claim.public_id,
+            attempt=claim.attempt,
+            workspace_id=workspace_id,
+            params=params,
+            session_scope=self.db.session_scope,
+            storage=self.storage,
+            settings=self.settings,
+            step=watch.step,
+            written=written,
+        )
+        made = kind.run(job)
+        if made is None:
+            return self._end(claim.job_id, JobStatus.SUCCEEDED)
+        info = made.info
         return self._record(
             claim,
             workspace_id,
-            output,
+            made.output,
             "video",
-            poster,
+            made.poster,
             info,
             (info.width, info.height),
             0.0,
-            timings,
+            made.timings,
             written,
         )
-
-    def _probe_upload(self, claim: scheduler.Claim, params: dict[str, Any]) -> JobStatus:
-        """Finish a large direct upload: fetch it from the store, probe it, keep it or not.
-
-        The upload records the outcome (ready, or failed and why); the job only
-        says the check ran.
-        """
-        from studio.uploads import finish  # uploads builds on generation
-
-        finish.finish_upload(
-            self.db.session_scope, self.storage, self.settings, int(params["upload_id"])
-        )
-        return self._end(claim.job_id, JobStatus.SUCCEEDED)
 
     def _end(
         self, job_id: int, status: JobStatus, code: str | None = None, message: str | None = None
@@ -538,3 +531,13 @@ class JobRunner:
             log.warning("queue snapshot failed; retrying next pass", exc_info=True)
         with self.db.session_scope() as session:
             return sorted(scheduler.claimable_queues(session))
+
+
+@contextlib.contextmanager
+def _sound(output: EngineOutput) -> Iterator[ffmpeg.SoundFile | None]:
+    """The engine's sound track (LTX-2) as a scratch WAV while the clip is encoded."""
+    if output.audio is None or output.sample_rate <= 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="sound-") as scratch:
+        yield ffmpeg.write_wav(output.audio, output.sample_rate, Path(scratch) / "sound.wav")

@@ -62,6 +62,8 @@ class Submission:
     last_frame: Reference | None = None  # image_to_video ends on this frame (where supported)
     idempotency_key: str | None = None
     title: str | None = None  # animatic card text (a shot code) when there is no image
+    # A sound file (voice-over, temp music) laid under the clip: models with audio_file.
+    sound_asset_id: int | None = None
     # Runway's contentModeration, kept with the job; Studio runs no moderation model.
     content_moderation: dict[str, str] | None = None
 
@@ -82,6 +84,7 @@ class Submission:
                 "motion_strength",
                 "title",
                 "content_moderation",
+                "sound_asset_id",
             )
         }
         fields["reference"] = _reference_digest(self.reference)
@@ -178,6 +181,15 @@ def submit_job(
                 code="unsupported_control",
             )
     moderation = _moderation(request.content_moderation)
+    if request.sound_asset_id is not None:
+        if not spec.audio_file or request.mode == "text_to_image":
+            able = [m.key for m in registry.all() if m.audio_file]
+            raise InvalidInput(
+                f"{spec.name} cannot lay a sound file under its clip"
+                + (f"; models that can: {', '.join(able)}." if able else "."),
+                code="unsupported_control",
+            )
+        media.sound_asset_for(session, actor, workspace_id, request.sound_asset_id)
     reference_asset_id = None
     if request.reference is not None:
         reference_asset_id = _store_reference(
@@ -211,6 +223,7 @@ def submit_job(
             "fps": resolved.fps,
             "duration_note": resolved.duration_note,
             "last_frame_asset_id": last_frame_asset_id,
+            "sound_asset_id": request.sound_asset_id,
             "content_moderation": moderation,
             "requested_model": request.model,
             # Only where a key can name the job again (kept out of take comparisons).
@@ -247,6 +260,39 @@ def submit_job(
     queue, public_id = job.queue, job.public_id
     on_commit(session, lambda: dispatcher.dispatch(queue, public_id))
     return job, True
+
+
+def submit_kind_job(
+    session: Session,
+    dispatcher: Dispatcher,
+    *,
+    kind: str,
+    queue: str,
+    workspace_id: int,
+    user_id: int,
+    params: dict[str, Any],
+    max_attempts: int,
+) -> Job:
+    """Queue a job of a kind another domain registered (`generation/kinds.py`): a
+    rough cut, a large upload's check. The caller checked who is asking; the
+    workers are woken once the transaction commits."""
+    job = Job(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        queue=queue,
+        model_key=kind,
+        mode=kind,
+        status=JobStatus.QUEUED,
+        max_attempts=max_attempts,
+        timings={},
+        params=params,
+        dispatched_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    public_id = job.public_id
+    on_commit(session, lambda: dispatcher.dispatch(queue, public_id))
+    return job
 
 
 def _same_request(job: Job, fingerprint: str) -> Job:
@@ -433,10 +479,14 @@ def list_jobs(
     workspace_id: int,
     *,
     active: bool | None = None,
+    modes: tuple[str, ...] | None = None,
     limit: int = 50,
 ) -> list[JobView]:
+    """Newest first; `modes` keeps only those (e.g. takes: reg.MODES, no rough cuts)."""
     require_role(session, actor, workspace_id)
     query = select(Job).where(Job.workspace_id == workspace_id, Job.deleted_at.is_(None))
+    if modes is not None:
+        query = query.where(Job.mode.in_(modes))
     if active is True:
         query = query.where(Job.status.in_(ACTIVE))
     elif active is False:

@@ -61,7 +61,7 @@ def runtime() -> WorkerRuntime:
     """Built on first use in the worker process, never at import."""
     global _runtime
     if _runtime is None:
-        from studio.worker import create_celery
+        from studio.queue import create_celery
 
         settings = get_settings()
         db = Database(settings.database_url)

@@ -15,18 +15,28 @@ the row: the moment the entry is recorded. `clock_timestamp()` would only add
 a difference inside one statement. SQLite's 'now' is likewise the time of the
 statement being run.
 
+Entries sent through the API are dated by when their request reached the web
+process (`arrival_clock`), bounded by the database clock: a team that pressed
+Submit before the deadline is on time even if the rush made its request wait
+for locks past it (see studio/api/arrival.py).
+
 Tests pass their own Clock (any `session -> aware datetime`), e.g. fixed_clock(t).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 Clock = Callable[[Session], datetime]
+
+# How far before the database's now an arrival time is believed: longer than any
+# request waits for admission and locks in a rush, far shorter than a deadline's
+# grace for mischief (a web host whose clock runs slow dates entries at most this early).
+ARRIVAL_TOLERANCE = timedelta(minutes=2)
 
 
 def db_clock(session: Session) -> datetime:
@@ -44,3 +54,17 @@ def fixed_clock(at: datetime) -> Clock:
     if at.tzinfo is None:
         raise ValueError("fixed_clock needs an aware datetime")
     return lambda _session: at.astimezone(UTC)
+
+
+def arrival_clock(arrived: datetime | None, tolerance: timedelta = ARRIVAL_TOLERANCE) -> Clock:
+    """The moment a request arrived, bounded by the database clock read now: never
+    after it, never more than `tolerance` before it. Without an arrival time it is
+    db_clock."""
+
+    def clock(session: Session) -> datetime:
+        now = db_clock(session)
+        if arrived is None:
+            return now
+        return max(min(arrived.astimezone(UTC), now), now - tolerance)
+
+    return clock

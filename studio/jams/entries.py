@@ -8,7 +8,11 @@ read in the transaction that writes the entry, after taking the locks:
   the second sees the first's entry and replaces it (UNIQUE team_id backs it);
 - then the clock: on time -> submitted, within grace -> late, after ->
   refused before anything is written (the edge's transaction rolls back, and
-  an uploaded file is only referenced, never written, here).
+  an uploaded file is only referenced, never written, here). The API passes
+  `clock.arrival_clock`: the moment the request reached the web process,
+  bounded by the database clock, so waiting in the deadline rush for the
+  locks never makes a save late; a save never dates before the entry's last
+  change (teammates' saves taking the lock out of arrival order).
 Different teams never wait on each other. Any change after the deadline
 (within grace) makes the entry late: the film judged is the one submitted on time.
 
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,6 +159,7 @@ def accept_uploaded_film(
         raise NotFound(FILM_NOT_FOUND, code="film_not_found")
     _check_size(jam, asset.bytes)
     _check_length(jam, info.duration)
+    _check_sound(jam, info.has_audio)
     audit.record(
         session,
         "entry.film_uploaded",
@@ -204,21 +208,19 @@ def jam_slug(session: Session, jam_id: int) -> str:
 
 
 def upload_film(
-    session: Session, actor: Actor, slug: str, data: bytes, *, storage: Storage
+    session: Session, actor: Actor, slug: str, film: Path, *, storage: Storage
 ) -> FilmCheck:
-    """Validate an uploaded film against the jam's rules and keep it in the team's
-    workspace. It counts only once put_entry names it."""
+    """Validate an uploaded film (a file on this host's disk) against the jam's rules
+    and keep it in the team's workspace. It counts only once put_entry names it."""
     jam = access.jam_by_slug(session, slug)
     team = access.my_team(session, actor, jam, Role.EDITOR)
-    if not data:
+    size = film.stat().st_size
+    if not size:
         raise InvalidInput("The upload is empty.", code="empty_upload")
-    _check_size(jam, len(data))
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "film"
-        path.write_bytes(data)
-        info = _probe(jam, path)
-    asset = media.keep_uploaded_video(
-        session, storage, workspace_id=team.workspace_id, folder="jam", data=data, info=info
+    _check_size(jam, size)
+    info = _probe(jam, film)
+    asset = media.keep_uploaded_video_file(
+        session, storage, workspace_id=team.workspace_id, folder="jam", path=film, info=info
     )
     audit.record(
         session,
@@ -228,7 +230,7 @@ def upload_film(
         target=f"jam:{jam.slug}",
         asset_id=asset.id,
     )
-    return FilmCheck(asset.id, info.duration, info.width, info.height, len(data))
+    return FilmCheck(asset.id, info.duration, info.width, info.height, size)
 
 
 def upload_poster(
@@ -294,6 +296,11 @@ def put_entry(
         select(Entry).where(Entry.team_id == team.id).execution_options(populate_existing=True)
     )
     now = clock(session)
+    if entry is not None and entry.updated_at is not None and now < entry.updated_at:
+        # Dated by arrival, two teammates' saves can take the lock in the other order
+        # than they arrived: the later one in never goes back in time (it wins, and
+        # stays on time if both arrived in time).
+        now = entry.updated_at
     if now < jam.kickoff_at:
         raise Conflict(
             "The jam has not started: entries open at kickoff, "
@@ -521,7 +528,17 @@ def _probe(jam: Jam, path: Path) -> ffmpeg.Probe:
     except ffmpeg.MediaError as exc:
         raise InvalidInput(exc.message, code="invalid_film") from None
     _check_length(jam, info.duration)
+    _check_sound(jam, info.has_audio)
     return info
+
+
+def _check_sound(jam: Jam, has_audio: bool) -> None:
+    if jam.film_needs_sound and not has_audio:
+        raise InvalidInput(
+            "The film has no sound: this jam's rules ask for an audio track. Add sound "
+            "(dialogue, music or effects) and export it again with its audio.",
+            code="film_needs_sound",
+        )
 
 
 def _check_length(jam: Jam, seconds: float) -> None:
@@ -545,13 +562,16 @@ def _check_asset(jam: Jam, storage: Storage, asset: Asset) -> FilmCheck:
         raise InvalidInput("That file is not a video.", code="invalid_film")
     _check_size(jam, asset.bytes)
     recorded = (asset.duration, asset.width, asset.height, asset.codec)
-    if None not in recorded and asset.duration is not None:
+    # Sound recorded (True/False) since sound was tracked; older videos are probed again.
+    sound_known = asset.has_audio is not None or not jam.film_needs_sound
+    if None not in recorded and asset.duration is not None and sound_known:
         if not storage.exists(asset.storage_key):
             raise InvalidInput(
                 "That film is missing from the media store; upload it again.",
                 code="film_missing",
             )
         _check_length(jam, asset.duration)
+        _check_sound(jam, bool(asset.has_audio))
         assert asset.width is not None and asset.height is not None
         return FilmCheck(asset.id, asset.duration, asset.width, asset.height, asset.bytes)
     try:

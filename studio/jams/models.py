@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,6 +67,8 @@ class Jam(CreatedAtMixin, Base):
     film_min_seconds: Mapped[float] = mapped_column(Float, default=60.0)
     film_max_seconds: Mapped[float] = mapped_column(Float, default=240.0)
     film_max_bytes: Mapped[int] = mapped_column(BigInteger, default=2 * 1024**3)
+    # The organizer's rule: a film without an audio track is refused.
+    film_needs_sound: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # [{"category": "character", "options": [...], "per_team": false}, ...]
     elements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [{"key": "artistic", "name": "Artistic", "weight": 45, "min": 1, "max": 10}, ...]

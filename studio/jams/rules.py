@@ -129,6 +129,7 @@ class JamRules:
     gpu_seconds_grant: int | None = None
     team_concurrent_jobs_cap: int | None = None  # 0: no cap
     audience_vote: bool | None = None
+    film_needs_sound: bool | None = None  # refuse films without an audio track
     judges_per_entry: int | None = None
     normalize_scores: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys: refused
@@ -263,6 +264,7 @@ def _apply_limits(jam: Jam, given: dict[str, Any], creating: bool) -> None:
         "gpu_seconds_grant": 3600,
         "team_concurrent_jobs_cap": 0,
         "audience_vote": True,
+        "film_needs_sound": False,
         "judges_per_entry": 3,
         "normalize_scores": False,
     }
@@ -280,7 +282,7 @@ def _apply_limits(jam: Jam, given: dict[str, Any], creating: bool) -> None:
         values[name] = float(value)
     if values["film_min_seconds"] > values["film_max_seconds"]:
         raise InvalidInput("'film_min_seconds' cannot be more than 'film_max_seconds'.")
-    for name in ("audience_vote", "normalize_scores"):
+    for name in ("audience_vote", "normalize_scores", "film_needs_sound"):
         if not isinstance(values[name], bool):
             raise InvalidInput(f"'{name}' must be true or false.")
     for name, value in values.items():

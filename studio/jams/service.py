@@ -62,6 +62,7 @@ class JamView:
     rubric: list[dict[str, Any]]
     gpu_seconds_grant: int
     audience_vote: bool
+    film_needs_sound: bool
     judges_per_entry: int
     normalize_scores: bool
     elements: list[dict[str, Any]] | None
@@ -109,6 +110,7 @@ def view_of(session: Session, actor: Actor, jam: Jam, now: datetime) -> JamView:
         rubric=jam.rubric,
         gpu_seconds_grant=jam.gpu_seconds_grant,
         audience_vote=jam.audience_vote,
+        film_needs_sound=jam.film_needs_sound,
         judges_per_entry=jam.judges_per_entry,
         normalize_scores=jam.normalize_scores,
         elements=jam.elements if revealed else None,

@@ -30,6 +30,7 @@ import ffmpeg
 import numpy as np
 from PIL import Image
 
+from studio.media.audio import AAC_OPTIONS, SoundFile, fitted_audio, write_wav
 from studio.media.storage import atomic_path
 
 NOT_A_VIDEO = "This file is not a video we can read (allowed: MP4, MOV, WebM, MKV)."
@@ -110,12 +111,16 @@ def encode_mp4(
     *,
     crf: int = 18,
     preset: str = "veryfast",
+    audio: SoundFile | None = None,
 ) -> None:
     """Encode (T, H, W, 3) uint8 RGB frames to a browser-playable MP4 at ``path``.
 
     Written to a temporary file next to ``path`` and renamed, so ``path`` is
     either the complete video or untouched. Odd sizes are cropped to even by
     the scale filter. MediaError (with ffmpeg's stderr tail) on failure.
+
+    ``audio``: a sound file (ours, or an upload already probed) laid under the
+    picture as AAC, cut or padded with silence to the picture's exact length.
     """
     frames = _check_frames(frames)
     if fps < 1:
@@ -123,16 +128,21 @@ def encode_mp4(
     count, height, width, _ = frames.shape
     path = Path(path)
     with atomic_path(path) as tmp:
+        video = ffmpeg.input(
+            "pipe:",
+            format="rawvideo",
+            pix_fmt="rgb24",
+            s=f"{width}x{height}",
+            framerate=fps,
+        ).filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
+        streams = [video]
+        options: dict[str, Any] = {"an": None}
+        if audio is not None:
+            streams.append(fitted_audio(audio, count / fps))
+            options = dict(AAC_OPTIONS)
         stream = (
-            ffmpeg.input(
-                "pipe:",
-                format="rawvideo",
-                pix_fmt="rgb24",
-                s=f"{width}x{height}",
-                framerate=fps,
-            )
-            .filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
-            .output(
+            ffmpeg.output(
+                *streams,
                 f"file:{tmp}",
                 format="mp4",
                 vcodec="libx264",
@@ -141,7 +151,7 @@ def encode_mp4(
                 preset=preset,
                 r=fps,
                 movflags="+faststart",
-                an=None,
+                **options,
             )
             .global_args("-hide_banner", "-nostats", "-loglevel", "error")
             .overwrite_output()
@@ -219,6 +229,15 @@ class Probe:
     fps: float
     duration: float  # seconds
     faststart: bool  # MP4/MOV with 'moov' before 'mdat'; always False for Matroska/WebM
+    # The first audio track, from its headers (None: the file is silent).
+    audio_codec: str | None = None  # e.g. "aac"
+    audio_rate: int | None = None  # samples a second
+    audio_channels: int | None = None
+    audio_seconds: float | None = None  # the track's own length, where the container says
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
 
 
 def _sniff(path: Path) -> str:
@@ -407,6 +426,7 @@ def probe(
             raise MediaError("This video has no frames we can decode.")
         _first_frame(container, stream, limits)  # proves it plays: one decoded frame
         pix_fmt = getattr(context, "pix_fmt", None)
+        sound = _audio_headers(container, limits)
         return Probe(
             format_name=_DEMUXER_NAMES[demuxer],
             codec=str(context.name),
@@ -417,11 +437,35 @@ def probe(
             fps=fps,
             duration=float(duration),
             faststart=faststart,
+            **sound,
         )
     except av.FFmpegError as exc:
         raise MediaError(NOT_A_VIDEO) from exc
     finally:
         container.close()
+
+
+def _audio_headers(container: Any, limits: ProbeLimits) -> dict[str, Any]:
+    """The first audio track's codec, rate, channels and length, from headers only
+    (nothing is decoded: a track that does not play fails where it is used)."""
+    if not container.streams.audio:
+        return {}
+    stream = container.streams.audio[0]
+    context = stream.codec_context
+    seconds = None
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * Fraction(stream.time_base))
+        if seconds > limits.max_seconds:
+            raise _too_long(seconds, limits)
+    rate = int(context.sample_rate or 0)
+    if not 0 < rate <= 384_000:
+        return {}  # no usable sound: treated as silent rather than refusing the picture
+    return {
+        "audio_codec": str(context.name),
+        "audio_rate": rate,
+        "audio_channels": int(context.channels or 0) or None,
+        "audio_seconds": seconds,
+    }
 
 
 def _first_frame(container: Any, stream: Any, limits: ProbeLimits) -> None:
@@ -526,6 +570,7 @@ __all__ = [
     "MediaError",
     "Probe",
     "ProbeLimits",
+    "SoundFile",
     "encode_mp4",
     "ffmpeg_binary",
     "last_frame",
@@ -534,6 +579,7 @@ __all__ = [
     "write_png",
     "write_poster",
     "write_video_poster",
+    "write_wav",
 ]
 
 
@@ -604,8 +650,11 @@ class Joined:
     probe: Probe  # of the file written
 
 
-def concat_copy(sources: list[Path], target: Path) -> Joined:
+def concat_copy(sources: list[Path], target: Path, *, video_only: bool = False) -> Joined:
     """Join clips that share codec, size and frame rate without re-encoding.
+
+    ``video_only``: the picture alone (the clips' sound is left out; a cut's
+    sound track is built separately, see projects/roughcut_sound.py).
 
     Returns the written file's SHA-256 and probe, both taken while it is
     being flushed to disk (the hash on a second thread).
@@ -636,6 +685,8 @@ def concat_copy(sources: list[Path], target: Path) -> Joined:
                 joined = ffmpeg.input(
                     f"file:{listing}", format="concat", safe=0, protocol_whitelist="file"
                 )
+                if video_only:
+                    joined = joined.video
                 fitted = False
                 if reserve is not None:
                     # ffmpeg 5.1 exits 0 when the index outgrows the room (hence the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studio.db.base import Base, CreatedAtMixin, UTCDateTime, enum_column
@@ -31,6 +31,10 @@ class Asset(CreatedAtMixin, Base):
     # Known for videos we probed: lets a rough cut decide on stream copy without re-probing.
     codec: Mapped[str | None] = mapped_column(String(32))
     pix_fmt: Mapped[str | None] = mapped_column(String(32))
+    # Sound: True/False for videos probed since sound was recorded; None for older rows
+    # (probe again to know). audio_codec: the first audio track's codec.
+    has_audio: Mapped[bool | None] = mapped_column(Boolean)
+    audio_codec: Mapped[str | None] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
 
 

@@ -19,11 +19,14 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from studio.media.ffmpeg import DEFAULT_LIMITS, MediaError, Probe, ProbeLimits, probe
+from studio.media.sounds import SoundProbe, probe_sound
 
 TIMEOUT_SECONDS = 30.0
 MEMORY_BYTES = 4 * 1024**3
+SOUND = "sound"  # the child's second argument for a sound file (else: video limits as JSON)
 
 
 def probe_isolated(
@@ -34,13 +37,19 @@ def probe_isolated(
     memory_bytes: int = MEMORY_BYTES,
 ) -> Probe:
     """ffmpeg.probe in a child process; MediaError when the file is refused or a limit hits."""
-    command = [
-        sys.executable,
-        "-m",
-        "studio.media.sandbox",
-        str(Path(path).resolve()),
-        json.dumps(dataclasses.asdict(limits)),
-    ]
+    answer = _in_child(path, json.dumps(dataclasses.asdict(limits)), timeout, memory_bytes)
+    return Probe(**answer)
+
+
+def probe_sound_isolated(
+    path: Path, *, timeout: float = TIMEOUT_SECONDS, memory_bytes: int = MEMORY_BYTES
+) -> SoundProbe:
+    """sounds.probe_sound (an uploaded voice-over or music file) in a child process."""
+    return SoundProbe(**_in_child(path, SOUND, timeout, memory_bytes))
+
+
+def _in_child(path: Path, what: str, timeout: float, memory_bytes: int) -> dict[str, Any]:
+    command = [sys.executable, "-m", "studio.media.sandbox", str(Path(path).resolve()), what]
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, a path we made
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
     )
@@ -56,7 +65,7 @@ def probe_isolated(
         child.kill()
         child.communicate()
         raise MediaError(
-            f"This video took more than {timeout:.0f} s to check, so it was refused "
+            f"This file took more than {timeout:.0f} s to check, so it was refused "
             "(it may be damaged, or built to be slow to read)."
         ) from None
     try:
@@ -64,19 +73,22 @@ def probe_isolated(
     except ValueError:
         answer = {}
     if child.returncode == 0 and "probe" in answer:
-        return Probe(**answer["probe"])
+        return dict(answer["probe"])
     if "error" in answer:
         raise MediaError(str(answer["error"]))
     raise MediaError(
-        "This video could not be checked within the server's limits "
+        "This file could not be checked within the server's limits "
         "(it may be damaged, or too large to read)."
     )
 
 
 def _main(argv: list[str]) -> int:
-    path, raw = Path(argv[0]), json.loads(argv[1])
+    path = Path(argv[0])
     try:
-        info = probe(path, limits=ProbeLimits(**raw))
+        if argv[1] == SOUND:
+            info: Any = probe_sound(path)
+        else:
+            info = probe(path, limits=ProbeLimits(**json.loads(argv[1])))
     except MediaError as exc:
         print(json.dumps({"error": exc.message}))
         return 1

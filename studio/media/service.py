@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,8 @@ from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
 from studio.media import ffmpeg
 from studio.media.models import Asset
-from studio.media.storage import Storage, open_storage
+from studio.media.storage import Storage
+from studio.media.stores import open_storage
 
 MIME_BY_SUFFIX = {
     ".mp4": "video/mp4",
@@ -62,6 +64,8 @@ def record_stored(
     frame_count: int | None = None,
     codec: str | None = None,
     pix_fmt: str | None = None,
+    audio_codec: str | None = None,
+    has_audio: bool | None = None,
 ) -> Asset:
     """An asset row for an object already in the store, whose size and hash the writer knows."""
     asset = Asset(
@@ -77,6 +81,8 @@ def record_stored(
         frame_count=frame_count,
         codec=codec,
         pix_fmt=pix_fmt,
+        audio_codec=audio_codec,
+        has_audio=has_audio,
         sha256=sha256,
     )
     session.add(asset)
@@ -172,6 +178,26 @@ def image_asset_for_reference(
     return asset
 
 
+SOUND_KIND = "audio"
+SOUND_NOT_FOUND = "No such sound file in this workspace."
+
+
+def sound_asset_for(session: Session, actor: Actor, workspace_id: int, asset_id: int) -> Asset:
+    """A sound file (uploaded to a project of this workspace) that `actor` may use."""
+    try:
+        asset = get_asset(session, actor, asset_id)
+    except NotFound:
+        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found") from None
+    if asset.workspace_id != workspace_id:
+        raise NotFound(SOUND_NOT_FOUND, code="sound_not_found")
+    if asset.kind != SOUND_KIND or not asset.codec:
+        raise InvalidInput(
+            "That file is not a sound file: upload one to POST /v1/projects/{id}/sounds first.",
+            code="not_a_sound",
+        )
+    return asset
+
+
 def keep_uploaded_video(
     session: Session,
     storage: Storage,
@@ -199,6 +225,30 @@ def keep_uploaded_video(
     )
 
 
+def keep_uploaded_video_file(
+    session: Session,
+    storage: Storage,
+    *,
+    workspace_id: int,
+    folder: str,
+    path: Path,
+    info: ffmpeg.Probe,
+) -> Asset:
+    """`keep_uploaded_video` for a clip already on disk (a film of up to 2 GiB):
+    copied or uploaded from the file, never read into memory."""
+    key = video_key(workspace_id, folder, info)
+    storage.put_file(key, path)
+    on_rollback(session, lambda: storage.delete(key))
+    return record_probed_video(
+        session,
+        workspace_id=workspace_id,
+        key=key,
+        size=path.stat().st_size,
+        sha256=sha256_of(path),
+        info=info,
+    )
+
+
 def video_key(workspace_id: int, folder: str, info: ffmpeg.Probe | None = None) -> str:
     """A fresh key for an uploaded video; WebM keeps its container, the rest is MP4/MOV."""
     webm = info is not None and info.format_name.startswith("matroska")
@@ -222,7 +272,15 @@ def record_probed_video(
         frame_count=info.frames,
         codec=info.codec,
         pix_fmt=info.pix_fmt,
+        **sound_of(info),
     )
     if info.format_name.startswith("matroska"):
         asset.mime = "video/webm"
     return asset
+
+
+def sound_of(info: ffmpeg.Probe | None) -> dict[str, Any]:
+    """The sound fields of a video asset from its probe (None: not a video)."""
+    if info is None:
+        return {}
+    return {"has_audio": info.has_audio, "audio_codec": info.audio_codec}

@@ -19,7 +19,7 @@ web app serves the same protocol (`part_url` gives None, `write_part` stores
 a part); the page code is one path either way.
 
 Pure: no settings, no database; the root, bucket and endpoint come in as
-arguments (`open_storage`). The S3 backend is in `studio.media.s3`.
+arguments (`stores.open_storage`). The S3 backend is in `studio.media.s3`.
 """
 
 from __future__ import annotations
@@ -501,31 +501,3 @@ class LocalStorage(Storage):
         except StorageError:
             return
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def open_storage(
-    url: str,
-    *,
-    media_dir: Path,
-    endpoint_url: str | None = None,
-    public_endpoint_url: str | None = None,
-    region: str | None = None,
-) -> Storage:
-    """The store a URL names: "" or ``file:`` -> the local folder ``media_dir``;
-    ``s3://bucket/prefix`` -> that bucket through boto3 (``endpoint_url`` for
-    MinIO, R2, Ceph...; credentials the standard AWS way)."""
-    url = (url or "").strip()
-    if not url or url.startswith("file:"):
-        return LocalStorage(media_dir)
-    if url.startswith("s3://"):
-        from studio.media.s3 import S3Storage  # boto3 only where S3 is used
-
-        bucket, _, prefix = url.removeprefix("s3://").partition("/")
-        return S3Storage(
-            bucket,
-            prefix.strip("/"),
-            endpoint_url=endpoint_url or None,
-            public_endpoint_url=public_endpoint_url or None,
-            region=region or None,
-        )
-    raise ValueError(f"Unsupported storage URL {url!r}: use s3://bucket/prefix or leave it empty.")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
 from studio.accounts.models import User
+from studio.projects.access import get_project
 from studio.projects.models import Activity
 
 FEED_LIMIT_MAX = 200
@@ -57,9 +58,7 @@ def feed(
     session: Session, actor: Actor, project_id: int, *, limit: int = 50, after_id: int = 0
 ) -> list[ActivityView]:
     """Newest first. `after_id` lets a page ask only for what it has not shown yet."""
-    from studio.projects import service as projects  # service imports this module
-
-    projects.get_project(session, actor, project_id)
+    get_project(session, actor, project_id)
     limit = max(1, min(limit, FEED_LIMIT_MAX))
     rows = session.execute(
         select(Activity, User.display_name)

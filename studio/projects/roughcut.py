@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,16 +32,15 @@ from sqlalchemy.orm import Session
 from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
-from studio.db.base import utcnow
-from studio.db.session import on_commit
 from studio.errors import InvalidInput
+from studio.generation import kinds
 from studio.generation import service as jobs
 from studio.generation.context import Generation
 from studio.generation.models import Job, JobStatus
 from studio.media import ffmpeg
 from studio.media.models import Asset
 from studio.media.storage import ObjectMissing, Storage
-from studio.projects import activity
+from studio.projects import activity, roughcut_sound, sounds
 from studio.projects import service as projects
 from studio.projects.models import RoughCut, Shot, ShotStatus, Take
 
@@ -64,6 +64,9 @@ def request_rough_cut(
     title_card: bool = False,
     overlay_codes: bool = False,
     missing: str = "refuse",
+    music_asset_id: int | None = None,
+    music_level_db: float | None = None,
+    music_level_percent: float | None = None,
 ) -> RoughCut:
     """Snapshot the circled takes now and queue the render.
 
@@ -129,15 +132,18 @@ def request_rough_cut(
     options: dict[str, Any] = {"title_card": title_card, "overlay_codes": overlay_codes}
     if uncircled:
         options["slates"] = [shot.code for shot in uncircled]
-    job = Job(
+    music = sounds.music_option(
+        session, actor, project.workspace_id, music_asset_id, music_level_db, music_level_percent
+    )
+    if music is not None:
+        options["music"] = True
+    job = jobs.submit_kind_job(
+        session,
+        gen.dispatcher,
+        kind=ROUGH_CUT,
+        queue="cpu",
         workspace_id=project.workspace_id,
         user_id=actor.user_id,
-        queue="cpu",
-        model_key=ROUGH_CUT,
-        mode=ROUGH_CUT,
-        status=JobStatus.QUEUED,
-        max_attempts=gen.settings.job_max_attempts,
-        timings={},
         params={
             "project_id": project.id,
             "title": project.title,
@@ -147,11 +153,10 @@ def request_rough_cut(
             "fps": project.default_fps,
             "clips": clips,
             **options,
+            **({"music": music} if music else {}),
         },
-        dispatched_at=utcnow(),
+        max_attempts=gen.settings.job_max_attempts,
     )
-    session.add(job)
-    session.flush()
     cut = RoughCut(
         project_id=project.id,
         number=number,
@@ -177,8 +182,6 @@ def request_rough_cut(
         f"started rough cut v{number} ({len(clips)} shots"
         + (f", {len(uncircled)} on slate cards)" if uncircled else ")"),
     )
-    public_id = job.public_id
-    on_commit(session, lambda: gen.dispatcher.dispatch("cpu", public_id))
     return cut
 
 
@@ -251,6 +254,25 @@ class _Input:
     probe: ffmpeg.Probe
 
 
+def run_job(job: kinds.KindJob) -> kinds.Made:
+    """The rough cut as a job kind: render into the store, hand the file to the runner."""
+    started = time.monotonic()
+    base = f"ws{job.workspace_id}/cuts/{job.public_id}/a{job.attempt}"
+    output_key, poster_key = f"{base}-roughcut.mp4", f"{base}-poster.jpg"
+    job.written.extend([output_key, poster_key])
+    with job.storage.writer(output_key) as target, job.storage.writer(poster_key) as poster_path:
+        rendered = render(
+            job.session_scope, job.storage, job.params, target, job.step, poster=poster_path
+        )
+        output = kinds.StoredFile(output_key, target.stat().st_size, rendered.sha256)
+        poster = kinds.stored(poster_key, poster_path)
+    timings = {"render_s": round(time.monotonic() - started, 4), "method": rendered.method}
+    return kinds.Made(output, poster, rendered.info, timings)
+
+
+JOB_KIND = kinds.JobKind(ROUGH_CUT, "cpu", run_job)
+
+
 def render(
     session_factory: Callable[[], Any],
     storage: Storage,
@@ -288,9 +310,11 @@ def render(
                 a.bytes,
                 a.duration,
                 a.frame_count,
+                a.has_audio,
             )
             for a in assets.values()
         }
+        bed = roughcut_sound.bed_row(session, params.get("music"))
     total = len(clips) + 2
     with (
         tempfile.TemporaryDirectory(prefix="roughcut-") as scratch,
@@ -370,8 +394,18 @@ def render(
         posted: Future[None] | None = None
         if poster is not None:
             posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
+        music = roughcut_sound.fetch_bed(storage, bed, work)
         try:
-            result = ffmpeg.concat_copy(joined, target)
+            if music is not None or any(item.probe.has_audio for item in inputs):
+                clips_heard = [
+                    roughcut_sound.Clip(i.path, i.probe, length.duration)
+                    for i, length in zip(inputs, lengths, strict=True)
+                ]
+                result = roughcut_sound.join_with_sound(joined, clips_heard, target, work, music)
+            else:
+                result = ffmpeg.concat_copy(joined, target)
+        except roughcut_sound.SoundFailed as exc:
+            raise CutFailed(exc.message) from None
         except ffmpeg.MediaError:
             for item in inputs:  # which one? the first that does not probe
                 _probe_input(item.path, _name(item))
@@ -414,8 +448,10 @@ def _recorded(row: tuple[Any, ...]) -> ffmpeg.Probe | None:
     """What the take's probe recorded when it was stored (assets are written once, and
     its size was just checked against the record): no need to probe it again. The
     join's length check still catches a file that cannot be read to the end."""
-    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames = row
+    _, mime, codec, width, height, pix_fmt, rate, _, duration, frames, has_audio = row
     if None in (codec, width, height, pix_fmt, rate, duration, frames):
+        return None
+    if has_audio is not False:  # sound not recorded, or its track's details needed: probe
         return None
     matroska = mime == "video/webm"
     return ffmpeg.Probe(

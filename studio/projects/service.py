@@ -19,9 +19,9 @@ from studio.accounts.validation import name as valid_name
 from studio.db.base import utcnow
 from studio.errors import Conflict, InvalidInput, NotFound
 from studio.projects import activity
+from studio.projects.access import get_project
 from studio.projects.models import Project, Scene, Shot, ShotStatus
 
-PROJECT_NOT_FOUND = "No such project in your workspaces."
 SHOT_NOT_FOUND = "No such shot in your workspaces."
 TEXT_MAX = 4000
 RATIO_CHOICES = ("1280:720", "720:1280", "960:960", "1920:1080", "1080:1920")
@@ -69,19 +69,6 @@ def create_project(
         workspace_id=workspace_id,
         target=f"project:{project.id}",
     )
-    return project
-
-
-def get_project(
-    session: Session, actor: Actor, project_id: int, minimum: Role = Role.VIEWER
-) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(PROJECT_NOT_FOUND, code="project_not_found")
-    try:
-        require_role(session, actor, project.workspace_id, minimum)
-    except NotFound:
-        raise NotFound(PROJECT_NOT_FOUND, code="project_not_found") from None
     return project
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class TakeView:
     take: Take
     job: jobs.JobView | None
     shot_code: str
+    has_audio: bool | None = None  # the output's sound: None while unknown (or no output)
 
     @property
     def output_asset_id(self) -> int | None:
@@ -75,8 +76,22 @@ def list_takes(session: Session, actor: Actor, shot_id: int) -> list[TakeView]:
         else []
     )
     by_id = dict(zip([j.id for j in found], jobs.views_for(session, found), strict=True))
-    return [
+    views = [
         TakeView(t, by_id.get(t.job_id) if t.job_id is not None else None, shot.code) for t in takes
+    ]
+    return with_sound(session, views)
+
+
+def with_sound(session: Session, views: list[TakeView]) -> list[TakeView]:
+    """The views with whether each output has sound, read in one query."""
+    outputs = [v.output_asset_id for v in views if v.output_asset_id is not None]
+    if not outputs:
+        return views
+    rows = session.execute(select(Asset.id, Asset.has_audio).where(Asset.id.in_(outputs)))
+    sound = {asset_id: has_audio for asset_id, has_audio in rows.tuples()}
+    return [
+        replace(v, has_audio=sound.get(v.output_asset_id)) if v.output_asset_id else v
+        for v in views
     ]
 
 
@@ -114,8 +129,10 @@ def generate_take(
     model: str | None = None,
     seed: int | None = None,
     camera_move: str | None = None,
+    sound_asset_id: int | None = None,
 ) -> Take:
-    """A new take from the shot's own settings (prompt, reference, ratio, duration)."""
+    """A new take from the shot's own settings (prompt, reference, ratio, duration);
+    `sound_asset_id`: a sound file laid under the clip (the animatic's voice-over)."""
     shot = projects.get_shot(session, actor, shot_id, Role.EDITOR)
     project = session.get(Project, shot.project_id)
     assert project is not None
@@ -136,6 +153,7 @@ def generate_take(
         if shot.reference_asset_id
         else None,
         title=shot.code,
+        sound_asset_id=sound_asset_id,
     )
     return _new_take(session, actor, shot, project, submission, gen, parent=None, lineage=None)
 
@@ -358,6 +376,7 @@ def _settings_of(
         "camera_move": p.get("camera_move"),
         "motion_strength": p.get("motion_strength"),
         "title": shot.code,
+        "sound_asset_id": p.get("sound_asset_id"),
     }
     if job.reference_asset_id is not None:
         settings["reference"] = jobs.Reference(asset_id=job.reference_asset_id)

@@ -6,8 +6,9 @@ import gradio as gr
 
 from studio.db.session import Database
 from studio.generation.context import Generation
+from studio.ui import generate
 from studio.ui.actions import ui_action
-from studio.ui.pages import account, generate, jams, projects, workspaces
+from studio.ui.pages import account, jams, projects, workspaces
 
 # Gradio runs each event one at a time for the whole server unless told
 # otherwise: a team's page loads and saves would queue behind each other.

@@ -1,7 +1,7 @@
 """Finishing a direct upload: probe it from the store and make what it was for.
 
 Run by the web right after `complete` for small files, and by a cpu-queue
-job (`PROBE_UPLOAD`, routed by the job runner) for large ones. No transaction
+job (`PROBE_UPLOAD`, the job kind `JOB_KIND` registers) for large ones. No transaction
 is open while the file is fetched and probed; an upload not in `checking` is
 left alone, so running it twice is harmless. A refused file is deleted from
 the store and the upload says why.
@@ -23,6 +23,7 @@ from studio.accounts.models import User
 from studio.config import Settings
 from studio.db.base import utcnow
 from studio.errors import InvalidInput, NotFound, StudioError
+from studio.generation import kinds
 from studio.jams import entries
 from studio.jams.clock import fixed_clock
 from studio.media import ffmpeg
@@ -30,7 +31,7 @@ from studio.media import service as media
 from studio.media.storage import ObjectMissing, Storage
 from studio.projects import references, takes
 from studio.uploads.models import Upload, UploadPurpose, UploadStatus
-from studio.uploads.service import NOT_FOUND
+from studio.uploads.service import NOT_FOUND, PROBE_UPLOAD
 
 log = logging.getLogger(__name__)
 
@@ -177,3 +178,12 @@ def _fail(
     except Exception:
         log.warning("could not delete refused upload %s", key, exc_info=True)
     return UploadStatus.FAILED
+
+
+def run_job(job: kinds.KindJob) -> None:
+    """A large upload's check as a job kind: the upload records the outcome (ready,
+    or failed and why); the job only says the check ran."""
+    finish_upload(job.session_scope, job.storage, job.settings, int(job.params["upload_id"]))
+
+
+JOB_KIND = kinds.JobKind(PROBE_UPLOAD, "cpu", run_job)

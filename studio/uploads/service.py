@@ -37,9 +37,9 @@ from studio.accounts.access import Actor, require_role
 from studio.accounts.models import Role
 from studio.config import Settings
 from studio.db.base import utcnow
-from studio.db.session import on_commit, on_rollback
+from studio.db.session import on_rollback
 from studio.errors import Conflict, InvalidInput, NotFound, StudioError
-from studio.generation.models import Job, JobStatus
+from studio.generation import service as jobs
 from studio.jams import entries
 from studio.jams.clock import Clock, db_clock
 from studio.media import signing
@@ -352,23 +352,17 @@ def complete_upload(
     upload.completed_at = utcnow()
     inline = upload.size <= settings.upload_probe_inline_bytes
     if not inline:
-        job = Job(
+        job = jobs.submit_kind_job(
+            session,
+            dispatcher,
+            kind=PROBE_UPLOAD,
+            queue="cpu",
             workspace_id=upload.workspace_id,
             user_id=actor.user_id,
-            queue="cpu",
-            model_key=PROBE_UPLOAD,
-            mode=PROBE_UPLOAD,
-            status=JobStatus.QUEUED,
-            max_attempts=settings.job_max_attempts,
-            timings={},
             params={"upload_id": upload.id},
-            dispatched_at=utcnow(),
+            max_attempts=settings.job_max_attempts,
         )
-        session.add(job)
-        session.flush()
         upload.probe_job_id = job.id
-        job_public_id = job.public_id
-        on_commit(session, lambda: dispatcher.dispatch("cpu", job_public_id))
     session.flush()
     return upload, inline
 

@@ -23,7 +23,8 @@ from studio.generation.models import Job
 from studio.generation.webhooks import check_webhook_url, sign
 from studio.media import ffmpeg
 from studio.media.models import Asset
-from tests.factories import add_member, call_ui, login, make_api_key, make_user, make_workspace
+from tests.factories import add_member, login, make_api_key, make_user, make_workspace
+from tests.ui import named
 
 RUNWAY = {"X-Runway-Version": "2024-11-06"}
 
@@ -328,51 +329,35 @@ def test_models_endpoint_tells_what_each_model_supports(http: httpx.Client, team
 def test_the_generate_page_handler_queues_a_take(db: Database, http: httpx.Client) -> None:
     workspace = make_workspace(db)
     login(http, workspace.owner)
-    result = call_ui(
-        http,
-        "generate",
-        workspace.id,
-        "animatic",
-        "text_to_video",
-        "Page take",
-        "",
-        None,
-        "960:960",
-        2,
-        "tilt_up",
-        0.5,
-        False,
-        1234,
-    )
-    assert "seed **1234**" in result[0]
+    form = {
+        "gen_workspace": workspace.id,
+        "gen_model": "animatic",
+        "gen_mode": "text_to_video",
+        "gen_prompt": "Page take",
+        "gen_ratio": "960:960",
+        "gen_duration": 2,
+        "gen_camera": "tilt_up",
+        "gen_motion": 0.5,
+        "gen_random": False,
+        "gen_seed": 1234,
+    }
+    result = named.call(http, "generate", **form)
+    assert named.error(result, "gen-error") == ""
     key = make_api_key(db, workspace.owner, workspace)
     tasks = http.get("/v1/tasks", headers=bearer(key)).json()["tasks"]
     assert tasks[0]["studio"]["seed"] == 1234
     assert wait_for(http, key, tasks[0]["id"], {"SUCCEEDED"})["studio"]["ratio"] == "960:960"
     # "Use these settings again" fills the form from the take, seed fixed.
-    form = call_ui(http, "reuse_settings", tasks[0]["id"])
-    values = [item.get("value") if isinstance(item, dict) else item for item in form]
-    assert values[0] == "animatic" and values[1] == "text_to_video" and values[2] == "Page take"
-    assert values[5] == "960:960" and values[6] == 2 and values[7] == "tilt_up"
-    assert values[9] is False and values[10] == 1234
+    filled = named.call(http, "reuse_settings", gen_take_pick=tasks[0]["id"])
+    value = named.value
+    assert value(filled, "gen-model") == "animatic" and value(filled, "gen-mode") == "text_to_video"
+    assert value(filled, "gen-prompt") == "Page take"
+    assert value(filled, "gen-ratio") == "960:960" and value(filled, "gen-duration") == 2
+    assert value(filled, "gen-camera") == "tilt_up"
+    assert value(filled, "gen-random") is False and value(filled, "gen-seed") == 1234
     other = make_workspace(db)
-    with pytest.raises(Exception, match="Workspace not found"):
-        call_ui(
-            http,
-            "generate",
-            other.id,
-            "animatic",
-            "text_to_video",
-            "Sneaky",
-            "",
-            None,
-            "960:960",
-            2,
-            "static",
-            0.5,
-            True,
-            0,
-        )
+    refused = named.call(http, "generate", **(form | {"gen_workspace": other.id}))
+    assert "Workspace not found" in named.error(refused, "gen-error")
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -37,6 +37,8 @@ CASES = [
     ("tiny-svd", "image_to_video"),
     ("tiny-animatediff", "text_to_video"),
     ("tiny-wan", "text_to_video"),
+    ("tiny-ltx2", "text_to_video"),
+    ("tiny-ltx2", "image_to_video"),
 ]
 CASE_IDS = [f"{key}-{mode}" for key, mode in CASES]
 THREADS = 1  # one thread: steady timings on a busy 2-core machine

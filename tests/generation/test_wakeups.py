@@ -24,13 +24,13 @@ from studio.db import migrate
 from studio.db.session import Database
 from studio.generation import farm
 from studio.generation.models import Job, JobStatus
-from studio.queue import CeleryDispatcher
-from studio.worker import create_celery
+from studio.queue import CeleryDispatcher, create_celery
 from tests.conftest import PG_ADMIN_URL, unavailable
-from tests.factories import bearer, call_ui, login, make_api_key, make_workspace
+from tests.factories import bearer, login, make_api_key, make_workspace
 from tests.generation import bulk
 from tests.generation.celery_stack import STUDIO, Stack, build_stack, require_redis, wait_task
 from tests.generation.test_celery_jobs import SLOW_MODELS, submit
+from tests.ui import named
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +139,21 @@ def test_an_unserved_queue_is_reported_and_its_messages_stay_bounded(
     assert "PROBLEM: No live worker serves the cpu queue; 2001 job(s) wait" in status.stdout
     # The Generate page's queue says so too (its handler returns the queue after a submit).
     login(client, team.owner)
-    page = call_ui(
-        client, "generate", team.id, "slow-animatic", "text_to_video", "From the page", "",
-        None, "1280:720", 2, "zoom_in", 0.5, True, 0,
-    )  # fmt: skip
-    assert "no worker serves the cpu queue" in page[2]
+    page = named.call(
+        client,
+        "generate",
+        gen_workspace=team.id,
+        gen_model="slow-animatic",
+        gen_mode="text_to_video",
+        gen_prompt="From the page",
+        gen_ratio="1280:720",
+        gen_duration=2,
+        gen_camera="zoom_in",
+        gen_motion=0.5,
+        gen_random=True,
+        gen_seed=0,
+    )
+    assert "no worker serves the cpu queue" in named.value(page, "gen-queue")
 
     # Keep two; a cpu worker starts and works through them with one message at a time.
     with own_db.session_scope() as session:

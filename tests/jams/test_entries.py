@@ -32,6 +32,7 @@ from tests.jams.helpers import (
     register,
     team_with_film,
     upload,
+    upload_film_bytes,
 )
 
 
@@ -173,16 +174,14 @@ def test_films_are_validated_before_they_count(db: Database, storage: Storage, t
     }
     for code, data in cases.items():
         with db.session_scope() as session, pytest.raises(InvalidInput) as bad:
-            entries.upload_film(session, actor(session, captain), slug, data, storage=storage)
+            upload_film_bytes(session, actor(session, captain), slug, data, storage=storage)
         assert bad.value.code == code, bad.value.message
     concat = b"ffconcat version 1.0\nfile '/etc/hostname'\n"
     with db.session_scope() as session, pytest.raises(InvalidInput) as bad:
-        entries.upload_film(session, actor(session, captain), slug, concat, storage=storage)
+        upload_film_bytes(session, actor(session, captain), slug, concat, storage=storage)
     assert bad.value.code == "invalid_film"
     with db.session_scope() as session, pytest.raises(InvalidInput) as big:
-        entries.upload_film(
-            session, actor(session, captain), slug, b"\0" * 200_001, storage=storage
-        )
+        upload_film_bytes(session, actor(session, captain), slug, b"\0" * 200_001, storage=storage)
     assert big.value.code == "film_too_large" and "MB" in big.value.message
 
     # A film from another team's workspace is "not found", never borrowed.

@@ -19,8 +19,8 @@ from studio.media.storage import (
     Storage,
     StorageError,
     StorageKeyError,
-    open_storage,
 )
+from studio.media.stores import open_storage
 from tests.s3 import make_bucket
 
 

@@ -1,4 +1,4 @@
-"""The layout of the Jams, Workspaces and Account page packages, checked on the
+"""The layout of the Jams, Workspaces, Account and Generate page packages, checked on the
 source: one package per page, no import cycles between their modules (imports
 inside functions included), no page importing another page (or the old
 `ui/pages` modules), no database access and no hand-built HTML strings with
@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 UI = Path(__file__).resolve().parents[2] / "studio" / "ui"
-PACKAGES = ("jams", "workspaces", "account")
+PACKAGES = ("jams", "workspaces", "account", "generate")
 PAGE_PACKAGES = ("jams", "workspaces", "account", "projects", "generate", "pages")
 
 
@@ -104,5 +104,5 @@ def test_a_page_never_imports_another_page_or_the_database() -> None:
 
 def test_the_old_flat_modules_are_gone() -> None:
     old = ["jams", "jams_entry", "jams_html", "jams_judge", "jams_organize", "jams_setup"]
-    old += ["workspaces", "account"]
+    old += ["workspaces", "account", "generate"]
     assert [m for m in old if (UI / "pages" / f"{m}.py").exists()] == []

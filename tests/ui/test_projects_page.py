@@ -106,7 +106,7 @@ def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.
     assert len(re.findall(r'<img src="/media/', board)) == 3, board
     assert "render the rough cut" in now[LIVE["info"]]  # the next step follows the work
     assert board.count("take 1") == 3
-    call_ui(http, "render_rough_cut", project, None, None, False, False, "refuse")
+    call_ui(http, "render_rough_cut", project, None, None, False, False, "refuse", None, 25)
     deadline = time.monotonic() + 90
     while "<video" not in (player := live(http, project, None, None)[LIVE["cut"]]):
         assert "failed" not in player, player
@@ -295,7 +295,7 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
         ("favorite_take", (project, shot, take)),
         ("delete_shot", (team.id, project, shot, None, False)),
         ("move_shot_up", (team.id, project, shot, None, False)),
-        ("render_rough_cut", (project, None, None, False, False, "refuse")),
+        ("render_rough_cut", (project, None, None, False, False, "refuse", None, 25)),
         ("post_comment", (project, shot, take, "Approve", True, "", "approved", [])),
     ]
     for name, args in refused:
@@ -323,7 +323,7 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         ("save_shot", (shot, "x", "", "", "", "", None, "", "todo", None, 1)),
         ("generate_shot_take", (project, shot, None, "animatic", None)),
         ("post_comment", (project, shot, None, "hi", False, "", "", [])),
-        ("render_rough_cut", (project, None, None, False, False, "refuse")),
+        ("render_rough_cut", (project, None, None, False, False, "refuse", None, 25)),
         ("export_shots_csv", (project,)),
         ("pick_take", (first_take,)),
         ("circle_take", (project, shot, first_take)),

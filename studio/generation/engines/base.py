@@ -45,11 +45,17 @@ class GenerationRequest:
 
 @dataclass
 class EngineOutput:
-    """frames: uint8 array (T, H, W, 3). T == 1 for an image."""
+    """frames: uint8 array (T, H, W, 3). T == 1 for an image.
+
+    audio: the clip's sound where the model makes one (LTX-2), float samples in
+    [-1, 1] shaped (channels, samples) at ``sample_rate``.
+    """
 
     frames: np.ndarray
     fps: int
     extra: dict[str, object] = field(default_factory=dict)
+    audio: np.ndarray | None = None
+    sample_rate: int = 0
 
     @property
     def is_video(self) -> bool:

@@ -104,9 +104,12 @@ class DiffusersEngine:
         frames = _to_frames(output)
         if request.mode == "text_to_image":
             frames = frames[:1]
+        audio, rate = _to_audio(pipe, output) if spec.audio else (None, 0)
         return EngineOutput(
             frames=frames,
             fps=request.fps,
+            audio=audio,
+            sample_rate=rate,
             extra={
                 "load_seconds": round(load_seconds, 4),
                 "seconds": round(seconds, 4),
@@ -423,6 +426,25 @@ def _to_frames(output: Any) -> np.ndarray:
         array = np.nan_to_num(array.astype(np.float32), nan=0.0)
         array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
     return np.ascontiguousarray(array)
+
+
+def _to_audio(pipe: Pipeline, output: Any) -> tuple[np.ndarray | None, int]:
+    """The first batch item's sound as float32 (channels, samples), and its rate
+    (the vocoder's output rate: LTX-2 returns a waveform, not latents, for "np")."""
+    batch = getattr(output, "audio", None)
+    vocoder = getattr(pipe, "vocoder", None)
+    rate = int(getattr(getattr(vocoder, "config", None), "output_sampling_rate", 0) or 0)
+    if batch is None or rate <= 0:
+        return None, 0
+    item = batch[0]
+    if isinstance(item, torch.Tensor):
+        item = item.detach().float().cpu().numpy()
+    array = np.asarray(item, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2 or array.shape[-1] == 0:
+        raise EngineError(f"Unexpected audio output shape {array.shape}.")
+    return np.ascontiguousarray(array), rate
 
 
 def _as_rgb(frame: Any) -> Any:

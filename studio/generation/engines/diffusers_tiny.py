@@ -53,6 +53,8 @@ from transformers import (
     UMT5EncoderModel,
 )
 
+from studio.generation.engines.diffusers_tiny_ltx2 import TINY_LTX2, build_ltx2
+
 SEED = 0
 TEXT_DIM = 32  # hidden size of the tiny text encoders = cross-attention width
 
@@ -65,6 +67,7 @@ ratios = { "1280:720" = [128, 72], "720:1280" = [72, 128], "960:960" = [96, 96] 
 durations = { 1 = 8, 2 = 16 }
 fps = 8
 camera_move = "native"
+audio_file = true
 default_steps = 1
 memory_gb = 0
 """
@@ -132,6 +135,7 @@ TINY_MODELS: dict[str, dict[str, object]] = {
         "camera_move": "prompt",
         "motion_strength": False,
     },
+    "tiny-ltx2": TINY_LTX2,
 }
 
 
@@ -435,6 +439,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "tiny-svd": build_svd,
     "tiny-animatediff": build_animatediff,
     "tiny-wan": build_wan,
+    "tiny-ltx2": build_ltx2,
 }
 
 
@@ -484,6 +489,7 @@ def registry_toml(keys: list[str]) -> str:
             negative_prompt=fields["negative_prompt"],
             camera_move=fields["camera_move"],
             motion_strength=fields["motion_strength"],
+            **({"audio": True} if fields.get("audio") else {}),
             dtype="float32",
             memory_gb=0.05,
             description="Random weights for tests: the output is noise.",

@@ -232,7 +232,7 @@ def wire(ui: JamUI, tab: EntryTab) -> None:
                             "in this jam."
                         )
                     film_id = entries.upload_film(
-                        session, actor, slug, path.read_bytes(), storage=ui.generation.storage
+                        session, actor, slug, path, storage=ui.generation.storage
                     ).asset_id
                 poster_id = None
                 if poster:

@@ -285,6 +285,7 @@ def overview(view: service.JamView, team: teams.TeamView | None) -> Markup:
         f"{view.film_max_seconds:g} s, up to {view.film_max_bytes / 1024**2:.0f} MB · "
         f"{view.gpu_seconds_grant // 60} GPU-minutes per team · rubric {rubric}"
         + (" · audience vote" if view.audience_vote else "")
+        + (" · films need sound" if view.film_needs_sound else "")
     )
     phase_words, phase_css = PHASE_WORDS[view.phase]
     return render(

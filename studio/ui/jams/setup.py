@@ -82,6 +82,7 @@ class RuleFields:
     gpu_minutes: gr.Number
     audience: gr.Checkbox
     normalize: gr.Checkbox
+    sound: gr.Checkbox
     rubric: gr.Dataframe
 
     def components(self) -> list[Any]:
@@ -154,6 +155,7 @@ def rule_fields(prefix: str, *, creating: bool) -> RuleFields:
     with gr.Row():
         audience = gr.Checkbox(label="Audience vote", value=True)
         normalize = gr.Checkbox(label="Normalize scores per judge (z-scores)", value=False)
+        sound = gr.Checkbox(label="Films need sound (refuse films without an audio track)")
     rubric = gr.Dataframe(
         value=rubric_table(DEFAULT_RUBRIC) if creating else None,
         headers=RUBRIC_HEADERS,
@@ -184,6 +186,7 @@ def rule_fields(prefix: str, *, creating: bool) -> RuleFields:
         gpu_minutes=gpu,
         audience=audience,
         normalize=normalize,
+        sound=sound,
         rubric=rubric,
     )
     for f in fields(made):
@@ -391,6 +394,7 @@ def form_values(form: dict[str, Any], zone: str) -> dict[str, Any]:
         "gpu_seconds_grant": None if gpu is None else round(gpu * 60),
         "audience_vote": flag(form["audience"]),
         "normalize_scores": flag(form["normalize"]),
+        "film_needs_sound": flag(form["sound"]),
     }
     for name, rule, label in TIMES:
         values[rule] = parse_time(form[name], zone, label)
@@ -464,6 +468,7 @@ def setup_values(settings: RuleFields, jam: Jam) -> dict[Any, Any]:
         settings.gpu_minutes: round(jam.gpu_seconds_grant / 60, 2),
         settings.audience: jam.audience_vote,
         settings.normalize: jam.normalize_scores,
+        settings.sound: jam.film_needs_sound,
         settings.rubric: rubric_table(jam.rubric),
     }
 
@@ -472,7 +477,7 @@ def blank_values(settings: RuleFields) -> dict[Any, Any]:
     """What the editor holds for someone who may not see a jam's rules."""
     out: dict[Any, Any] = {c: None for c in settings.components()}
     out.update({settings.title: "", settings.brief: "", settings.audience: False})
-    out.update({settings.normalize: False, settings.rubric: []})
+    out.update({settings.normalize: False, settings.sound: False, settings.rubric: []})
     return out
 
 

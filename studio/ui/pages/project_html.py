@@ -17,7 +17,7 @@ from studio.generation import service as jobs
 from studio.generation.runway import runway_status
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects.models import Shot
-from studio.ui.pages.generate import STATUS_CLASS as TASK_STATUS_CLASS
+from studio.ui.task_status import STATUS_CLASS as TASK_STATUS_CLASS
 
 Url = Callable[[int], str]
 
@@ -100,6 +100,10 @@ def shot_table(
     )
 
 
+SOUND_BADGE = '<span class="sound-badge has-sound" title="This take has sound">🔊 sound</span>'
+SILENT_BADGE = '<span class="sound-badge silent" title="This take has no sound">🔇 silent</span>'
+
+
 def take_grid(
     views: Sequence[takes.TakeView], selected_id: int | None, picked_id: int | None, url: Url
 ) -> str:
@@ -132,8 +136,11 @@ def _take_media(tv: takes.TakeView, url: Url) -> str:
         poster = f' poster="{url(job.poster_asset_id)}"' if job and job.poster_asset_id else ""
         if job is not None and job.output_mime and not job.output_mime.startswith("video/"):
             return f'<img src="{url(output)}" alt="take {tv.take.number}">'
+        # A take with sound plays it (the controls unmute and set the level); a silent
+        # one stays muted so that it may autoplay.
+        muted = "" if tv.has_audio else " muted"
         return (
-            f'<video src="{url(output)}"{poster} controls loop muted playsinline '
+            f'<video src="{url(output)}"{poster} controls loop{muted} playsinline '
             'preload="none"></video>'
         )
     if job is None:
@@ -167,6 +174,8 @@ def _take_caption(tv: takes.TakeView, selected_id: int | None, numbers: dict[int
         marks.append('<span title="favorite">★</span>')
     if take.rating:
         marks.append(f'<span title="rating">{"●" * take.rating}{"○" * (5 - take.rating)}</span>')
+    if tv.has_audio is not None:
+        marks.append(SOUND_BADGE if tv.has_audio else SILENT_BADGE)
     if job is None:
         settings = "uploaded clip"
     else:

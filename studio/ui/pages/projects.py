@@ -22,7 +22,7 @@ import gradio as gr
 from studio.accounts import service as accounts
 from studio.db.session import Database
 from studio.generation.context import Generation
-from studio.projects import roughcut
+from studio.projects import roughcut, sounds
 from studio.projects import service as projects
 from studio.projects.service import RATIO_CHOICES
 from studio.ui.actions import ui_action
@@ -30,7 +30,7 @@ from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
 from studio.ui.pages import project_live
 from studio.ui.pages.project_live import POLL_CONCURRENCY, live_values, md, take_choices
-from studio.ui.widgets import id_dropdown, optional_id, required_id
+from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 __all__ = [
     "OPEN_SHOT_JS",
@@ -142,6 +142,16 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                         elem_id="proj-cut-missing",
                     )
                     cut_btn = gr.Button("Render rough cut", variant="primary", elem_id="proj-cut")
+                with gr.Row():
+                    music_in = gr.File(
+                        label="Music or voice under the whole cut (optional)",
+                        file_types=["audio"],
+                        type="filepath",
+                        elem_id="proj-cut-music",
+                    )
+                    music_level = gr.Slider(
+                        0, 100, value=25, step=1, label="Its level (%)", elem_id="proj-cut-level"
+                    )
                 gr.Markdown(
                     "The circled take of each shot, in shot-list order. Matching takes are "
                     "joined without re-encoding; mixed sizes or frame rates are normalized "
@@ -300,17 +310,26 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         with_title: bool,
         with_codes: bool,
         missing: str,
+        music: Any,
+        level: Any,
         request: gr.Request,
     ) -> tuple[Any, ...]:
+        project_id = required_id(picked_project, "project")
+        data = uploaded_file(music, "sound file").read_bytes() if music else None
         with ui_action(db, request) as (session, actor):
+            bed = (
+                sounds.upload_sound(session, actor, project_id, generation, data) if data else None
+            )
             cut = roughcut.request_rough_cut(
                 session,
                 actor,
-                required_id(picked_project, "project"),
+                project_id,
                 generation,
                 title_card=bool(with_title),
                 overlay_codes=bool(with_codes),
                 missing=str(missing or "refuse"),
+                music_asset_id=bed.id if bed else None,
+                music_level_percent=float(level if level is not None else 25) if bed else None,
             )
             number = cut.number
         notify(f"Rough cut v{number} queued: it appears below with its progress.")
@@ -346,7 +365,16 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     )
     cut_btn.click(
         render_cut,
-        [project, shot_tab.shot, shot_tab.take, title_card, overlay, missing],
+        [
+            project,
+            shot_tab.shot,
+            shot_tab.take,
+            title_card,
+            overlay,
+            missing,
+            music_in,
+            music_level,
+        ],
         ui.live,
         api_name="render_rough_cut",
     )
