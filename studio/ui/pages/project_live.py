@@ -15,20 +15,51 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import gradio as gr
 
 from studio.accounts import service as accounts
 from studio.accounts.access import Actor
+from studio.db.session import Database
+from studio.generation.context import Generation
 from studio.projects import activity, changes, review, roughcut, storyboard, takes
 from studio.projects import service as projects
 from studio.projects.models import Project
 from studio.ui.media_urls import signing_window
 from studio.ui.pages import project_html as render
 
-if TYPE_CHECKING:
-    from studio.ui.pages.projects import ProjectUI
+# A click (or Enter) on a storyboard card or shot-list row opens that shot.
+# Gradio re-renders the HTML inside `element` on every poll; listening on
+# `element` itself keeps working.
+OPEN_SHOT_JS = """
+const open = (event) => {
+  if (event.target.closest('video, a, button')) return;
+  const row = event.target.closest('[data-shot]');
+  if (row && row.dataset.shot) trigger('click', {shot: row.dataset.shot});
+};
+element.addEventListener('click', open);
+element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
+"""
+
+
+@dataclass
+class ProjectUI:
+    """Components shared by the tabs, and the helpers their handlers use."""
+
+    db: Database
+    generation: Generation
+    url: Callable[[int], str]
+    workspace: gr.Dropdown
+    project: gr.Dropdown
+    shot: gr.Dropdown
+    take: gr.Dropdown
+    tabs: gr.Tabs
+    # Filled in while the tabs are built.
+    live: list[Any] = field(default_factory=list)
+    frame: list[Any] = field(default_factory=list)
+
 
 MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
 # In the order of ProjectUI.live: header (with the next step), storyboard, shot

@@ -14,7 +14,7 @@ any signed-in user can call any handler by its api_name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -29,7 +29,14 @@ from studio.ui.actions import ui_action
 from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
 from studio.ui.pages import project_live
-from studio.ui.pages.project_live import POLL_CONCURRENCY, live_values, md, take_choices
+from studio.ui.pages.project_live import (
+    OPEN_SHOT_JS,
+    POLL_CONCURRENCY,
+    ProjectUI,
+    live_values,
+    md,
+    take_choices,
+)
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 __all__ = [
@@ -43,35 +50,6 @@ __all__ = [
 ]
 
 FPS_CHOICES = [12, 16, 24, 25, 30, 48, 50, 60]
-# A click (or Enter) on a storyboard card or shot-list row opens that shot.
-# Gradio re-renders the HTML inside `element` on every poll; listening on
-# `element` itself keeps working.
-OPEN_SHOT_JS = """
-const open = (event) => {
-  if (event.target.closest('video, a, button')) return;
-  const row = event.target.closest('[data-shot]');
-  if (row && row.dataset.shot) trigger('click', {shot: row.dataset.shot});
-};
-element.addEventListener('click', open);
-element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
-"""
-
-
-@dataclass
-class ProjectUI:
-    """Components shared by the tabs, and the helpers their handlers use."""
-
-    db: Database
-    generation: Generation
-    url: Callable[[int], str]
-    workspace: gr.Dropdown
-    project: gr.Dropdown
-    shot: gr.Dropdown
-    take: gr.Dropdown
-    tabs: gr.Tabs
-    # Filled in while the tabs are built.
-    live: list[Any] = field(default_factory=list)
-    frame: list[Any] = field(default_factory=list)
 
 
 @dataclass
