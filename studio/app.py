@@ -12,7 +12,6 @@ from typing import Annotated
 import gradio as gr
 from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
@@ -38,6 +37,7 @@ from studio.media.models import Asset
 from studio.media.storage import LocalStorage, StorageError
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
+from studio.ui.page_assets import LeanPage, StaticAssets
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
 from studio.ui.upload_guard import PageFileGuard, PageFiles, attach
 from studio.ui.upload_sweep import UploadSweeper
@@ -204,7 +204,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(build_router(settings, db, providers))
     app.mount("/v1", create_api(db, generation, secret_key))
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Ours first, then Gradio's own /static (its page loads a script from there).
+    app.mount("/static", StaticAssets(STATIC_DIR), name="static")
 
     @app.middleware("http")
     async def browser_login_redirect(
@@ -224,6 +225,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    # Cache headers for Gradio's hashed build files; a leaner page HTML.
+    app.add_middleware(LeanPage)
 
     # Gradio's file routes: uploads owned and bounded per person, files served
     # to their owner only, no URL ever fetched (inside the session and the

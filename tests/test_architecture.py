@@ -128,8 +128,9 @@ GATHERS_ALL = {"studio.db.all_models"}
 
 def module_graph(root: Path, package: str = "studio") -> dict[str, set[str]]:
     """Module -> the modules of `package` it imports, anywhere in the file (function
-    bodies included), relative imports resolved. `from pkg import sub` counts as an
-    import of pkg.sub when sub is a module, else of pkg."""
+    bodies included; type-checking-only imports left out), relative imports
+    resolved. `from pkg import sub` counts as an import of pkg.sub when sub is a
+    module, else of pkg."""
     modules: dict[str, Path] = {}
     for path in root.rglob("*.py"):
         parts = [package, *path.relative_to(root).with_suffix("").parts]
@@ -138,7 +139,7 @@ def module_graph(root: Path, package: str = "studio") -> dict[str, set[str]]:
         modules[".".join(parts)] = path
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        for node in runtime_nodes(ast.parse(path.read_text(), filename=str(path))):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -152,6 +153,20 @@ def module_graph(root: Path, package: str = "studio") -> dict[str, set[str]]:
                 targets = subs + ([base] if len(subs) < len(node.names) else [])
             graph[name].update(t for t in targets if t in modules and t != name)
     return graph
+
+
+def runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node, except under `if TYPE_CHECKING:` (type-only imports never run)."""
+    found: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -212,7 +227,10 @@ def test_the_cycle_check_sees_imports_inside_functions(tmp_path: Path) -> None:
     (package / "sub" / "__init__.py").write_text("")
     (package / "a.py").write_text("from pkg.sub import b\n")
     (package / "sub" / "b.py").write_text("def late():\n    from .. import a\n    return a\n")
-    (package / "c.py").write_text("import pkg.a\n")
+    (package / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n"
+    )
     graph = module_graph(package, "pkg")
     assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.a"}
+    assert graph["pkg.c"] == set()  # a type-only import is no cycle
     assert cycles(graph) == [["pkg.a", "pkg.sub.b"]]

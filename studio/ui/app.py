@@ -19,6 +19,13 @@ from studio.ui import account, addresses, generate, jams, workspaces
 from studio.ui.actions import ui_action
 from studio.ui.pages import projects
 
+# Gradio runs each event one at a time for the whole server unless told
+# otherwise: a team's page loads and saves would queue behind each other.
+# Every handler opens its own session and transaction (ui_action), so events
+# may run side by side; the polls set their own, higher limit
+# (pages/project_live.POLL_CONCURRENCY).
+EVENT_CONCURRENCY = 4
+
 NAV = [
     ("Workspaces", "workspaces"),
     ("Projects", "projects"),
@@ -129,6 +136,7 @@ def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.
         nav_buttons[[key for _, key in NAV].index("account")].click(
             account_page.refresh, None, account_page.outputs, api_visibility="private"
         )
+    blocks.queue(default_concurrency_limit=EVENT_CONCURRENCY)
     return blocks
 
 

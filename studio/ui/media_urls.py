@@ -16,8 +16,17 @@ from studio.media import signing
 BUCKET_SECONDS = 300
 
 
+def _bucket(ttl: int) -> int:
+    return max(1, min(BUCKET_SECONDS, ttl // 4))
+
+
+def signing_window(ttl: int) -> int:
+    """Which bucket the signer is in now: URLs it makes change when this does."""
+    return int(time.time() // _bucket(ttl))
+
+
 def stable_signer(secret: str, ttl: int) -> Callable[[int], str]:
-    bucket = max(1, min(BUCKET_SECONDS, ttl // 4))
+    bucket = _bucket(ttl)
 
     def url(asset_id: int) -> str:
         now = time.time() // bucket * bucket

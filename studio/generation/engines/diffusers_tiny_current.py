@@ -44,7 +44,7 @@ from transformers import (
     T5EncoderModel,
 )
 
-from studio.generation.engines.diffusers_tiny import (
+from studio.generation.engines.diffusers_tiny_parts import (
     SEED,
     TEXT_DIM,
     _byte_chars,

@@ -17,7 +17,7 @@ from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id
 
 if TYPE_CHECKING:
-    from studio.ui.pages.projects import ProjectUI
+    from studio.ui.pages.project_live import ProjectUI
     from studio.ui.pages.shot import ShotTab
 
 
@@ -37,7 +37,7 @@ def build_controls() -> CompareTab:
 
 
 def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab, opened: gr.Tab) -> None:
-    from studio.ui.pages.projects import take_choices
+    from studio.ui.pages.project_live import take_choices
 
     db = ui.db
 

@@ -13,60 +13,44 @@ any signed-in user can call any handler by its api_name.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
 from studio.accounts import service as accounts
-from studio.accounts.access import Actor
 from studio.db.session import Database
 from studio.generation.context import Generation
-from studio.projects import activity, review, roughcut, sounds, storyboard, takes
+from studio.projects import roughcut, sounds
 from studio.projects import service as projects
-from studio.projects.models import Project
 from studio.projects.service import RATIO_CHOICES
 from studio.ui import addresses
 from studio.ui.actions import ui_action
 from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
-from studio.ui.pages import project_address
-from studio.ui.pages import project_html as render
+from studio.ui.pages import project_address, project_live
+from studio.ui.pages.project_live import (
+    OPEN_SHOT_JS,
+    POLL_CONCURRENCY,
+    ProjectUI,
+    live_values,
+    md,
+    take_choices,
+)
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
-MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
+__all__ = [
+    "OPEN_SHOT_JS",
+    "ProjectUI",
+    "ProjectsPage",
+    "build",
+    "live_values",
+    "md",
+    "take_choices",
+]
+
 FPS_CHOICES = [12, 16, 24, 25, 30, 48, 50, 60]
-# A click (or Enter) on a storyboard card or shot-list row opens that shot.
-# Gradio re-renders the HTML inside `element` on every poll; listening on
-# `element` itself keeps working.
-OPEN_SHOT_JS = """
-const open = (event) => {
-  if (event.target.closest('video, a, button')) return;
-  const row = event.target.closest('[data-shot]');
-  if (row && row.dataset.shot) trigger('click', {shot: row.dataset.shot});
-};
-element.addEventListener('click', open);
-element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
-"""
-
-
-@dataclass
-class ProjectUI:
-    """Components shared by the tabs, and the helpers their handlers use."""
-
-    db: Database
-    generation: Generation
-    url: Callable[[int], str]
-    workspace: gr.Dropdown
-    project: gr.Dropdown
-    shot: gr.Dropdown
-    take: gr.Dropdown
-    tabs: gr.Tabs
-    # Filled in while the tabs are built.
-    live: list[Any] = field(default_factory=list)
-    frame: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -74,105 +58,6 @@ class ProjectsPage:
     column: gr.Column
     outputs: list[Any]  # every component `route` may update
     route: Callable[[dict[str, str], gr.Request], dict[Any, Any]]  # see project_address
-
-
-def live_values(
-    ui: ProjectUI,
-    session: Any,
-    actor: Actor,
-    project_id: int | None,
-    shot_id: int | None,
-    take_id: int | None,
-) -> tuple[Any, ...]:
-    """What changes under a user's feet: posters, progress, new takes, comments, feed, cuts.
-
-    Order matches `ui.live`: project header (with the next step), board, shot
-    table, take grid, take picker, comments, feed, rough cuts.
-    """
-    if project_id is None:
-        empty = '<div class="empty-state">Pick or create a project.</div>'
-        return ("", empty, empty, "", gr.update(choices=[], value=None), "", empty, empty)
-    cards = storyboard.storyboard(session, actor, project_id)
-    shots = projects.list_shots(session, actor, project_id)
-    project = projects.get_project(session, actor, project_id)
-    names = {
-        m.user_id: m.display_name
-        for m in accounts.list_members(session, actor, project.workspace_id)
-    }
-    if shot_id is not None and shot_id not in {s.id for s in shots}:
-        shot_id = None
-    take_views = takes.list_takes(session, actor, shot_id) if shot_id else []
-    selected = next((s.selected_take_id for s in shots if s.id == shot_id), None)
-    if take_id not in {tv.take.id for tv in take_views}:
-        take_id = take_views[0].take.id if take_views else None
-    thread = review.list_comments(session, actor, shot_id) if shot_id else []
-    recent = roughcut.recent_cuts(session, actor, project_id, limit=10)
-    versions = [cut for cut, _ in recent]
-    cut_jobs = {cut.public_id: view for cut, view in recent}
-    return (
-        header(project, len(shots), cards),
-        render.board(cards, ui.url),
-        render.shot_table(shots, {c.shot_id: c for c in cards}, names),
-        render.take_grid(
-            take_views, selected, take_id, ui.url, render.shot_href(project_id, shot_id)
-        )
-        if shot_id
-        else '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>',
-        gr.update(choices=take_choices(take_views, selected), value=take_id),
-        render.comments(thread, {s.code: render.shot_href(project_id, s.id) for s in shots})
-        if shot_id
-        else "",
-        render.feed(activity.feed(session, actor, project_id, limit=60)),
-        render.cuts(versions, cut_jobs, ui.url),
-    )
-
-
-def header(project: Project, shot_count: int, cards: list[storyboard.Card]) -> str:
-    return (
-        f"**{md(project.title)}**"
-        + (f" — {md(project.logline)}" if project.logline else "")
-        + f"  \n<small>{project.default_ratio} · {project.default_fps} fps · "
-        f"{shot_count} shots"
-        + (" · archived (read only until restored)" if project.archived_at else "")
-        + "</small>"
-        + next_step(cards)
-    )
-
-
-def md(text: str) -> str:
-    """User text inside Markdown: HTML escaped, Markdown punctuation made literal."""
-    escaped = html.escape(text, quote=False)
-    return "".join("\\" + c if c in MD_PUNCTUATION else c for c in escaped)
-
-
-def next_step(cards: list[storyboard.Card]) -> str:
-    """The one obvious thing to do next on this project."""
-    if not cards:
-        return "  \n**Next:** add the first shot in the Shot list tab."
-    untaken = next((c for c in cards if c.takes == 0), None)
-    if untaken is not None:
-        return (
-            f"  \n**Next:** generate a take for {untaken.code}: click its card on the "
-            "storyboard, then Generate take."
-        )
-    uncircled = next((c for c in cards if c.selected_take_id is None), None)
-    if uncircled is not None:
-        return f"  \n**Next:** circle a take for {uncircled.code}."
-    return "  \n**Next:** every shot has a circled take: render the rough cut."
-
-
-def take_choices(views: list[takes.TakeView], selected: int | None) -> list[tuple[str, int]]:
-    out = []
-    for tv in views:
-        label = f"Take {tv.take.number}"
-        if tv.job is not None:
-            label += f" · seed {tv.job.params.get('seed')} · {tv.job.model_key}"
-        else:
-            label += " · uploaded"
-        if tv.take.id == selected:
-            label += " · circled"
-        out.append((label, tv.take.id))
-    return out
 
 
 def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPage:
@@ -257,6 +142,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 )
                 cut_html = gr.HTML(elem_id="proj-cut-player")
         timer = gr.Timer(2.0)
+        # The timer's check writes a new fingerprint here when something changed.
+        changed = gr.Textbox(elem_id="proj-live-stamp", elem_classes=["hidden-input"])
 
     ui = ProjectUI(
         db=db,
@@ -342,7 +229,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     ]
     frame_inputs = [workspace, project, shot_tab.shot, shot_tab.take, archived]
 
-    def poll(
+    def refresh_live(
         picked_project: Any, picked_shot: Any, picked_take: Any, request: gr.Request
     ) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
@@ -428,7 +315,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
             )
             number = cut.number
         notify(f"Rough cut v{number} queued: it appears below with its progress.")
-        return poll(picked_project, picked_shot, picked_take, request)
+        return refresh_live(picked_project, picked_shot, picked_take, request)
 
     def opened(event: gr.EventData, request: gr.Request) -> tuple[Any, ...]:
         """A storyboard card or shot-list row was clicked: open that shot."""
@@ -484,12 +371,26 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         [tabs, shot_tab.shot],
         api_visibility="private",
     ).then(None, [project, shot_tab.shot], None, js=addresses.project_push_js(2))
+    # What this browser session was last sent (see project_live): a tick that
+    # finds nothing new renders nothing.
+    seen = gr.State(None)
+    poll_inputs = [project, shot_tab.shot, shot_tab.take, seen]
+    quiet: dict[str, Any] = {"show_progress": "hidden", "concurrency_limit": POLL_CONCURRENCY}
     timer.tick(
-        poll,
-        [project, shot_tab.shot, shot_tab.take],
-        ui.live,
+        project_live.check_handler(ui),
+        poll_inputs,
+        changed,
+        api_name="project_changes",
+        trigger_mode="once",  # a slow check drops ticks; they never pile up
+        **quiet,
+    )
+    changed.change(
+        project_live.poll_handler(ui, seen),
+        poll_inputs,
+        [*ui.live, seen],
         api_name="refresh_project",
-        show_progress="hidden",
+        trigger_mode="always_last",
+        **quiet,
     )
     shot_list.wire(ui, list_tab, frame, frame_inputs)
     shot.wire(ui, shot_tab)

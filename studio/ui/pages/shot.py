@@ -26,11 +26,11 @@ from studio.ui import addresses, direct_upload
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
-from studio.ui.pages.projects import md
+from studio.ui.pages.project_live import md
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 if TYPE_CHECKING:
-    from studio.ui.pages.projects import ProjectUI
+    from studio.ui.pages.project_live import ProjectUI
 
 STATUS_CHOICES = [(s.value.replace("_", " "), s.value) for s in ShotStatus]
 # Clicking a take's card (not its player controls) picks it for the actions.
@@ -245,7 +245,7 @@ def build_controls(generation: Generation) -> ShotTab:
 
 
 def wire(ui: ProjectUI, tab: ShotTab) -> None:
-    from studio.ui.pages.projects import live_values
+    from studio.ui.pages.project_live import live_values
 
     db, generation = ui.db, ui.generation
     form = [tab.header, *tab.fields, tab.assignee, tab.version, tab.reference]

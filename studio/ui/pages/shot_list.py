@@ -18,7 +18,7 @@ from studio.ui.upload_guard import owned_download
 from studio.ui.widgets import id_dropdown, required_id, uploaded_file
 
 if TYPE_CHECKING:
-    from studio.ui.pages.projects import ProjectUI
+    from studio.ui.pages.project_live import ProjectUI
 
 CSV_MAX_BYTES = 2_000_000
 
@@ -48,7 +48,7 @@ def build_controls() -> ShotListTab:
         "when shots move.",
         elem_classes=["hint"],
     )
-    from studio.ui.pages.projects import OPEN_SHOT_JS
+    from studio.ui.pages.project_live import OPEN_SHOT_JS
 
     table = gr.HTML(elem_id="shot-table", js_on_load=OPEN_SHOT_JS)
     with gr.Row(equal_height=True):

@@ -1,0 +1,112 @@
+"""Change stamps: has anything a project page shows changed since the last look?
+
+A page polls every couple of seconds; re-reading and re-rendering a whole
+project each time does not scale to a team. `project_stamp` answers with one
+small query over indexes, and the page re-renders only the parts whose inputs
+moved:
+
+- `activity`: the newest line of the project's feed. Every edit a person
+  makes to shots, takes, comments and cuts writes one in the same
+  transaction (ix_activities_project_id_id, so this is an index lookup).
+- `project`: the project row's own fields (title, archive state...), which
+  change without a feed line.
+- `jobs`: the project's unfinished jobs (takes and rough cuts): how many,
+  which, their progress and state, read through the status index. A job
+  that finishes leaves the set, so that changes the stamp too. While one of
+  them waits, the queue snapshots' time joins in: queue positions move when
+  the farm does, not when this project does.
+- `takes` / `comments`: the open shot's takes (count, ratings, favorites:
+  marks write no feed line) and its visible comments (removals write none).
+
+Stamps are compared for equality only; their contents mean nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from studio.accounts.access import Actor
+from studio.generation.models import ACTIVE, Job, JobStatus, QueueSnapshot
+from studio.projects import service as projects
+from studio.projects.models import Activity, Comment, RoughCut, Shot, Take
+
+
+@dataclass(frozen=True)
+class ProjectStamp:
+    project: tuple[Any, ...]
+    activity: int
+    jobs: tuple[Any, ...]
+    takes: tuple[Any, ...]
+    comments: tuple[Any, ...]
+
+
+def project_stamp(
+    session: Session, actor: Actor, project_id: int, shot_id: int | None = None
+) -> ProjectStamp:
+    """The stamp of what `project_id`'s page shows (and of `shot_id`'s takes and comments)."""
+    project = projects.get_project(session, actor, project_id)
+    shot_ids = select(Shot.id).where(Shot.project_id == project.id)
+    job_ids = select(Take.job_id).where(Take.shot_id.in_(shot_ids), Take.job_id.is_not(None))
+    cut_job_ids = select(RoughCut.job_id).where(RoughCut.project_id == project.id)
+    active = and_(
+        Job.status.in_(ACTIVE),
+        Job.workspace_id == project.workspace_id,
+        or_(Job.id.in_(job_ids), Job.id.in_(cut_job_ids)),
+    )
+    queued = func.sum(case((Job.status == JobStatus.QUEUED, 1), else_=0))
+    jobs = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(Job.id), 0),
+            func.coalesce(func.sum(Job.progress), 0.0),
+            func.coalesce(queued, 0),
+            func.coalesce(func.sum(cast(Job.cancel_requested, Integer)), 0),
+        )
+        .where(active)
+        .subquery()
+    )
+    latest_feed = (
+        select(func.max(Activity.id)).where(Activity.project_id == project.id).scalar_subquery()
+    )
+    snapshot = select(func.max(QueueSnapshot.taken_at)).scalar_subquery()
+    # The open shot, only if it belongs to this project (else its columns stay empty).
+    own_shot = select(Shot.id).where(Shot.id == (shot_id or 0), Shot.project_id == project.id)
+    takes = (
+        select(
+            func.count(),
+            func.max(Take.id),
+            func.coalesce(func.sum(Take.rating), 0),
+            func.coalesce(func.sum(cast(Take.favorite, Integer)), 0),
+        )
+        .where(Take.shot_id.in_(own_shot))
+        .subquery()
+    )
+    comments = (
+        select(func.count(), func.max(Comment.id))
+        .where(Comment.shot_id.in_(own_shot), Comment.deleted_at.is_(None))
+        .subquery()
+    )
+    # One statement: three one-row aggregates side by side, two scalar subqueries.
+    one_row = jobs.join(takes, true()).join(comments, true())
+    row = session.execute(
+        select(latest_feed, jobs, snapshot, takes, comments).select_from(one_row)
+    ).one()
+    feed_id, *job_cols, snapshot_at = row[:7]
+    waiting = bool(job_cols[3])
+    return ProjectStamp(
+        project=(
+            project.title,
+            project.logline,
+            project.default_ratio,
+            project.default_fps,
+            project.archived_at,
+        ),
+        activity=int(feed_id or 0),
+        jobs=(*job_cols, snapshot_at if waiting else None),
+        takes=tuple(row[7:11]),
+        comments=tuple(row[11:13]),
+    )
