@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.generation.conftest import require_ml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +35,8 @@ def test_gpu_bench_runs_tiny_on_cpu(tmp_path: Path) -> None:
     for key, row in rows.items():
         assert row["size"] == [64, 32, 9] and row["steps"] == 2
         assert row["raw_s"] > 0 and row["studio_s"] > 0
-        assert row["studio_over_raw"] == round(row["studio_s"] / row["raw_s"], 4)
+        # The ratio is of the unrounded times; the times are printed rounded.
+        assert row["studio_over_raw"] == pytest.approx(row["studio_s"] / row["raw_s"], rel=2e-3)
         assert row["peak_memory_gb"] > 0 and row["registry_memory_gb"] > 0
         assert row["compile"]["backend"] == "eager" and row["compile"]["speedup"] > 0
         assert row["transformer_gflop_per_forward"] > 0

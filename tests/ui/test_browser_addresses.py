@@ -89,6 +89,13 @@ def test_a_link_to_a_take_opens_it_after_sign_in_and_copies_its_address(
     in_bar(page, view="projects", project=team.project, shot=team.shots[2])
 
 
+def settle(page: Page) -> None:
+    """Let the events of the view just opened finish (a person looks before pressing
+    Back): with events served side by side, a late one from the view being left can
+    otherwise land after the next view's. Known race, see docs/ARCHITECTURE.md."""
+    page.wait_for_timeout(1500)  # the page polls every 2 s: the network is never idle
+
+
 def test_back_and_forward_walk_the_views_opened(
     page: Page, live_server: LiveServer, team: Team
 ) -> None:
@@ -110,15 +117,18 @@ def test_back_and_forward_walk_the_views_opened(
     expect(page.locator("#page-workspaces")).to_be_visible(timeout=SLOW_MS)
     in_bar(page, view="workspaces")
 
+    settle(page)
     page.go_back()
     expect(page.locator("#page-projects")).to_be_visible(timeout=SLOW_MS)
     expect(header).to_contain_text("SC01-SH030", timeout=SLOW_MS)
+    settle(page)
     page.go_back()
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Storyboard", timeout=SLOW_MS
     )
     # This view picks SH010 again: its shot form loads (a person looks, then goes on).
     expect(header).to_contain_text("SC01-SH010", timeout=SLOW_MS)
+    settle(page)
     page.go_back()
     in_bar(page, view="projects", project=team.project, shot=first, take=take)
     expect(header).to_contain_text("SC01-SH010", timeout=SLOW_MS)
@@ -128,14 +138,17 @@ def test_back_and_forward_walk_the_views_opened(
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Shot", timeout=SLOW_MS
     )
+    settle(page)
     page.go_forward()
     in_bar(page, view="projects", project=team.project, shot=first, take=take, tab="board")
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Storyboard", timeout=SLOW_MS
     )
+    settle(page)
     page.go_forward()
     in_bar(page, view="projects", project=team.project, shot=team.shots[2])
     expect(header).to_contain_text("SC01-SH030", timeout=SLOW_MS)
+    settle(page)
     page.go_forward()
     expect(page.locator("#page-workspaces")).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("#page-projects")).to_be_hidden(timeout=SLOW_MS)

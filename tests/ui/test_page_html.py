@@ -68,6 +68,7 @@ def jam_view(phase: Phase, **more: Any) -> service.JamView:
         "film_min_seconds": 1.0,
         "film_max_seconds": 4.0,
         "film_max_bytes": 10**9,
+        "film_needs_sound": True,
         "rubric": [{"key": "art", "name": EVIL, "weight": 1, "min": 1, "max": 10}],
         "gpu_seconds_grant": 600,
         "audience_vote": True,

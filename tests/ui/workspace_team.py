@@ -53,7 +53,9 @@ def make_team(db: Database, live_server: LiveServer) -> Team:
             title="The Lighthouse <script>",
             logline="A keeper's last night.",
         )
-        empty = projects.create_project(session, owner, workspace_id=workspace.id, title="Harbour")
+        empty = projects.create_project(
+            session, owner, workspace_id=workspace.id, title="Breakwater"
+        )
         shots = [
             projects.add_shot(session, owner, made.id, projects.ShotFields(description=text)).id
             for text in ("Wide: the rock at dusk", "Close: hands and a match", "Wide: the beam")
