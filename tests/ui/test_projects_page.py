@@ -21,7 +21,9 @@ from PIL import Image
 
 from studio.accounts.models import Role
 from studio.db.session import Database
+from studio.generation.models import Job
 from studio.media import ffmpeg
+from studio.projects.models import Take
 from tests.factories import (
     UIError,
     add_member,
@@ -155,6 +157,30 @@ def test_shot_tab_iterates_on_takes(db: Database, http: httpx.Client) -> None:
 
     compared = call_ui(http, "compare_takes", first, take_ids(out)[0])
     assert 'id="compare-view"' in compared[0] and 'class="differs"' in compared[0]
+
+
+def test_restyle_the_picked_take_from_the_shot_tab(db: Database, http: httpx.Client) -> None:
+    """Video to video from the page: a new take of the shot whose parent is the source,
+    its job a restyle of the source's video at the strength asked."""
+    team = make_workspace(db)
+    login(http, team.owner)
+    project = new_project(http, team.id)
+    shot = add_shot(http, team.id, project, "Wide: the harbour at noon")[0][1]
+    call_ui(http, "generate_shot_take", project, shot, None, "animatic", "5")
+    first = take_ids(wait_takes(http, project, shot, 1))[0]
+    with pytest.raises(UIError, match="Write the prompt"):
+        call_ui(http, "restyle_take", project, shot, first, "  ", 0.5)
+    call_ui(http, "restyle_take", project, shot, first, "as a watercolour", 0.4)
+    with db.session_scope() as session:
+        source = session.get(Take, first)
+        assert source is not None and source.job_id is not None
+        source_job = session.get(Job, source.job_id)
+        made = session.query(Take).filter(Take.shot_id == shot).order_by(Take.id.desc()).first()
+        assert made is not None and made.id != first and made.parent_take_id == first
+        job = session.get(Job, made.job_id)
+        assert source_job is not None and job is not None
+        assert job.mode == "video_to_video" and job.params["strength"] == 0.4
+        assert job.params["source_asset_id"] == source_job.output_asset_id
 
 
 def test_two_editors_never_overwrite_each_other(db: Database, http: httpx.Client) -> None:
@@ -291,6 +317,7 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
         ("circle_take", (project, shot, take)),
         ("reroll_take", (project, shot, take)),
         ("vary_take", (project, shot, take, "other", "")),
+        ("restyle_take", (project, shot, take, "noir", 0.5)),
         ("extend_take", (project, shot, take)),
         ("favorite_take", (project, shot, take)),
         ("delete_shot", (team.id, project, shot, None, False)),
@@ -332,6 +359,7 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         ("rate_take", (project, shot, first_take, 3)),
         ("reroll_take", (project, shot, first_take)),
         ("vary_take", (project, shot, first_take, "other", "")),
+        ("restyle_take", (project, shot, first_take, "noir", 0.5)),
         ("extend_take", (project, shot, first_take)),
         ("compare_newest_takes", (shot,)),
         ("move_shot_up", (outsider.id, project, shot, None, False)),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from studio.accounts.models import User
+from studio.generation import edits
 from studio.generation import registry as reg
 from studio.generation.context import Generation
 from studio.projects import references, review, takes
@@ -70,6 +71,9 @@ class ShotTab:
     vary_prompt: gr.Textbox
     vary_negative: gr.Textbox
     vary: gr.Button
+    restyle_prompt: gr.Textbox
+    restyle_strength: gr.Slider
+    restyle: gr.Button
     upload_in: gr.File
     upload: gr.Button
     comments: gr.HTML
@@ -167,6 +171,23 @@ def build_controls(generation: Generation) -> ShotTab:
                 vary_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="vary-prompt")
                 vary_negative = gr.Textbox(label="Negative prompt", lines=1)
                 vary = gr.Button("Vary this take", elem_id="take-vary")
+            # Video to video over the picked take (a finished video), where a model can.
+            able = [generation.registry.get(k).name for k in edits.able_models(generation.registry)]
+            with gr.Accordion(
+                "Restyle: the picked take under a new prompt", open=False, visible=bool(able)
+            ):
+                restyle_prompt = gr.Textbox(
+                    label="Prompt", lines=2, elem_id="restyle-prompt", info=", ".join(able)
+                )
+                restyle_strength = gr.Slider(
+                    0.1,
+                    1.0,
+                    value=0.7,
+                    step=0.05,
+                    label="How far from the take",
+                    elem_id="restyle-strength",
+                )
+                restyle = gr.Button("Restyle this take", elem_id="take-restyle")
             with gr.Accordion("Upload a clip as a take", open=False):
                 # Straight to the media store (static/upload.js); the web server never
                 # holds the file. The Gradio file path below stays for API callers.
@@ -232,6 +253,9 @@ def build_controls(generation: Generation) -> ShotTab:
         vary_prompt=vary_prompt,
         vary_negative=vary_negative,
         vary=vary,
+        restyle_prompt=restyle_prompt,
+        restyle_strength=restyle_strength,
+        restyle=restyle,
         upload_in=upload_in,
         upload=upload,
         comments=comments,
@@ -433,6 +457,30 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
 
         return take_action(apply)(picked_project, picked_shot, picked_take, request)
 
+    def restyle(
+        picked_project: Any,
+        picked_shot: Any,
+        picked_take: Any,
+        prompt: str,
+        strength: Any,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        if not (prompt or "").strip():
+            raise gr.Error("Write the prompt the take should be restyled to.")
+
+        def apply(session: Any, actor: Any, take_id: int) -> str:
+            made = takes.restyle_take(
+                session,
+                actor,
+                take_id,
+                generation,
+                prompt=prompt.strip(),
+                strength=float(strength) if strength is not None else None,
+            )
+            return f"Take {made.number} queued: a restyle of the picked take."
+
+        return take_action(apply)(picked_project, picked_shot, picked_take, request)
+
     def generate(
         picked_project: Any,
         picked_shot: Any,
@@ -557,6 +605,12 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
     tab.extend.click(take_action(extend), shot_state, ui.live, api_name="extend_take")
     tab.vary.click(
         vary, [*shot_state, tab.vary_prompt, tab.vary_negative], ui.live, api_name="vary_take"
+    )
+    tab.restyle.click(
+        restyle,
+        [*shot_state, tab.restyle_prompt, tab.restyle_strength],
+        ui.live,
+        api_name="restyle_take",
     )
     tab.upload.click(
         upload,
