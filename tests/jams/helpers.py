@@ -16,11 +16,11 @@ from studio.accounts import service as accounts
 from studio.accounts.access import Actor
 from studio.db.session import Database
 from studio.jams import entries, service, teams
-from studio.jams.clock import Clock, fixed_clock
+from studio.jams.clock import Clock, db_clock, fixed_clock
 from studio.jams.rules import JamRules
 from studio.media import ffmpeg
 from studio.media.storage import Storage
-from tests.factories import UserInfo, make_user
+from tests.factories import UserInfo, WorkspaceInfo, make_api_key, make_user
 
 # A fixed timeline for clock-controlled tests (far from the real "now").
 KICKOFF = datetime(2030, 6, 7, 17, 0, tzinfo=UTC)
@@ -73,6 +73,24 @@ def make_jam(db: Database, admin: UserInfo | None = None, **overrides: Any) -> t
     with db.session_scope() as session:
         jam = service.create_jam(session, actor(session, admin), JamRules(**values))
         return jam.slug, admin
+
+
+def running_jam_team(db: Database, **overrides: Any) -> tuple[str, teams.TeamView, str]:
+    """A jam running now by the database clock (kicked off an hour ago, the deadline
+    an hour ahead), a team registered in it -> (slug, team, the captain's API key)."""
+    with db.session_scope() as session:
+        now = db_clock(session)
+    slug, _ = make_jam(
+        db,
+        registration_opens_at=now - timedelta(hours=2),
+        kickoff_at=now - timedelta(hours=1),
+        deadline_at=now + timedelta(hours=1),
+        **overrides,
+    )
+    captain = make_user(db, "captain")
+    team = register(db, slug, captain, when=now - timedelta(hours=3))
+    key = make_api_key(db, captain, WorkspaceInfo(team.workspace_id, team.workspace_slug, captain))
+    return slug, team, key
 
 
 def register(

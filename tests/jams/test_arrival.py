@@ -15,8 +15,8 @@ from studio.db.session import Database
 from studio.jams import locks
 from studio.jams.clock import ARRIVAL_TOLERANCE, arrival_clock, db_clock
 from studio.jams.models import Entry, EntryStatus, Jam
-from tests.factories import WorkspaceInfo, bearer, make_api_key, make_user
-from tests.jams.helpers import film_bytes, make_jam, register
+from tests.factories import bearer
+from tests.jams.helpers import film_bytes, running_jam_team
 
 
 def test_arrival_is_bounded_by_the_database_clock(db: Database) -> None:
@@ -37,18 +37,8 @@ def test_arrival_is_bounded_by_the_database_clock(db: Database) -> None:
 def test_a_submit_sent_before_the_deadline_is_on_time_though_it_waited_past_it(
     db: Database, http: httpx.Client
 ) -> None:
-    with db.session_scope() as session:
-        now = db_clock(session)
-    slug, _ = make_jam(
-        db,
-        registration_opens_at=now - timedelta(hours=2),
-        kickoff_at=now - timedelta(hours=1),
-        deadline_at=now + timedelta(hours=1),
-        grace_seconds=0,  # after the deadline nothing is taken: a wait would lose the film
-    )
-    captain = make_user(db, "captain")
-    team = register(db, slug, captain, when=now - timedelta(hours=3))
-    key = make_api_key(db, captain, WorkspaceInfo(team.workspace_id, team.workspace_slug, captain))
+    # Grace 0: after the deadline nothing is taken, so a wait would lose the film.
+    slug, team, key = running_jam_team(db, grace_seconds=0)
     film = http.post(
         f"/v1/jams/{slug}/entry/film",
         content=film_bytes(),

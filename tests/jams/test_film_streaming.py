@@ -12,15 +12,13 @@ import hashlib
 import struct
 import tracemalloc
 from collections.abc import Iterator
-from datetime import timedelta
 
 import httpx
 
 from studio.db.session import Database
-from studio.jams.clock import db_clock
 from studio.media.models import Asset
-from tests.factories import WorkspaceInfo, bearer, make_api_key, make_user
-from tests.jams.helpers import film_bytes, make_jam, register
+from tests.factories import bearer
+from tests.jams.helpers import film_bytes, running_jam_team
 
 MB = 1024 * 1024
 PADDING = 48 * MB  # a `free` box: players and probes skip it, the upload carries it
@@ -37,18 +35,7 @@ def chunks(data: bytes, size: int = MB) -> Iterator[bytes]:
 
 
 def test_a_large_film_streams_through_the_web_process(db: Database, http: httpx.Client) -> None:
-    with db.session_scope() as session:
-        now = db_clock(session)
-    slug, _ = make_jam(
-        db,
-        registration_opens_at=now - timedelta(hours=2),
-        kickoff_at=now - timedelta(hours=1),
-        deadline_at=now + timedelta(hours=1),
-        film_max_bytes=100 * MB,
-    )
-    captain = make_user(db, "captain")
-    team = register(db, slug, captain, when=now - timedelta(hours=3))
-    key = make_api_key(db, captain, WorkspaceInfo(team.workspace_id, team.workspace_slug, captain))
+    slug, _team, key = running_jam_team(db, film_max_bytes=100 * MB)
     film = padded_film()
 
     tracemalloc.start()
@@ -77,18 +64,7 @@ def test_a_large_film_streams_through_the_web_process(db: Database, http: httpx.
 def test_a_film_over_the_limit_is_refused_while_it_streams(
     db: Database, http: httpx.Client
 ) -> None:
-    with db.session_scope() as session:
-        now = db_clock(session)
-    slug, _ = make_jam(
-        db,
-        registration_opens_at=now - timedelta(hours=2),
-        kickoff_at=now - timedelta(hours=1),
-        deadline_at=now + timedelta(hours=1),
-        film_max_bytes=8 * MB,
-    )
-    captain = make_user(db, "captain")
-    team = register(db, slug, captain, when=now - timedelta(hours=3))
-    key = make_api_key(db, captain, WorkspaceInfo(team.workspace_id, team.workspace_slug, captain))
+    slug, team, key = running_jam_team(db, film_max_bytes=8 * MB)
     response = http.post(
         f"/v1/jams/{slug}/entry/film",
         content=chunks(padded_film()),

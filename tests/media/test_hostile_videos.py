@@ -15,17 +15,15 @@ from __future__ import annotations
 import struct
 import subprocess
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from studio.db.session import Database
-from studio.jams.clock import db_clock
 from studio.media import ffmpeg, sandbox
-from tests.factories import WorkspaceInfo, bearer, make_api_key, make_user
-from tests.jams.helpers import make_jam, register
+from tests.factories import bearer
+from tests.jams.helpers import running_jam_team
 
 FAST = 20.0  # seconds: the old probe needed 70+ for the first file alone
 
@@ -139,17 +137,7 @@ def test_a_jam_team_uploading_the_4k_file_is_refused_fast(
     db: Database, http: httpx.Client, corpus: dict[str, Path]
 ) -> None:
     """The reviewer's attack through the API: refused in seconds, the server responsive."""
-    with db.session_scope() as session:
-        now = db_clock(session)
-    slug, _ = make_jam(
-        db,
-        registration_opens_at=now - timedelta(hours=2),
-        kickoff_at=now - timedelta(hours=1),
-        deadline_at=now + timedelta(hours=1),
-    )
-    captain = make_user(db, "captain")
-    team = register(db, slug, captain, when=now - timedelta(hours=3))
-    key = make_api_key(db, captain, WorkspaceInfo(team.workspace_id, team.workspace_slug, captain))
+    slug, _team, key = running_jam_team(db)
     start = time.monotonic()
     response = http.post(
         f"/v1/jams/{slug}/entry/film",
