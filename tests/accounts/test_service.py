@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
@@ -28,6 +29,29 @@ def test_passwords_are_argon2id_and_emails_case_insensitive(db: Database) -> Non
         assert user.password not in row.password_hash
     with db.session_scope() as session:
         assert accounts.check_password(session, email=user.email.upper(), password=user.password)
+        assert accounts.check_password(session, email=user.email, password="wrong") is None
+
+
+def test_a_password_hashed_with_older_parameters_still_signs_in_and_is_rehashed(
+    db: Database,
+) -> None:
+    """Sign-in costs OWASP's argon2id floor (19 MiB, 2 passes, 1 lane); hashes stored
+    with the library's heavier default (64 MiB x 4 lanes) keep working and move to
+    the current parameters at the next sign-in."""
+    user = make_user(db)
+    with db.session_scope() as session:
+        stored = session.get(User, user.id)
+        assert stored is not None and stored.password_hash is not None
+        assert "$m=19456,t=2,p=1$" in stored.password_hash
+        stored.password_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(
+            user.password
+        )
+    with db.session_scope() as session:
+        assert accounts.check_password(session, email=user.email, password=user.password)
+    with db.session_scope() as session:
+        stored = session.get(User, user.id)
+        assert stored is not None and stored.password_hash is not None
+        assert "$m=19456,t=2,p=1$" in stored.password_hash
         assert accounts.check_password(session, email=user.email, password="wrong") is None
 
 
