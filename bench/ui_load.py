@@ -14,11 +14,12 @@ Load, through Gradio's call protocol (`POST /gradio_api/call/<api_name>`
 with a `session_hash` per browser session, then its event stream), each
 person with their own API key:
 - `--viewers` members, each with a shot of their project open: the page's
-  2 s timer, one tick at a time per session (a tick that comes while one
-  runs is dropped). Before: each tick is `refresh_project` (the whole live
-  view). After: each tick is `project_changes` (the stamp), and only when
-  its fingerprint changed `refresh_project` (the parts that moved), as the
-  page's change event does; those renders are timed apart;
+  2 s poll, one tick at a time per session (a tick that comes while one
+  runs is dropped), in whichever form the side's page uses: `refresh_project`
+  on every tick (the whole live view); or `project_changes` (a Gradio event
+  reading the stamp) and `refresh_project` only when its fingerprint changed;
+  or `GET /ui/projects/<id>/changes` (a plain request for the fingerprint)
+  and `refresh_project` only when it changed. Renders are timed apart;
 - `--generators` more sessions (owners of every other workspace) that also
   press Generate take (`generate_shot_take`, the animatic model) every 10 s;
   their projects' viewers then see takes queue, run and finish.
@@ -63,7 +64,10 @@ class Tally:
     renders: list[float] = field(default_factory=list)
     started: int = 0
     server_cpu: float = 0.0
-    checks_first: bool = False  # the page's timer runs project_changes (after)
+    # How the page polls: "render" (a Gradio event that renders, every tick),
+    # "check" (a Gradio event that reads the stamp, then a render when it moved), or
+    # "http" (GET /ui/projects/<id>/changes, then a render when it moved).
+    mode: str = "render"
 
 
 async def call(
@@ -101,6 +105,21 @@ async def call(
     raise RuntimeError(f"{api_name}: stream ended without a result")
 
 
+async def ask(
+    client: httpx.AsyncClient, key: str, member: stack.Member, into: list[object]
+) -> float:
+    """The page's poll as a plain request (after): the fingerprint of the open shot's view."""
+    start = time.perf_counter()
+    answer = await client.get(
+        f"/ui/projects/{member.project_id}/changes",
+        params={"shot": member.shot_ids[0]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    answer.raise_for_status()
+    into.append(answer.json()["seen"])
+    return time.perf_counter() - start
+
+
 async def timed(tally: Tally, into: list[float], coro: object) -> None:
     try:
         into.append(await asyncio.wait_for(coro, TIMEOUT))  # type: ignore[arg-type]
@@ -122,8 +141,18 @@ async def viewer(
     while time.monotonic() < until:
         tick = time.monotonic()
         tally.started += 1
-        if not tally.checks_first:
+        if tally.mode == "render":
             await timed(tally, tally.polls, call(client, key, "refresh_project", data, session))
+        elif tally.mode == "http":
+            seen: list[object] = []
+            await timed(tally, tally.polls, ask(client, key, member, seen))
+            if seen and shown is None:
+                shown = seen[0]  # what the page was sent when it opened
+            elif seen and seen[0] != shown:
+                shown = seen[0]
+                await timed(
+                    tally, tally.renders, call(client, key, "refresh_project", data, session)
+                )
         else:
             got: list[object] = []
             await timed(
@@ -165,7 +194,14 @@ async def drive(
     info = httpx.get(
         url + "/gradio_api/info", headers={"Authorization": f"Bearer {viewers[0].api_key}"}
     ).json()
-    tally.checks_first = "/project_changes" in info["named_endpoints"]
+    probe = httpx.get(
+        f"{url}/ui/projects/{viewers[0].project_id}/changes",
+        headers={"Authorization": f"Bearer {viewers[0].api_key}"},
+    )
+    if probe.status_code == 200:
+        tally.mode = "http"
+    elif "/project_changes" in info["named_endpoints"]:
+        tally.mode = "check"
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits) as client:
         until = time.monotonic() + seconds
@@ -257,18 +293,20 @@ def main() -> None:
         )
         print(
             "| side | ticks started / completed | tick p50 | tick p95 | tick max "
-            "| renders: count, p50 / p95 | generate p50 / p95 | errors | takes finished "
-            "| web CPU per event |"
+            "| renders: count, p50 / p95 | generate p50 / p95 | every event p95 | errors "
+            "| takes finished | web CPU per event |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, t, done in results:
             events = len(t.polls) + len(t.renders) + len(t.generates)
+            every = t.polls + t.renders + t.generates
             print(
                 f"| {name} | {t.started} / {len(t.polls)} | {pct(t.polls, 0.5) * 1000:.0f} ms "
                 f"| {pct(t.polls, 0.95) * 1000:.0f} ms | {max(t.polls, default=0) * 1000:.0f} ms "
                 f"| {len(t.renders)}, {pct(t.renders, 0.5) * 1000:.0f} / "
                 f"{pct(t.renders, 0.95) * 1000:.0f} ms "
                 f"| {pct(t.generates, 0.5) * 1000:.0f} / {pct(t.generates, 0.95) * 1000:.0f} ms "
+                f"| {pct(every, 0.95) * 1000:.0f} ms "
                 f"| {len(t.errors)} | {done} "
                 f"| {t.server_cpu / max(1, events) * 1000:.1f} ms |"
             )

@@ -12,7 +12,7 @@
 // - <time class="local-time" datetime data-zone> is shown in the viewer's time
 //   zone, named, with the jam's own time beside it when the two differ (the
 //   server wrote the jam's; the tooltip keeps it).
-// - Links (a.nav-link, addresses of the form /?view=jams&jam=..) belong to
+// - Links (a.nav-link, addresses of the form /jams?jam=..) belong to
 //   studio.js when the page has it (window.studioNav: push + navigate). Until
 //   then, jams links are opened here (the address is pushed and the handler
 //   given the query); other pages' links load normally.
@@ -100,7 +100,9 @@ new MutationObserver(tick).observe(element, { childList: true, subtree: true });
 
 const pushAddress = (query) => {
   if (window.studioNav) { window.studioNav.push(query); return; }
-  const next = "/?" + new URLSearchParams(query).toString();
+  const rest = { ...query };
+  delete rest.view;
+  const next = "/jams?" + new URLSearchParams(rest).toString();
   if (location.pathname + location.search !== next) history.pushState(null, "", next);
 };
 const copy = (button) => {
@@ -121,8 +123,9 @@ const open = (event) => {
   const link = event.target.closest("a.nav-link[href]");
   if (link) {
     if (window.studioNav || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-    const query = Object.fromEntries(new URL(link.href, location.origin).searchParams);
-    if (query.view !== "jams") return; // another page: an ordinary link until studio.js
+    const url = new URL(link.href, location.origin);
+    if (url.pathname !== "/jams") return; // another page: an ordinary link
+    const query = { view: "jams", ...Object.fromEntries(url.searchParams) };
     event.preventDefault();
     pushAddress(query);
     trigger("click", query);
@@ -152,8 +155,8 @@ if ((element.id === "jam-list" || element.closest("#jam-list")) && !window.studi
   window.studioJamsHistory = true;
   window.addEventListener("popstate", () => {
     if (window.studioNav) return;
-    const query = Object.fromEntries(new URLSearchParams(location.search));
-    if (query.view === "jams") trigger("click", query);
+    const query = { view: "jams", ...Object.fromEntries(new URLSearchParams(location.search)) };
+    if (location.pathname === "/jams") trigger("click", query);
   });
   document.addEventListener("click", (event) => {
     const button = event.target.closest("#jam-tabs [role=tab]");

@@ -1,30 +1,72 @@
-// Studio · addresses: the body of the shell's gr.HTML js_on_load (studio/ui/app.py,
-// studio/ui/addresses.py). Every view has an address, /?view=<page>&<what it shows>.
+// Studio · addresses: the body of each page's gr.HTML js_on_load (studio/ui/app.py,
+// studio/ui/addresses.py). Each page has its own path (/, /projects, /generate,
+// /jams, /account) and each view within it an address, <path>?<what it shows>.
+// Views are named here as query objects whose `view` is the page.
 // - window.studioNav.push(query) puts a view's address in the bar (a history entry);
 //   pages call it after a person opens something (never when a handler or Back
 //   changed the view: that would add entries Back then walks through).
-// - open(query) pushes and asks the shell's `navigate` handler for that view.
-// - Back / Forward (popstate) ask it for the address now in the bar.
-// - Links a.nav-link to "/?..." open in place (modifier keys: the browser's way);
-//   "Copy link" buttons copy their data-href as a full address.
+// - open(query) pushes and asks this page's `navigate` handler for that view; a view
+//   of another page is a page load.
+// - show(page): a sidebar link (a.nav-item), that page at its latest address in this tab.
+// - Back / Forward (popstate) within this page ask `navigate` for the address now in
+//   the bar (history entries of other pages are page loads: the browser's own).
+// - Links a.nav-link open in place when they name this page (modifier keys: the
+//   browser's way); "Copy link" buttons copy their data-href as a full address.
 // Query values travel as data to Python, which checks them; nothing is written
 // into the page from here.
-const PAGES = ["workspaces", "projects", "generate", "jams", "account"];
+const PATHS = {
+  workspaces: "/", projects: "/projects", generate: "/generate", jams: "/jams",
+  account: "/account",
+};
+const pageOfPath = (path) => {
+  const trimmed = path.replace(/\/+$/, "") || "/";
+  return Object.keys(PATHS).find((page) => PATHS[page] === trimmed) || "workspaces";
+};
+const HERE = pageOfPath(location.pathname);
 const PROJECT_TABS = {
   "tab-board": "board", "tab-list": "list", "tab-shot": "shot",
   "tab-compare": "compare", "tab-activity": "activity", "tab-cut": "cut",
 };
-const queryOf = (search) => Object.fromEntries(new URLSearchParams(search));
-const addressOf = (query) => "/?" + new URLSearchParams(query).toString();
-const last = {}; // the latest address of each page, for its button in the sidebar
-const remember = (query) => { if (PAGES.includes(query.view)) last[query.view] = query; };
+// The view an address names: {view: <its page>, ...its query}.
+const queryOf = (path, search) => {
+  const query = Object.fromEntries(new URLSearchParams(search));
+  delete query.view;
+  return { view: pageOfPath(path), ...query };
+};
+const addressOf = (query) => {
+  const rest = { ...query };
+  const page = PATHS[rest.view] ? rest.view : HERE;
+  delete rest.view;
+  const search = new URLSearchParams(rest).toString();
+  return PATHS[page] + (search ? "?" + search : "");
+};
+// The latest address of each page in this tab, for its sidebar button.
+const LAST_KEY = "studio.lastAddress";
+const last = (() => {
+  try { return JSON.parse(sessionStorage.getItem(LAST_KEY) || "{}"); } catch (e) { return {}; }
+})();
+const remember = (query) => {
+  if (!PATHS[query.view]) return;
+  last[query.view] = query;
+  try { sessionStorage.setItem(LAST_KEY, JSON.stringify(last)); } catch (e) { /* private mode */ }
+};
 const push = (query) => {
-  remember(query);
-  const next = addressOf(query);
+  const view = { ...query, view: PATHS[query.view] ? query.view : HERE };
+  remember(view);
+  const next = addressOf(view);
+  if (view.view !== HERE) { location.assign(next); return; }
   if (location.pathname + location.search !== next) history.pushState(null, "", next);
 };
-const open = (query) => { push(query); trigger("click", query); };
-const show = (page) => push(last[page] || { view: page });
+const open = (query) => {
+  const view = { ...query, view: PATHS[query.view] ? query.view : HERE };
+  if (view.view !== HERE) { remember(view); location.assign(addressOf(view)); return; }
+  push(view);
+  trigger("click", view);
+};
+const show = (page) => {
+  if (page === HERE) return;
+  location.assign(addressOf(last[page] || { view: page }));
+};
 // The Projects page's address from its pickers (ids) and the tab on screen.
 const projects = (project, shot, take) => {
   const query = { view: "projects" };
@@ -36,11 +78,12 @@ const projects = (project, shot, take) => {
   if (tab && tab !== (query.shot ? "shot" : "board")) query.tab = tab;
   push(query);
 };
-window.studioNav = { push, open, show, projects };
-remember(queryOf(location.search));
+window.studioNav = { push, open, show, projects, here: HERE };
+remember(queryOf(location.pathname, location.search));
 
 window.addEventListener("popstate", () => {
-  const query = queryOf(location.search);
+  const query = queryOf(location.pathname, location.search);
+  if (query.view !== HERE) { location.reload(); return; }
   remember(query);
   trigger("click", query);
 });
@@ -64,12 +107,20 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("button.copy-link[data-href]");
   if (button) { event.preventDefault(); copy(button); return; }
   if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  const item = event.target.closest("a.nav-item[href]");
+  if (item) { // the sidebar: that page at its latest address in this tab
+    event.preventDefault();
+    show(pageOfPath(new URL(item.href, location.origin).pathname));
+    return;
+  }
   const link = event.target.closest("a.nav-link[href]");
   if (!link) return;
   const url = new URL(link.href, location.origin);
-  if (url.origin !== location.origin || url.pathname !== "/") return;
+  if (url.origin !== location.origin) return;
+  const query = queryOf(url.pathname, url.search);
+  if (query.view !== HERE) return; // another page: the browser loads it
   event.preventDefault();
-  open(queryOf(url.search));
+  open(query);
 });
 // A click on a Projects tab gives that view its address (Gradio's `select` also
 // fires when a handler selects a tab, which must not add a history entry).

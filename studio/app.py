@@ -23,7 +23,7 @@ from studio.api.app import create_api
 from studio.api.arrival import RecordArrival
 from studio.auth.oidc import Providers
 from studio.auth.origins import OriginCheck, origin_of, trusted_origins
-from studio.auth.routes import build_router, login_redirect, page_address, renamed_page_param
+from studio.auth.routes import build_router, login_redirect, page_address
 from studio.auth.sessions import resolve_actor
 from studio.config import Settings, get_settings
 from studio.db.base import ID_MAX
@@ -35,8 +35,10 @@ from studio.job_kinds import register_all
 from studio.media import signing
 from studio.media.models import Asset
 from studio.media.storage import LocalStorage, StorageError
+from studio.ui import addresses
 from studio.ui.actions import username_for
 from studio.ui.app import build_blocks
+from studio.ui.live_routes import build_live_router
 from studio.ui.page_assets import LeanPage, StaticAssets
 from studio.ui.theme import FORCE_DARK_JS, studio_theme
 from studio.ui.upload_guard import PageFileGuard, PageFiles, attach
@@ -203,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(status_code=200, headers={"ETag": part.result().etag})
 
     app.include_router(build_router(settings, db, providers))
+    app.include_router(build_live_router(db, settings))  # the pages' polls
     app.mount("/v1", create_api(db, generation, secret_key))
     # Ours first, then Gradio's own /static (its page loads a script from there).
     app.mount("/static", StaticAssets(STATIC_DIR), name="static")
@@ -217,10 +220,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor = await run_in_threadpool(resolve_actor, db, request)
             if actor is None:
                 return login_redirect(page_address(path, request.url.query))
-        if path == "/" and request.method == "GET" and "page" in request.query_params:
-            # Gradio reads `?page=` as one of its own multipage names (an unknown one
-            # is a 500): our views are `?view=` (ui/addresses.py); old links move.
-            return RedirectResponse(renamed_page_param(request.url.query), status_code=303)
+        if path == "/" and request.method == "GET":
+            # Addresses of the older one-page form (`/?view=jams&jam=x`, and `?page=`,
+            # which Gradio would read as one of its page names: an unknown one is a
+            # 500) move to the page's own path (ui/addresses.py).
+            moved = addresses.moved_address(path, request.url.query)
+            if moved is not None:
+                return RedirectResponse(moved, status_code=303)
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

@@ -10,8 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # about 0.4 s of both cores), which made every sign-in slow and let a burst of
 # sign-ins (a jam's kickoff) take the web process's CPU. Stored hashes made with
 # other parameters still verify, and are rehashed at the next sign-in.
-PASSWORD_HASHER = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
-_hasher = PasswordHasher(**PASSWORD_HASHER)
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified when an email has no account, so a miss costs as long as a hit.
 _DUMMY_HASH = _hasher.hash("studio-timing-equaliser")
 

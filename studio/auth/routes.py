@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter, Form, Request
@@ -42,12 +42,6 @@ def safe_next(value: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return value
-
-
-def renamed_page_param(query: str) -> str:
-    """`/?page=jams&jam=x` -> `/?view=jams&jam=x` (Gradio owns `page`; see ui/addresses)."""
-    pairs = [("view" if k == "page" else k, v) for k, v in parse_qsl(query)]
-    return "/?" + urlencode(pairs)
 
 
 def page_address(path: str, query: str) -> str:

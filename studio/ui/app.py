@@ -1,14 +1,16 @@
-"""The Gradio app: a left navigation and one page per package, each view at
-its own address (see ui/addresses.py).
+"""The Gradio app: a left navigation and one page per package, each page a
+Gradio page of its own (`/`, `/projects`, `/generate`, `/jams`, `/account`)
+and each view within it at its own address (see ui/addresses.py).
 
-On load the shell reads the address in the bar, shows the page it names and
-opens that page's view through the page's `route(query, request)`; the other
-pages get their default view. Back / Forward and in-page links come back
-through `navigate` (static/nav.js sends the query), which routes only the
-page they name. Every route checks who is asking.
+On load a page reads the address in the bar and opens its view through the
+page's `route(query, request)`. Back / Forward and links within the page come
+back through `navigate` (static/nav.js sends the query); a link to another
+page, and the sidebar's buttons, load that page. Every route checks who is
+asking.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -36,115 +38,121 @@ NAV = [
 Route = Callable[[dict[str, str], gr.Request], dict[Any, Any]]
 
 
+@dataclass
+class Page:
+    """What the shell needs of a page: its outputs and its `route`."""
+
+    outputs: list[Any]
+    route: Route
+
+
 def build_blocks(db: Database, generation: Generation, media_secret: str) -> gr.Blocks:
+    """One Gradio app, one Gradio page (its own address and config) per sidebar entry.
+
+    Each page is served alone (`/`, `/projects`, ...: Gradio sends a page only its
+    own components and events), so the browser builds one page's components, not
+    all five pages' (first paint: bench/first_paint.py). Moving to another page
+    is a page load; moving within a page (a shot, a take, Back / Forward between
+    them) is an event of that page (`navigate`)."""
+
+    def projects_page() -> Page:
+        page = projects.build(db, generation, media_secret)
+        return Page(page.outputs, page.route)
+
+    def workspaces_page() -> Page:
+        page = workspaces.build(db, generation, media_secret)
+        return Page(page.outputs, page.route)
+
+    def generate_page() -> Page:
+        page = generate.build(db, generation, media_secret)
+        return Page(page.outputs, _generate_route(page))
+
+    def jams_page() -> Page:
+        page = jams.build(db, generation, media_secret)
+        return Page(page.outputs, page.route)
+
+    def account_page() -> Page:
+        page = account.build(db)
+        return Page(page.outputs, page.route)
+
+    builders: dict[str, Callable[[], Page]] = {
+        "workspaces": workspaces_page,
+        "projects": projects_page,
+        "generate": generate_page,
+        "jams": jams_page,
+        "account": account_page,
+    }
     with gr.Blocks(title="Studio", fill_width=True) as blocks:
-        with gr.Sidebar(open=True, elem_id="nav"):
-            gr.HTML(
-                '<div class="brand"><img src="/static/logo.svg" alt="" width="28" height="28">'
-                "<span>Studio</span></div>"
-            )
-            who = gr.Markdown(elem_id="signed-in-as")
-            nav_buttons = [
-                gr.Button(label, elem_id=f"nav-{key}", elem_classes=["nav-item"], size="md")
-                for label, key in NAV
-            ]
-            # History, links and copy-link (static/nav.js); never shows anything.
-            router = gr.HTML(
-                "",
-                elem_id="studio-nav",
-                js_on_load=addresses.NAV_JS,
-                container=False,
-                padding=False,
-            )
-            address = gr.Textbox(visible=False, elem_id="studio-address")  # load: location.search
-        ws_page = workspaces.build(db, generation, media_secret)
-        projects_page = projects.build(db, generation, media_secret)
-        generate_page = generate.build(db, generation, media_secret)
-        jams_page = jams.build(db, generation, media_secret)
-        account_page = account.build(db)
+        _shell(blocks, db, addresses.DEFAULT_PAGE, builders[addresses.DEFAULT_PAGE])
+    for label, key in NAV:
+        if key == addresses.DEFAULT_PAGE:
+            continue
+        with blocks.route(label, addresses.PAGE_PATHS[key]):
+            _shell(blocks, db, key, builders[key])
+    blocks.queue(default_concurrency_limit=EVENT_CONCURRENCY)
+    return blocks
 
-    columns = {
-        "workspaces": ws_page.column,
-        "projects": projects_page.column,
-        "generate": generate_page.column,
-        "jams": jams_page.column,
-        "account": account_page.column,
-    }
-    routes: dict[str, Route] = {
-        "workspaces": ws_page.route,
-        "projects": projects_page.route,
-        "generate": _generate_route(generate_page),
-        "jams": jams_page.route,
-        "account": account_page.route,
-    }
-    outputs = [
-        *columns.values(),
-        *ws_page.outputs,
-        *projects_page.outputs,
-        *generate_page.outputs,
-        *jams_page.outputs,
-        *account_page.outputs,
-    ]
 
-    def shown(page: str) -> dict[Any, Any]:
-        return {column: gr.update(visible=key == page) for key, column in columns.items()}
+def _shell(blocks: gr.Blocks, db: Database, key: str, build_page: Callable[[], Page]) -> None:
+    """One page: the sidebar, the page itself, and its load and navigation events."""
+    gr.Navbar(visible=False)  # Gradio's own page bar; ours is the sidebar
+    with gr.Sidebar(open=True, elem_id="nav"):
+        gr.HTML(
+            '<div class="brand"><img src="/static/logo.svg" alt="" width="28" height="28">'
+            "<span>Studio</span></div>"
+        )
+        who = gr.Markdown(elem_id="signed-in-as")
+        # Plain links (they work before the page's scripts do, and open in a new
+        # tab with a modifier key); nav.js takes a click to the page's latest
+        # address in this tab.
+        gr.HTML(_nav_links(key), container=False, padding=False)
+        # History, links and copy-link (static/nav.js); never shows anything.
+        router = gr.HTML(
+            "",
+            elem_id="studio-nav",
+            js_on_load=addresses.NAV_JS,
+            container=False,
+            padding=False,
+        )
+        address = gr.Textbox(visible=False, elem_id="studio-address")  # load: location.search
+    page = build_page()
 
     def start(search: Any, request: gr.Request) -> dict[Any, Any]:
-        """The first view: the address's page opened at what it names, the others at
-        their default view (they are a click away in the sidebar)."""
-        query = addresses.parse(search)
-        page = addresses.page_of(query)
-        out = shown(page)
-        for key, route in routes.items():
-            out.update(route(query if key == page else {}, request))
-        return out
+        """The page opened at the address in the bar."""
+        return page.route(addresses.parse(search), request)
 
     def navigate(event: gr.EventData, request: gr.Request) -> dict[Any, Any]:
-        """Back / Forward or a link: the page the address names, opened at it."""
-        query = addresses.from_event(event._data)
-        page = addresses.page_of(query)
-        return shown(page) | routes[page](query, request)
+        """Back / Forward or a link within this page: the view the address names."""
+        return page.route(addresses.from_event(event._data), request)
 
     def signed_in_as(request: gr.Request) -> str:
         with ui_action(db, request) as (_, actor):
             return f"Signed in as\n\n**{actor.user.display_name}**\n\n{actor.user.email}"
 
-    with blocks:
-        for (_, key), button in zip(NAV, nav_buttons, strict=True):
-            button.click(
-                _show_only(key, columns),
-                None,
-                list(columns.values()),
-                api_visibility="private",
-                queue=False,
-                # The page's latest address goes to the bar (a history entry).
-                js=f"() => {{ if (window.studioNav) window.studioNav.show({key!r}); }}",
-            )
-        blocks.load(signed_in_as, None, who, api_visibility="private")
-        blocks.load(start, [address], outputs, api_name="open_address", js=addresses.START_JS)
-        # always_last: a Back pressed while the previous one is served still counts
-        # (the default, "once", drops events that arrive while one is pending).
-        router.click(
-            navigate,
-            None,
-            outputs,
-            api_visibility="private",
-            show_progress="hidden",
-            trigger_mode="always_last",
+    blocks.load(signed_in_as, None, who, api_visibility="private")
+    # The open_<page> load event is public: programs and tests open an address with it.
+    blocks.load(start, [address], page.outputs, api_name=f"open_{key}", js=addresses.START_JS)
+    # always_last: a Back pressed while the previous one is served still counts
+    # (the default, "once", drops events that arrive while one is pending).
+    router.click(
+        navigate,
+        None,
+        page.outputs,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
+
+
+def _nav_links(current: str) -> str:
+    links = []
+    for label, page in NAV:
+        here = ' aria-current="page"' if page == current else ""
+        links.append(
+            f'<a id="nav-{page}" class="nav-item" href="{addresses.PAGE_PATHS[page]}"{here}>'
+            f"{label}</a>"
         )
-        # Opening Account also refreshes it (keys may have changed elsewhere).
-        nav_buttons[[key for _, key in NAV].index("account")].click(
-            account_page.refresh, None, account_page.outputs, api_visibility="private"
-        )
-    blocks.queue(default_concurrency_limit=EVENT_CONCURRENCY)
-    return blocks
-
-
-def _show_only(page: str, columns: dict[str, Any]) -> Callable[[], list[Any]]:
-    def handler() -> list[Any]:
-        return [gr.update(visible=key == page) for key in columns]
-
-    return handler
+    return '<nav class="nav-links">' + "".join(links) + "</nav>"
 
 
 def _generate_route(page: generate.GeneratePage) -> Route:

@@ -24,6 +24,10 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from studio.ui import addresses
+
+# The pages' own addresses (ui/app.py serves one Gradio page at each).
+PAGE_PATHS = frozenset(addresses.PAGE_PATHS.values())
 STATIC_MAX_AGE = 3600
 HASHED_ASSETS = "public, max-age=31536000, immutable"
 API_INFO_START = b"window.gradio_api_info = "
@@ -45,7 +49,7 @@ class StaticAssets(StaticFiles):
 
 class LeanPage:
     """ASGI middleware: immutable caching for Gradio's hashed `/assets/`, and the
-    page HTML (`GET /`) without Gradio's inline API description."""
+    pages' HTML (`GET /`, `/projects`, ...) without Gradio's inline API description."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,7 +61,7 @@ class LeanPage:
         path = scope["path"]
         if path.startswith("/assets/"):
             await self.app(scope, receive, _with_header(send, "Cache-Control", HASHED_ASSETS))
-        elif path == "/" and scope["method"] == "GET":
+        elif path in PAGE_PATHS and scope["method"] == "GET":
             await self.app(scope, receive, _PageRewrite(send))
         else:
             await self.app(scope, receive, send)

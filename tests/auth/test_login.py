@@ -91,12 +91,12 @@ def test_a_deep_link_survives_sign_in(db: Database, http: httpx.Client) -> None:
     """Signed out, a link to a take goes to the sign-in page, which remembers it
     (the query too) and lands there after the password."""
     user = make_user(db)
-    link = "/?view=projects&shot=3&take=4"
+    link = "/projects?shot=3&take=4"
     page = http.get(link, headers=HTML)
     assert page.status_code == 303
-    assert page.headers["location"] == "/login?next=/%3Fview%3Dprojects%26shot%3D3%26take%3D4"
+    assert page.headers["location"] == "/login?next=/projects%3Fshot%3D3%26take%3D4"
     form = http.get(page.headers["location"])
-    assert 'name="next" value="/?view=projects&amp;shot=3&amp;take=4"' in form.text
+    assert 'name="next" value="/projects?shot=3&amp;take=4"' in form.text
     with httpx.Client(base_url=str(http.base_url)) as client:
         done = client.post(
             "/login", data={"email": user.email, "password": user.password, "next": link}
@@ -107,9 +107,12 @@ def test_a_deep_link_survives_sign_in(db: Database, http: httpx.Client) -> None:
         assert again.status_code == 303 and again.headers["location"] == link
         away = client.get("/login", params={"next": "//evil.example"})
         assert away.headers["location"] == "/"
-        # Gradio owns `?page=`: an old link moves to `?view=` (not a 500).
+        # Addresses of the older one-page form move to the page's path (and `?page=`,
+        # which Gradio would read as one of its page names, is no 500).
         old = client.get("/?page=jams&jam=x", headers=HTML)
-        assert old.status_code == 303 and old.headers["location"] == "/?view=jams&jam=x"
+        assert old.status_code == 303 and old.headers["location"] == "/jams?jam=x"
+        old = client.get("/?view=projects&shot=3&take=4", headers=HTML)
+        assert old.status_code == 303 and old.headers["location"] == link
 
 
 def test_session_cookie_flags(db: Database, http: httpx.Client) -> None:

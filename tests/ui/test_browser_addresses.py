@@ -38,8 +38,12 @@ def team(db: Database, live_server: LiveServer) -> Team:
     return made
 
 
-def address(base: str, **query: object) -> str:
-    return base + "/?" + "&".join(f"{k}={v}" for k, v in query.items())
+PATHS = {"workspaces": "/", "projects": "/projects", "jams": "/jams"}
+
+
+def address(base: str, view: str, **query: object) -> str:
+    given = "&".join(f"{k}={v}" for k, v in query.items())
+    return base + PATHS[view] + ("?" + given if given else "")
 
 
 def sign_in_at(page: Page, link: str, user: UserInfo) -> None:
@@ -53,9 +57,10 @@ def sign_in_at(page: Page, link: str, user: UserInfo) -> None:
     page.locator("#signed-in-as").wait_for()
 
 
-def in_bar(page: Page, **query: object) -> None:
-    wanted = "?" + "&".join(f"{k}={v}" for k, v in query.items())
-    expect(page).to_have_url(re.compile(re.escape(wanted) + "$"), timeout=SLOW_MS)
+def in_bar(page: Page, view: str, **query: object) -> None:
+    given = "&".join(f"{k}={v}" for k, v in query.items())
+    wanted = "127.0.0.1:[0-9]+" + re.escape(PATHS[view] + ("?" + given if given else ""))
+    expect(page).to_have_url(re.compile(wanted + "$"), timeout=SLOW_MS)
 
 
 def test_a_link_to_a_take_opens_it_after_sign_in_and_copies_its_address(

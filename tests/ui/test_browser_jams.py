@@ -248,7 +248,7 @@ def test_an_organizer_creates_a_jam_and_edits_its_rubric(
     expect(page.get_by_role("tab", name="Jam", exact=True)).to_have_attribute(
         "aria-selected", "true"
     )
-    expect(page).to_have_url(re.compile(rf"\?view=jams&jam={slug}$"))
+    expect(page).to_have_url(re.compile(rf"/jams\?jam={slug}$"))
     # Times: the viewer's zone, with the jam's beside it where it differs.
     kickoff = overview.locator(".jam-schedule time.local-time").nth(2)
     expect(kickoff).to_have_attribute("data-zone", "Europe/Paris")

@@ -39,7 +39,7 @@ def test_a_team_starts_its_day_on_the_workspace_home(
     home = page.locator("#ws-home")
     review = home.locator(".ws-review")
     expect(review).to_contain_text("Shots in review")
-    project = f"/?view=projects&project={team.project}"
+    project = f"/projects?project={team.project}"
     sh010, sh020, sh030 = (f"{project}&shot={s}" for s in team.shots)
     expect(review.locator(f'a.nav-link[href="{sh030}"]')).to_contain_text("SC01-SH030")
     expect(review.locator(f'a.nav-link[href="{sh020}"]')).to_contain_text("SC01-SH020")
@@ -63,7 +63,7 @@ def test_a_team_starts_its_day_on_the_workspace_home(
     page.locator("#ws-summary button.copy-link").click()
     expect(page.locator("#ws-summary button.copy-link")).to_have_text("Link copied")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == f"{live_server.url}/?view=workspaces&ws={team.workspace.slug}"
+    assert copied == f"{live_server.url}/?ws={team.workspace.slug}"
     snap(1, "home")
     page.set_viewport_size(TABLET)
     snap(2, "home-tablet")
@@ -106,4 +106,4 @@ def test_someone_in_no_workspace_creates_one_from_the_first_step(
     expect(first).to_be_hidden()
     expect(page.locator("#ws-create-error")).to_be_hidden()
     expect(page.locator("#ws-home")).to_contain_text("No project yet")
-    expect(page).to_have_url(re.compile(r"\?view=workspaces&ws=night-owls"))
+    expect(page).to_have_url(re.compile(r"/\?ws=night-owls$"))

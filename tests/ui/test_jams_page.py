@@ -159,7 +159,7 @@ def test_a_team_registers_invites_and_submits(db: Database, http: httpx.Client) 
 
     listed = call(http, "refresh_jams", jam_pick=None)
     assert slug in listed["jam-list"] and "Running" in listed["jam-list"]
-    assert f'href="/?view=jams&amp;jam={slug}"' in listed["jam-list"]  # a nav-link per jam
+    assert f'href="/jams?jam={slug}"' in listed["jam-list"]  # a nav-link per jam
     page = open_jam(http, slug)
     assert page["jam-tabs"]["selected"] == "jam"
     assert visible(page, "jam-register-box") is True

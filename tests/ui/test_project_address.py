@@ -107,7 +107,7 @@ def test_a_rough_cut_and_an_archived_project_open(
     assert out["tab"] == "cut" and shown(out["proj-project"]) == team.project
     assert f'data-cut="{cut_id}"' in out["proj-cut-player"]
     assert (
-        f"view=projects&amp;project={team.project}&amp;tab=cut&amp;cut={cut_id}"
+        f"/projects?project={team.project}&amp;tab=cut&amp;cut={cut_id}"
         in (out["proj-cut-player"])
     )
     out = opened(pages, team.editor, project=archived_id)
@@ -167,22 +167,23 @@ def test_what_a_person_cannot_open_opens_nothing_and_names_nothing(
 def test_the_shell_opens_the_page_an_address_names(
     db: Database, http: httpx.Client, team: Team
 ) -> None:
-    """The load event (`open_address`), as the browser sends it: location.search."""
+    """Each page's load event (`open_<page>`), as the browser sends it: location.search.
+    A page's load opens only that page (each page is its own Gradio page)."""
     login(http, team.editor)
-    out = call(http, "open_address", studio_address=f"?view=projects&take={team.takes[0]}")
-    assert out["page-projects"]["visible"] is True and out["page-workspaces"]["visible"] is False
+    out = call(http, "open_projects", studio_address=f"?take={team.takes[0]}")
     assert out["shot-pick"]["value"] == team.shots[0]
     assert out["take-pick"]["value"] == team.takes[0]
     assert out["proj-tabs"]["selected"] == "shot"
-    # The other pages still get their default view.
+    assert "ws-picker" not in out and "jam-notice" not in out
+    out = call(http, "open_workspaces", studio_address=f"?ws={team.workspace.slug}")
     assert team.workspace.slug in json.dumps(out["ws-picker"])
-    out = call(http, "open_address", studio_address="?view=jams&jam=no-such-jam")
-    assert out["page-jams"]["visible"] is True and "No such jam" in json.dumps(out["jam-notice"])
+    out = call(http, "open_jams", studio_address="?jam=no-such-jam")
+    assert "No such jam" in json.dumps(out["jam-notice"])
     # Someone else's take: nothing of it.
     stranger = make_user(db, "outsider")
     with httpx.Client(base_url=str(http.base_url), timeout=30) as other:
         login(other, stranger)
-        out = call(other, "open_address", studio_address=f"?view=projects&take={team.takes[0]}")
+        out = call(other, "open_projects", studio_address=f"?take={team.takes[0]}")
     assert "Not found or no access" in json.dumps(out["proj-notice"])
     # (the jams page lists public jams, which other tests on this database may name alike)
     private = {k: v for k, v in out.items() if not k.startswith("jam")}
@@ -205,6 +206,16 @@ def test_addresses_are_read_strictly() -> None:
     assert addresses.page_of({"view": "admin", "jam": "x"}) == "jams"
     assert addresses.page_of({"take": "1"}) == "projects"
     assert addresses.page_of({}) == "workspaces"
+    # Each page at its own path; addresses of the older one-page form move there.
+    assert addresses.href("projects", project=3, shot=None) == "/projects?project=3"
+    assert addresses.href("workspaces") == "/"
+    moved = addresses.moved_address
+    assert moved("/", "view=projects&project=1&shot=2&evil=1") == "/projects?project=1&shot=2"
+    assert moved("/", "page=jams&jam=x") == "/jams?jam=x"
+    assert moved("/", "take=5") == "/projects?take=5"
+    assert moved("/", "view=workspaces&ws=a") == "/?ws=a"
+    assert moved("/", "ws=a") is None and moved("/", "") is None
+    assert moved("/jams", "view=projects") is None
 
 
 def test_shot_codes_in_comments_link_and_the_rest_stays_text() -> None:
@@ -221,8 +232,8 @@ def test_shot_codes_in_comments_link_and_the_rest_stays_text() -> None:
         mentions=[],
         at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    text = project_html.comments([said], {"SC01-SH020": "/?view=projects&project=1&shot=2"})
-    link = '<a class="nav-link shot-ref" href="/?view=projects&amp;project=1&amp;shot=2">'
+    text = project_html.comments([said], {"SC01-SH020": "/projects?project=1&shot=2"})
+    link = '<a class="nav-link shot-ref" href="/projects?project=1&amp;shot=2">'
     assert text.count(link + "SC01-SH020</a>") == 2
     assert "SC09-SH990" in text and "SC09-SH990</a>" not in text  # not a shot of this project
     assert "<script>" not in text and "&lt;script&gt;" in text and "<b>Mallory" not in text

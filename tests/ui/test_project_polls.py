@@ -1,18 +1,20 @@
-"""The Projects page's 2 s poll (`refresh_project`), the way a browser session
-calls it: Gradio's call protocol with a session of its own (`session_hash`),
-so the poll remembers what this session was last sent.
+"""The Projects page's 2 s poll, the way a browser session runs it.
 
-The timer's event (`project_changes`) reads the change stamp only: when
-nothing is new it answers a skip (the page runs nothing more) and no statement
-reads what the panels show. When something changed, the render
-(`refresh_project`) sends the parts it touches and skips the others. Poll
-events hide Gradio's progress and run side by side (not one at a time for the
-whole server).
+Every tick is a plain request, `GET /ui/projects/<id>/changes?shot=` (no Gradio
+event): it reads the change stamp only and answers the fingerprint of what the
+view shows. The page compares it with the fingerprint its poll part
+(`#proj-poll`) was rendered with; only when they differ does it run the render
+(`refresh_project`, Gradio's call protocol with a session of its own, so the
+render remembers what this session was last sent), which sends the parts it
+touches and skips the others. Renders hide Gradio's progress and run side by
+side (not one at a time for the whole server).
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -57,9 +59,20 @@ def event(
     raise AssertionError("no answer")
 
 
-def check(http: httpx.Client, session: str, project: int, shot: int | None) -> Any:
-    """The timer's tick: a new fingerprint when something changed, else a skip."""
-    return event(http, "project_changes", session, project, shot)[0]
+def check(http: httpx.Client, project: int, shot: int | None) -> str:
+    """The page's tick: the fingerprint of what the view shows now."""
+    answer = http.get(f"/ui/projects/{project}/changes", params={"shot": shot} if shot else {})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    seen: str = answer.json()["seen"]
+    return seen
+
+
+def mark(part: Any) -> tuple[str, str]:
+    """The poll part as rendered: (the address the page asks, the fingerprint it was sent)."""
+    found = re.search(r'data-poll="([^"]+)" data-seen="([^"]+)"', str(part))
+    assert found, part
+    return html.unescape(found.group(1)), found.group(2)
 
 
 def poll(http: httpx.Client, session: str, project: int, shot: int | None) -> dict[str, Any]:
@@ -110,15 +123,19 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
     shot = shots[5]["choices"][0][1]
     session = secrets.token_hex(6)
 
-    assert isinstance(check(http, session, project, shot), str)  # nothing sent yet
     first = poll(http, session, project, shot)
     assert "Harbour" in first["info"] and "SC01-SH010" in first["board"]
     assert not any(skipped(value) for value in first.values())
+    # The poll part names what the page asks, and the fingerprint it was sent:
+    # the same the server answers while nothing changes (else every tick renders).
+    address, sent = mark(first["poll"])
+    assert address == f"/ui/projects/{project}/changes?shot={shot}"
+    assert http.get(address).json()["seen"] == sent
 
     server_db: Database = live_server.app.state.db
     with statements(server_db) as idle:
-        tick = check(http, session, project, shot)
-    assert skipped(tick), tick  # the page runs nothing more
+        tick = check(http, project, shot)
+    assert tick == sent  # the page runs nothing more
     assert any("max(activities.id)" in sql for sql in idle), idle
     shown_columns = ("shots.description", "activities.summary", "comments.body")
     assert not [s for s in idle if any(column in s for column in shown_columns)], idle
@@ -133,10 +150,11 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
     with db.session_scope() as s:
         actor = Actor(user=accounts.get_user(s, colleague.id))  # type: ignore[arg-type]
         projects.update_project(s, actor, project, title="Harbour Lights")
-    assert isinstance(check(http, session, project, shot), str)
+    assert check(http, project, shot) != sent
     renamed = poll(http, session, project, shot)
     assert "Harbour Lights" in renamed["info"]
-    assert all(skipped(renamed[part]) for part in PARTS if part != "info"), renamed
+    assert mark(renamed["poll"])[1] == check(http, project, shot)  # the new fingerprint
+    assert all(skipped(renamed[part]) for part in PARTS if part not in ("info", "poll")), renamed
 
     # A colleague comments on the open shot: its thread and the feed follow.
     with db.session_scope() as s:
@@ -145,7 +163,7 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
     commented = poll(http, session, project, shot)
     assert "The pier needs fog" in commented["comments"]
     assert "The pier needs fog" in commented["feed"]
-    assert skipped(check(http, session, project, shot))
+    assert mark(commented["poll"])[1] == check(http, project, shot)
 
     # Opening another shot re-sends that shot's parts only.
     other = call_ui(
@@ -164,7 +182,18 @@ def test_a_poll_checks_who_is_asking(db: Database, http: httpx.Client) -> None:
     with db.session_scope() as s:
         owner = Actor(user=accounts.get_user(s, team.owner.id))  # type: ignore[arg-type]
         project = projects.create_project(s, owner, workspace_id=team.id, title="Secret").id
+    address = f"/ui/projects/{project}/changes"
+    signed_out = http.get(address)
+    assert signed_out.status_code == 401 and "seen" not in signed_out.json()
     stranger = make_user(db, "stranger")
+    login(http, stranger)
+    refused = http.get(address)
+    assert refused.status_code == 404 and "Secret" not in refused.text
+    assert "seen" not in refused.json()
+    assert http.get("/ui/projects/0/changes").status_code == 404  # ids at the edge
+    assert http.get(f"{address}?shot=x").status_code == 422
+    login(http, team.owner)
+    assert "seen" in http.get(address).json()
     login(http, stranger)
     start = http.post(
         "/gradio_api/call/refresh_project",
@@ -181,8 +210,9 @@ def test_poll_events_hide_progress_and_run_side_by_side(
     login(http, make_workspace(db).owner)
     config = http.get("/config").json()
     polls = [dep for dep in config["dependencies"] if any(t[1] == "tick" for t in dep["targets"])]
-    assert polls, "the pages have timers"
+    assert polls, "the pages have timers (Generate, Jams)"
     renders = [dep for dep in config["dependencies"] if dep["api_name"] == "refresh_project"]
+    assert renders
     for dep in polls + renders:
         assert dep["show_progress"] == "hidden", dep
         assert dep["trigger_mode"] in ("once", "always_last"), dep  # never a pile-up
@@ -191,9 +221,8 @@ def test_poll_events_hide_progress_and_run_side_by_side(
         for route in live_server.app.routes
         if hasattr(getattr(route, "app", None), "get_blocks")
     )
-    for name in ("project_changes", "refresh_project"):
-        poll_fn = next(fn for fn in blocks.fns.values() if fn.api_name == name)
-        assert poll_fn.concurrency_limit == POLL_CONCURRENCY > 1
+    poll_fn = next(fn for fn in blocks.fns.values() if fn.api_name == "refresh_project")
+    assert poll_fn.concurrency_limit == POLL_CONCURRENCY > 1
     save = next(fn for fn in blocks.fns.values() if fn.api_name == "save_shot")
     assert save.concurrency_limit == "default"  # the queue's, not one at a time for everyone
     assert blocks._queue.default_concurrency_limit == EVENT_CONCURRENCY > 1
@@ -203,7 +232,7 @@ def test_the_page_html_leaves_the_api_description_to_programs(
     db: Database, http: httpx.Client
 ) -> None:
     login(http, make_workspace(db).owner)
-    page = http.get("/", headers={"accept": "text/html"})
+    page = http.get("/projects", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert 'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};' in page.text
     assert "refresh_project" in page.text  # the page's own config still names its events

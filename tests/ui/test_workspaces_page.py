@@ -57,8 +57,8 @@ def test_the_home_shows_what_a_team_needs_with_links(
     )
     # Projects: a card each, linking to the project; titles escaped.
     assert "The Lighthouse &lt;script&gt;" in home and "<script>" not in home
-    project = f"/?view=projects&project={team.project}"
-    assert project in links(home) and f"/?view=projects&project={team.empty_project}" in links(home)
+    project = f"/projects?project={team.project}"
+    assert project in links(home) and f"/projects?project={team.empty_project}" in links(home)
     assert "3 shots · 0 approved · 1 in review" in home
     # What needs review, each a link to the shot (or the take a mention is on).
     sh010, sh020, sh030 = (f"{project}&shot={s}" for s in team.shots)
@@ -81,7 +81,7 @@ def test_the_home_shows_what_a_team_needs_with_links(
     activity = home.split('class="ws-activity"')[1]
     assert "circled take 1 of SC01-SH010" in activity and "moved SC01-SH030 to review" in activity
     assert "shot.created" not in home and "shot:" not in home and "take.created" not in home
-    assert all(link.startswith("/?view=projects&project=") for link in links(activity))
+    assert all(link.startswith("/projects?project=") for link in links(activity))
     # Members, and no management for an editor: the handlers refuse as well.
     assert team.owner.email in value(out, "ws-members")
     assert visible(out, "ws-manage") is False

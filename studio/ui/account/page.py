@@ -62,7 +62,7 @@ def _delivery_row(view: webhooks.DeliveryView) -> list[Any]:
 
 
 def build(db: Database) -> AccountPage:
-    with gr.Column(visible=False, elem_id="page-account") as column:
+    with gr.Column(elem_id="page-account") as column:
         gr.Markdown("## Account")
         profile = gr.Markdown(elem_id="account-profile")
         gr.Markdown("### API keys")

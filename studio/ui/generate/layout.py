@@ -74,7 +74,7 @@ def build_layout(registry: reg.Registry) -> Layout:
     first = registry.default_for("text_to_video")
     mode = controls.chosen_mode(first, "text_to_video")
     video = mode != "text_to_image"
-    with gr.Column(visible=False, elem_id="page-generate") as column:
+    with gr.Column(elem_id="page-generate") as column:
         gr.Markdown("## Generate")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):

@@ -82,7 +82,7 @@ def visible_tabs(ctx: Context, actor: Actor) -> set[str]:
 
 def build(db: Database, generation: Generation, media_secret: str) -> JamsPage:
     url = stable_signer(media_secret, generation.settings.media_url_ttl_seconds)
-    with gr.Column(visible=False, elem_id="page-jams") as column:
+    with gr.Column(elem_id="page-jams") as column:
         notice = gr.HTML("", elem_id="jam-notice", container=False, padding=False)
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from studio.jams import entries, judging, organizing, results, rules, service, teams, votes
 from studio.jams.rules import Phase
+from studio.ui import addresses
 from studio.ui.templating import Markup, render
 
 Url = Callable[[int], str]
@@ -60,13 +60,12 @@ CLOSED = "closed"
 
 
 def jam_href(slug: str, **more: Any) -> str:
-    """A view's address (see UI-CONTRACT: /?view=jams&jam=<slug>[&tab=..][&entry=..])."""
-    query = {"view": "jams", "jam": slug, **{k: str(v) for k, v in more.items() if v is not None}}
-    return "/?" + urlencode(query)
+    """A view's address (see UI-CONTRACT: /jams?jam=<slug>[&tab=..][&entry=..])."""
+    return addresses.href("jams", jam=slug, **more)
 
 
 def workspace_href(slug: str) -> str:
-    return "/?" + urlencode({"view": "workspaces", "ws": slug})
+    return addresses.href("workspaces", ws=slug)
 
 
 # ---------------------------------------------------------------- time

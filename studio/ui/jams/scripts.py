@@ -38,10 +38,10 @@ def address_js(tab: str | None = None) -> str:
     return (
         "(...args) => { const jam = args[0]; const tab = " + json.dumps(tab) + ";"
         " const now = new URLSearchParams(location.search);"
-        " if (jam && (now.get('page') !== 'jams' || now.get('jam') !== jam"
+        " if (jam && (location.pathname !== '/jams' || now.get('jam') !== jam"
         " || (now.get('tab') || null) !== tab || now.get('entry'))) {"
         " const q = { view: 'jams', jam: jam }; if (tab) q.tab = tab;"
         " if (window.studioNav) { window.studioNav.push(q); }"
-        " else { history.pushState(null, '', '/?' + new URLSearchParams(q)); } }"
+        " else { history.pushState(null, '', '/jams?' + new URLSearchParams(q)); } }"
         " return args; }"
     )

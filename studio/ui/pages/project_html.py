@@ -13,12 +13,12 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from urllib.parse import urlencode
 
 from studio.generation import service as jobs
 from studio.generation.runway import runway_status
 from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects.models import Shot
+from studio.ui import addresses
 from studio.ui.task_status import STATUS_CLASS as TASK_STATUS_CLASS
 
 Url = Callable[[int], str]
@@ -42,8 +42,8 @@ def esc(value: object) -> str:
 
 
 def href(**query: object) -> str:
-    """A view's address (ui/addresses.py)."""
-    return "/?" + urlencode({"view": "projects"} | {k: str(v) for k, v in query.items() if v})
+    """A view of the Projects page's address (ui/addresses.py)."""
+    return addresses.href("projects", **{k: v for k, v in query.items() if v})
 
 
 def shot_href(project_id: int, shot_id: int, take_id: int | None = None) -> str:

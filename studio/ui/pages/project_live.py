@@ -1,13 +1,17 @@
 """The live parts of the Projects page, and the poll that keeps them current.
 
-The page's timer ticks every 2 s. Its event (`project_changes`) only reads
-the project's change stamp (`projects.changes`, one small query) and compares
-it with what this browser session was last sent (a `gr.State`). When nothing
-moved it answers with a skip for its one output, a hidden fingerprint, and
-that is all: no render, no other event. When something moved, the new
-fingerprint's change event (`refresh_project`) reads and renders the parts
-whose inputs moved, and skips the others. (Gradio spends more on a skipped
-output than on the stamp, so the timer's event has one output, not eight.)
+Every 2 s, while the tab is visible, the page asks a plain HTTP route, not a
+Gradio event, whether what it shows changed: `GET /ui/projects/<id>/changes
+?shot=&take=` (ui/live_routes.py) reads the project's change stamp
+(`projects.changes`, one small query) and answers with its fingerprint. The
+poll part (`#proj-poll`, rendered with the other parts) names that address and
+the fingerprint of what was rendered; only when the two differ does the page
+fire the poll part's click event (`refresh_project`), which reads and renders
+the parts whose inputs moved since this browser session was last sent them (a
+`gr.State`) and skips the others. An idle page costs one small request every
+2 s and nothing of Gradio's queue: a Gradio event per tick cost ~50 ms of the
+web process's CPU (bench/ui_load.py), and the team's 50 open pages queued
+behind each other.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import html
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import gradio as gr
 
@@ -63,8 +68,9 @@ class ProjectUI:
 
 MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
 # In the order of ProjectUI.live: header (with the next step), storyboard, shot
-# table, take grid, take picker, comments, activity feed, rough cuts.
-PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts")
+# table, take grid, take picker, comments, activity feed, rough cuts, and the
+# poll's mark (what the page asks about, and what it was last sent).
+PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts", "poll")
 # What each part shows: the stamp fields (projects.changes.ProjectStamp), the
 # picked shot and take, and `urls` (the signed media URLs' window: their
 # HTML changes every few minutes so that links never expire on an idle page).
@@ -79,7 +85,43 @@ DEPENDS: dict[str, frozenset[str]] = {
     "comments": frozenset({"activity", "comments", "shot"}),
     "feed": frozenset({"activity"}),
     "cuts": frozenset({"activity", "jobs", "urls"}),
+    # Whatever moves, the mark names the new fingerprint.
+    "poll": frozenset({"project", "activity", "jobs", "takes", "comments", "urls", "shot", "take"}),
 }
+POLL_SECONDS = 2
+# The poll part's js_on_load: every POLL_SECONDS while the tab is visible, one
+# request at a time, ask the mark's address; a different fingerprint fires this
+# part's click event (the render). A render asked for is awaited (the mark
+# changes) for up to 15 s before asking again.
+POLL_JS = (
+    """
+let busy = false;
+let asked = null;
+const tick = async () => {
+  if (busy || document.visibilityState !== "visible") return;
+  const mark = element.querySelector("[data-poll]");
+  if (!mark) return;
+  const seen = mark.dataset.seen;
+  if (asked && asked.seen === seen && Date.now() - asked.at < 15000) return;
+  busy = true;
+  try {
+    const answer = await fetch(mark.dataset.poll, { cache: "no-store" });
+    if (answer.ok && (await answer.json()).seen !== seen) {
+      asked = { seen, at: Date.now() };
+      trigger("click", {});
+    }
+  } catch (error) {
+    // offline for a moment: the next tick asks again
+  } finally {
+    busy = false;
+  }
+};
+setInterval(tick, """
+    + str(POLL_SECONDS * 1000)
+    + """);
+document.addEventListener("visibilitychange", tick);
+"""
+)
 # Polls read and never write; each runs in its own transaction on its own pooled
 # connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so they may run side
 # by side instead of one at a time for the whole server (Gradio's default).
@@ -131,13 +173,20 @@ def live_parts(
     shot_id: int | None,
     take_id: int | None,
     wanted: Collection[str] = PARTS,
+    seen: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The wanted parts, reading only what they need."""
+    """The wanted parts, reading only what they need. `seen`: what `look` gave for
+    these ids, when the caller has it (the poll part's fingerprint)."""
     if project_id is None:
         empty = {"info": "", "grid": "", "take": gr.update(choices=[], value=None)}
-        empty |= {"comments": ""}
+        empty |= {"comments": "", "poll": ""}
         return {part: empty.get(part, NO_PROJECT) for part in wanted}
     out: dict[str, Any] = {}
+    if "poll" in wanted:
+        if seen is None:
+            ttl = ui.generation.settings.media_url_ttl_seconds
+            seen = look(session, actor, ttl, project_id, shot_id, take_id)
+        out["poll"] = poll_mark(project_id, shot_id, take_id, fingerprint(seen))
     shot_parts = {"grid", "take", "comments"} & set(wanted)
     cards = (
         storyboard.storyboard(session, actor, project_id)
@@ -206,39 +255,21 @@ def live_values(
     return tuple(parts[part] for part in PARTS)
 
 
+def poll_address(project_id: int, shot_id: int | None, take_id: int | None) -> str:
+    """What the page asks every POLL_SECONDS (ui/live_routes.py answers)."""
+    query = urlencode({k: v for k, v in (("shot", shot_id), ("take", take_id)) if v is not None})
+    return f"/ui/projects/{project_id}/changes" + (f"?{query}" if query else "")
+
+
+def poll_mark(project_id: int, shot_id: int | None, take_id: int | None, seen: str) -> str:
+    """The poll part: the address to ask and the fingerprint of what was rendered."""
+    address = html.escape(poll_address(project_id, shot_id, take_id), quote=True)
+    return f'<span hidden data-poll="{address}" data-seen="{html.escape(seen)}"></span>'
+
+
 def fingerprint(seen: dict[str, Any]) -> str:
     """A short text that changes whenever `seen` does (the check's output)."""
     return hashlib.sha256(repr(sorted(seen.items())).encode()).hexdigest()[:16]
-
-
-def check_handler(ui: ProjectUI) -> Callable[..., Any]:
-    """The 2 s timer's event: the stamp only. Nothing new: a skip, and the page
-    does nothing more. Else a new fingerprint, whose change event renders."""
-    from studio.ui.actions import ui_action
-    from studio.ui.widgets import optional_id
-
-    ttl = ui.generation.settings.media_url_ttl_seconds
-
-    def check(
-        picked_project: Any,
-        picked_shot: Any,
-        picked_take: Any,
-        before: dict[str, Any] | None,
-        request: gr.Request,
-    ) -> Any:
-        project_id = optional_id(picked_project, "project")
-        with ui_action(ui.db, request) as (session, actor):
-            now = look(
-                session,
-                actor,
-                ttl,
-                project_id,
-                optional_id(picked_shot, "shot"),
-                optional_id(picked_take, "take"),
-            )
-        return fingerprint(now) if changed_parts(before, now) else gr.skip()
-
-    return check
 
 
 def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any, Any]]:
@@ -264,7 +295,7 @@ def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any,
             if not wanted:
                 # Every output skipped (Gradio reads an empty dict as one value).
                 return {seen_state: gr.skip()}
-            parts = live_parts(ui, session, actor, project_id, shot_id, take_id, wanted)
+            parts = live_parts(ui, session, actor, project_id, shot_id, take_id, wanted, now)
         out: dict[Any, Any] = {ui.live[PARTS.index(part)]: value for part, value in parts.items()}
         out[seen_state] = now
         return out

@@ -64,7 +64,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     from studio.ui.pages import compare, shot, shot_list  # tab modules import this one
 
     url = stable_signer(media_secret, generation.settings.media_url_ttl_seconds)
-    with gr.Column(visible=False, elem_id="page-projects") as column:
+    with gr.Column(elem_id="page-projects") as column:
         note = gr.HTML("", elem_id="proj-notice", container=False, padding=False)
         with gr.Row(equal_height=True):
             workspace = id_dropdown("Workspace", scale=2, elem_id="proj-workspace")
@@ -141,9 +141,14 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                     elem_classes=["hint"],
                 )
                 cut_html = gr.HTML(elem_id="proj-cut-player")
-        timer = gr.Timer(2.0)
-        # The timer's check writes a new fingerprint here when something changed.
-        changed = gr.Textbox(elem_id="proj-live-stamp", elem_classes=["hidden-input"])
+        # The poll (project_live): asks the server every 2 s, renders on a change.
+        poll = gr.HTML(
+            "",
+            elem_id="proj-poll",
+            js_on_load=project_live.POLL_JS,
+            container=False,
+            padding=False,
+        )
 
     ui = ProjectUI(
         db=db,
@@ -164,6 +169,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         shot_tab.comments,
         feed,
         cut_html,
+        poll,
     ]
 
     def frame(
@@ -376,15 +382,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     seen = gr.State(None)
     poll_inputs = [project, shot_tab.shot, shot_tab.take, seen]
     quiet: dict[str, Any] = {"show_progress": "hidden", "concurrency_limit": POLL_CONCURRENCY}
-    timer.tick(
-        project_live.check_handler(ui),
-        poll_inputs,
-        changed,
-        api_name="project_changes",
-        trigger_mode="once",  # a slow check drops ticks; they never pile up
-        **quiet,
-    )
-    changed.change(
+    poll.click(
         project_live.poll_handler(ui, seen),
         poll_inputs,
         [*ui.live, seen],

@@ -75,7 +75,7 @@ def build(
         if generation is not None and media_secret
         else None
     )
-    with gr.Column(visible=True, elem_id="page-workspaces") as column:
+    with gr.Column(elem_id="page-workspaces") as column:
         gr.Markdown("## Workspaces")
         notice = gr.HTML("", elem_id="ws-notice", container=False, padding=False)
         first_step = gr.HTML("", visible=False, elem_id="ws-first-step")

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urlencode
 
 from studio.accounts import service as accounts
 from studio.projects import home
+from studio.ui.addresses import href
 from studio.ui.templating import Markup, render
 
 Url = Callable[[int], str]
@@ -24,20 +23,16 @@ STATUS_CLASS = {
 EXCERPT = 140
 
 
-def href(**query: Any) -> str:
-    return "/?" + urlencode({k: str(v) for k, v in query.items() if v is not None})
-
-
 def workspace_href(slug: str) -> str:
-    return href(view="workspaces", ws=slug)
+    return href("workspaces", ws=slug)
 
 
 def project_href(project_id: int) -> str:
-    return href(view="projects", project=project_id)
+    return href("projects", project=project_id)
 
 
 def shot_href(project_id: int, shot_id: int, take_id: int | None = None) -> str:
-    return href(view="projects", project=project_id, shot=shot_id, take=take_id)
+    return href("projects", project=project_id, shot=shot_id, take=take_id)
 
 
 def ago(moment: datetime, now: datetime) -> str:
@@ -77,7 +72,7 @@ def summary(mine: accounts.MyWorkspace, members: int) -> Markup:
         role=mine.role.value,
         members=members,
         href=workspace_href(ws.slug),
-        generate_href=href(view="generate", ws=ws.slug),
+        generate_href=href("generate", ws=ws.slug),
     )
 
 
@@ -182,5 +177,5 @@ def home_page(
         projects=projects,
         takes=takes,
         activity=activity,
-        projects_href=href(view="projects", ws=slug),
+        projects_href=href("projects", ws=slug),
     )
