@@ -24,7 +24,7 @@ from studio.accounts import service as accounts
 from studio.accounts.access import Actor
 from studio.db.session import Database
 from studio.generation.context import Generation
-from studio.projects import activity, changes, review, roughcut, storyboard, takes
+from studio.projects import access, activity, changes, review, roughcut, storyboard, takes
 from studio.projects import service as projects
 from studio.projects.models import Project
 from studio.ui.media_urls import signing_window
@@ -63,8 +63,9 @@ class ProjectUI:
 
 MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
 # In the order of ProjectUI.live: header (with the next step), storyboard, shot
-# table, take grid, take picker, comments, activity feed, rough cuts.
-PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts")
+# table, take grid, take picker, comments, activity feed, rough cuts, and the
+# picked take's tools (picker and rating: shown once the shot has a take).
+PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts", "tools")
 # What each part shows: the stamp fields (projects.changes.ProjectStamp), the
 # picked shot and take, and `urls` (the signed media URLs' window: their
 # HTML changes every few minutes so that links never expire on an idle page).
@@ -79,6 +80,7 @@ DEPENDS: dict[str, frozenset[str]] = {
     "comments": frozenset({"activity", "comments", "shot"}),
     "feed": frozenset({"activity"}),
     "cuts": frozenset({"activity", "jobs", "urls"}),
+    "tools": frozenset({"activity", "takes", "shot"}),
 }
 # Polls read and never write; each runs in its own transaction on its own pooled
 # connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so they may run side
@@ -135,10 +137,10 @@ def live_parts(
     """The wanted parts, reading only what they need."""
     if project_id is None:
         empty = {"info": "", "grid": "", "take": gr.update(choices=[], value=None)}
-        empty |= {"comments": ""}
+        empty |= {"comments": "", "tools": gr.update(visible=False)}
         return {part: empty.get(part, NO_PROJECT) for part in wanted}
     out: dict[str, Any] = {}
-    shot_parts = {"grid", "take", "comments"} & set(wanted)
+    shot_parts = {"grid", "take", "tools", "comments"} & set(wanted)
     cards = (
         storyboard.storyboard(session, actor, project_id)
         if {"info", "board", "table"} & set(wanted)
@@ -162,21 +164,38 @@ def live_parts(
             m.user_id: m.display_name for m in accounts.list_members(session, actor, workspace_id)
         }
         out["table"] = render.shot_table(shots, {c.shot_id: c for c in cards or []}, names)
-    if {"grid", "take"} & set(wanted):
+    if {"grid", "take", "tools"} & set(wanted):
         take_views = takes.list_takes(session, actor, shot_id) if shot_id else []
         selected = next((s.selected_take_id for s in shots if s.id == shot_id), None)
         if take_id not in {tv.take.id for tv in take_views}:
             take_id = take_views[0].take.id if take_views else None
         if "grid" in wanted:
+            editor = bool(take_views) and access.can_edit(session, actor, project_id)
+            actions = {
+                tv.take.id: takes.card_actions(
+                    tv,
+                    circled=tv.take.id == selected,
+                    can_edit=editor,
+                    registry=ui.generation.registry,
+                )
+                for tv in take_views
+            }
             out["grid"] = (
                 render.take_grid(
-                    take_views, selected, take_id, ui.url, render.shot_href(project_id, shot_id)
+                    take_views,
+                    selected,
+                    take_id,
+                    ui.url,
+                    render.shot_href(project_id, shot_id),
+                    actions,
                 )
                 if shot_id
                 else NO_SHOT
             )
         if "take" in wanted:
             out["take"] = gr.update(choices=take_choices(take_views, selected), value=take_id)
+        if "tools" in wanted:
+            out["tools"] = gr.update(visible=bool(take_views))
     if "comments" in wanted:
         thread = review.list_comments(session, actor, shot_id) if shot_id else []
         out["comments"] = (
