@@ -109,7 +109,7 @@ def build_controls(generation: Generation) -> ShotTab:
     the top of the left column (above the fold at 1440x900); the shot's other
     fields follow, the less used ones folded."""
     with gr.Row():
-        with gr.Column(scale=2, min_width=360):
+        with gr.Column(scale=4, min_width=420):
             with gr.Row(equal_height=True):
                 shot = id_dropdown("Shot", scale=2, min_width=200, elem_id="shot-pick")
                 header = gr.Markdown(elem_id="shot-header")
@@ -125,7 +125,7 @@ def build_controls(generation: Generation) -> ShotTab:
                     choices=_model_choices(generation.registry),
                     value="",
                     scale=3,
-                    min_width=160,
+                    min_width=140,
                     elem_id="shot-model",
                 )
                 ratio = gr.Dropdown(
@@ -133,18 +133,18 @@ def build_controls(generation: Generation) -> ShotTab:
                     choices=[("project default", "")] + [(r, r) for r in RATIO_CHOICES],
                     value="",
                     scale=2,
-                    min_width=120,
+                    min_width=100,
                     elem_id="shot-ratio",
                 )
                 duration = gr.Number(
-                    label="Target length (s)",
+                    label="Length (s)",
                     minimum=0,
                     maximum=600,
                     scale=1,
-                    min_width=100,
+                    min_width=80,
                     elem_id="shot-duration",
                 )
-                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=90)
+                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=80)
             generate = gr.Button(
                 "Generate take", variant="primary", size="lg", elem_id="shot-generate"
             )
@@ -184,7 +184,7 @@ def build_controls(generation: Generation) -> ShotTab:
                 with gr.Row():
                     set_reference = gr.Button("Use as reference", size="sm")
                     clear_reference = gr.Button("Remove reference", size="sm")
-        with gr.Column(scale=3, min_width=480):
+        with gr.Column(scale=5, min_width=440):
             grid = gr.HTML(elem_id="shot-takes", js_on_load=PICK_TAKE_JS)
             # Each card carries its own actions; the picker says which take the
             # comment, Vary and Restyle forms and the rating are about.
@@ -783,7 +783,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
     tab.grid.click(
         card_clicked,
         [ui.project, tab.shot],
-        [*pick_outputs, *ui.live],
+        [*pick_outputs[1:], *ui.live],  # the picker is one of the live parts
         api_name="take_card",
         api_visibility="private",
     ).then(None, shot_state, None, js=push_take)
