@@ -1,7 +1,8 @@
 """The Shot tab in a real browser (Debian's Chromium) at 1440 x 900.
 
 A shot opened from its address shows its main action, Generate take, inside
-the viewport without scrolling. A shot with no take offers no take action.
+the viewport without scrolling. A shot with no take offers no take action;
+Generate uses the prompt just typed above it.
 A take's own Circle button circles that take: its card turns circled and
 the button is disabled, saying why.
 """
@@ -65,6 +66,14 @@ def test_generate_above_the_fold_and_circle_on_the_card(
     expect(page.locator("#shot-takes button.take-action")).to_have_count(0)
     expect(page.locator("#take-tools")).to_be_hidden()
     expect(page.locator("#take-vary-box")).to_be_hidden()
+    # What is typed above Generate is what the take uses (Generate saves it first).
+    prompt = "The beam sweeps the fog at midnight"
+    page.locator("#shot-prompt textarea").fill(prompt)
+    generate.click()
+    expect(page.locator("#shot-header")).to_contain_text("version 2", timeout=SLOW_MS)
+    expect(page.locator("#shot-takes .take-card")).to_have_count(1, timeout=SLOW_MS)
+    expect(page.locator("#shot-takes .take-card")).to_contain_text(prompt)
+    expect(page.locator("#take-tools")).to_be_visible()
 
     # SH020: one finished take, not circled.
     shot, take = team.shots[1], team.takes[1]

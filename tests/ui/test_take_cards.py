@@ -26,7 +26,7 @@ from studio.projects import takes
 from studio.projects.models import Shot, Take, TakeLineage
 from studio.ui.pages import project_html as render
 from tests.factories import UIError, add_member, call_ui, login, make_user, make_workspace
-from tests.ui.named import call_event
+from tests.ui.named import call_event, untouched
 from tests.ui.test_projects_page import add_shot, new_project, take_ids, wait_takes
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>\"' onmouseover=alert(3)"
@@ -284,3 +284,33 @@ def test_viewers_and_outsiders_are_refused_and_nothing_changes(
         assert len(rows) == 2 and not any(t.favorite for t in rows)
     watcher.close()
     stranger.close()
+
+
+def test_generate_saves_the_edited_form_first(db: Database, http: httpx.Client) -> None:
+    """The prompt sits right above Generate: what is typed there is what the take uses.
+    Generate's first step saves an edited form (with the version check) and leaves
+    an unedited one alone."""
+    team = make_workspace(db)
+    login(http, team.owner)
+    project = new_project(http, team.id)
+    shot = add_shot(http, team.id, project, "Wide: the pier")[0][1]
+    form = call_ui(http, "load_shot", project, shot, None)
+    fields = form[1:10]  # description ... status, assignee
+
+    def before_generate(values: list[Any], version: int) -> dict[str, Any]:
+        return call_event(http, "save_before_generate", {}, shot, *values, version)
+
+    unchanged = before_generate(fields, form[10])
+    assert untouched(unchanged, *unchanged), unchanged
+    with db.session_scope() as session:
+        row = session.get(Shot, shot)
+        assert row is not None and row.version == 1
+    edited = list(fields)
+    edited[3] = "the pier at midnight, lanterns swinging"  # the prompt
+    saved = before_generate(edited, form[10])
+    assert saved["shot-version"] == 2
+    with db.session_scope() as session:
+        row = session.get(Shot, shot)
+        assert row is not None and row.prompt == edited[3] and row.version == 2
+    with pytest.raises(UIError, match="changed by"):
+        before_generate([*edited[:3], "stale", *edited[4:]], form[10])

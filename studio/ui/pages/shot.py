@@ -735,6 +735,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         save_if_edited,
         [tab.shot, *tab.fields, tab.assignee, tab.version],
         form,
+        api_name="save_before_generate",
         api_visibility="private",
     ).success(generate, [*shot_state, tab.model, tab.seed], ui.live, api_name="generate_shot_take")
     tab.rating.input(rate, [*shot_state, tab.rating], ui.live, api_name="rate_take")
