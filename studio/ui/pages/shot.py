@@ -1,10 +1,14 @@
 """The Shot tab: the core loop of iterating on one shot.
 
-Left: the shot's description, prompt and settings (saved with a version
+Left, main action first: the prompt, model, ratio, length and seed, and
+Generate (which saves an edited form first); then the description and the
+less used fields, folded, and the reference image (saved with a version
 check, so two people editing the same shot never overwrite each other
-silently), its reference image, and Generate. Right: its takes, newest
-first, with live progress; re-roll, vary, extend, circle, favorite, rate
-and upload act on the picked take; the comment thread sits under them.
+silently). Right: its takes, newest first, with live progress; each take's
+card carries its own Circle, Favorite, Re-roll, Extend, Vary… and Restyle…
+buttons, disabled with the reason where they cannot apply
+(projects.takes.card_actions); the picked take (for rating, comments and
+compare) and the comment thread sit under them.
 """
 
 from __future__ import annotations
