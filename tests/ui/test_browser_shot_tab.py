@@ -4,7 +4,8 @@ A shot opened from its address shows its main action, Generate take, inside
 the viewport without scrolling. A shot with no take offers no take action;
 Generate uses the prompt just typed above it.
 A take's own Circle button circles that take: its card turns circled and
-the button is disabled, saying why.
+the button is disabled, saying why; its Vary… button opens the Vary form
+for it.
 """
 
 from __future__ import annotations
@@ -94,4 +95,10 @@ def test_generate_above_the_fold_and_circle_on_the_card(
     expect(circled).to_have_text("Circled")
     expect(circled).to_have_attribute("title", "This is the circled take.")
     expect(page.locator("#take-tools")).to_be_visible()
+    # Vary… opens the Vary form for that take, with its prompt to edit.
+    card.locator('button.take-action[data-action="vary"]').click()
+    vary = page.locator("#take-vary-box")
+    expect(vary).to_be_visible(timeout=SLOW_MS)
+    expect(vary).to_contain_text("Vary take 1")
+    expect(page.locator("#vary-prompt textarea")).to_have_value(re.compile(r"hands and a match"))
     page.screenshot(path=str(artifacts_dir / f"{backend}-shot-tab-1440x900.png"))

@@ -40,21 +40,29 @@ if TYPE_CHECKING:
 STATUS_CHOICES = [(s.value.replace("_", " "), s.value) for s in ShotStatus]
 # Clicks in the take grid: a card's own button (project_html.take_actions) sends
 # its take and action; a click on the card elsewhere (not its player or links)
-# picks the take. Vary and Restyle open their form: it is scrolled into view.
+# picks the take. Vary and Restyle open their form, then scroll it into view.
 PICK_TAKE_JS = """
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button.take-action[data-action]');
   if (button) {
     if (button.disabled) return;
     trigger('click', {take: button.dataset.take, action: button.dataset.action});
-    const form = {vary: 'take-vary-box', restyle: 'take-restyle-box'}[button.dataset.action];
-    if (form) document.getElementById(form)?.scrollIntoView({block: 'nearest'});
+    // Vary and Restyle open their form: SHOW_FORM_JS brings it into view once shown.
+    window.studioTakeForm = {vary: 'take-vary-box', restyle: 'take-restyle-box'}[
+      button.dataset.action];
     return;
   }
   if (event.target.closest('video, a, button')) return;
   const card = event.target.closest('.take-card[data-take]');
   if (card) trigger('click', {take: card.dataset.take});
 });
+"""
+SHOW_FORM_JS = """
+() => {
+  const form = window.studioTakeForm && document.getElementById(window.studioTakeForm);
+  window.studioTakeForm = undefined;
+  if (form) form.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+}
 """
 RATING_CHOICES = [("no rating", 0), ("●", 1), ("●●", 2), ("●●●", 3), ("●●●●", 4), ("●●●●●", 5)]
 VARY_LABEL = "Vary take {}: same seed, edited prompt"
@@ -791,7 +799,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         [*pick_outputs[1:], *ui.live],  # the picker is one of the live parts
         api_name="take_card",
         api_visibility="private",
-    ).then(None, shot_state, None, js=push_take)
+    ).then(None, shot_state, None, js=push_take).then(None, None, None, js=SHOW_FORM_JS)
     tab.shot.input(None, [ui.project, tab.shot], None, js=addresses.project_push_js(2))
 
 
