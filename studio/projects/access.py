@@ -24,3 +24,10 @@ def get_project(
     except NotFound:
         raise NotFound(PROJECT_NOT_FOUND, code="project_not_found") from None
     return project
+
+
+def can_edit(session: Session, actor: Actor, project_id: int) -> bool:
+    """Whether the actor may change the project's shots and takes (editor or above);
+    an outsider gets NotFound, like every other read."""
+    project = get_project(session, actor, project_id)
+    return require_role(session, actor, project.workspace_id).role.at_least(Role.EDITOR)

@@ -21,7 +21,7 @@ from studio.accounts import audit
 from studio.accounts.access import Actor
 from studio.accounts.models import Role
 from studio.db.base import utcnow
-from studio.errors import Conflict, InvalidInput, NotFound
+from studio.errors import Conflict, Forbidden, InvalidInput, NotFound
 from studio.generation import edits
 from studio.generation import registry as reg
 from studio.generation import service as jobs
@@ -33,6 +33,7 @@ from studio.media.models import Asset
 from studio.media.storage import ObjectMissing
 from studio.projects import activity
 from studio.projects import service as projects
+from studio.projects.access import can_edit
 from studio.projects.models import Project, Shot, Take, TakeLineage
 
 TAKE_NOT_FOUND = "No such take in your workspaces."
@@ -50,6 +51,85 @@ class TakeView:
         if self.take.upload_asset_id is not None:
             return self.take.upload_asset_id
         return self.job.output_asset_id if self.job else None
+
+
+# ---------------------------------------------------------------- a take card's actions
+
+# The buttons on each take's card (ui/pages/project_html.take_grid), in order.
+CARD_ACTIONS = ("circle", "favorite", "reroll", "extend", "vary", "restyle")
+READ_ONLY = "Viewers watch and comment; changing takes needs the editor role."
+CIRCLED = "This is the circled take."
+
+
+def card_actions(
+    tv: TakeView, *, circled: bool, can_edit: bool, registry: reg.Registry
+) -> dict[str, str | None]:
+    """Each card action -> None where it applies to this take, else why not (in
+    the user's words: the disabled button's title, and the handler's refusal)."""
+    take, job = tv.take, tv.job
+    if not can_edit:
+        return dict.fromkeys(CARD_ACTIONS, READ_ONLY)
+    if job is not None and job.active:
+        state = "queued" if job.status.value == "queued" else "generating"
+        return dict.fromkeys(
+            CARD_ACTIONS, f"Take {take.number} is still {state}: wait until it finishes."
+        )
+    has_output = tv.output_asset_id is not None
+    mime = job.output_mime if job is not None else None
+    still = bool(mime) and not str(mime).startswith("video/")
+    video = has_output and not still
+    nothing = (
+        f"Take {take.number} {job.status.value}: it has no output."
+        if job is not None
+        else f"Take {take.number}'s clip is missing."
+    )
+    uploaded = "An uploaded clip has no generation settings to reuse."
+    out: dict[str, str | None] = dict.fromkeys(CARD_ACTIONS)
+    if circled:
+        out["circle"] = CIRCLED
+    elif not has_output:
+        out["circle"] = nothing
+    if job is None:
+        out["reroll"] = out["vary"] = uploaded
+    if not video:
+        out["extend"] = "A still image cannot be extended." if still else nothing
+        out["restyle"] = "A still image cannot be restyled." if still else nothing
+    else:
+        out["extend"] = _cannot_extend(registry, job.model_key if job else None)
+        if not edits.able_models(registry):
+            out["restyle"] = "No model here can restyle a video."
+    return out
+
+
+def _cannot_extend(registry: reg.Registry, model_key: str | None) -> str | None:
+    """Why a finished video of this model cannot be extended (None: it can)."""
+    try:
+        spec = registry.get(model_key) if model_key else registry.default_for("image_to_video")
+    except InvalidInput as exc:
+        return exc.message
+    if not spec.supports("image_to_video"):
+        return f"{spec.name} cannot extend a take: it has no image-to-video mode."
+    return None
+
+
+def check_card_action(
+    session: Session, actor: Actor, take_id: int, action: str, registry: reg.Registry
+) -> Take:
+    """Refuse a card action that does not apply (the same rules the card shows):
+    an outsider gets NotFound, a viewer Forbidden, anything else InvalidInput."""
+    if action not in CARD_ACTIONS:
+        raise InvalidInput(f"No take action '{action}'.", code="invalid_take_action")
+    take = get_take(session, actor, take_id)
+    shot = projects.get_shot(session, actor, take.shot_id)
+    if not can_edit(session, actor, shot.project_id):
+        raise Forbidden(READ_ONLY)
+    tv = with_sound(session, [view(session, actor, take, shot.code)])[0]
+    reason = card_actions(
+        tv, circled=shot.selected_take_id == take.id, can_edit=True, registry=registry
+    )[action]
+    if reason is not None:
+        raise InvalidInput(reason, code="take_action_unavailable")
+    return take
 
 
 def get_take(session: Session, actor: Actor, take_id: int, minimum: Role = Role.VIEWER) -> Take:

@@ -8,13 +8,15 @@ inputs given by elem_id (the rest None) and returns {elem_id: value}.
 from __future__ import annotations
 
 import html
+import json
 import re
+import secrets
 from functools import lru_cache
 from typing import Any
 
 import httpx
 
-from tests.factories import call_ui
+from tests.factories import UIError, call_ui
 
 
 @lru_cache(maxsize=8)
@@ -62,6 +64,39 @@ def call(http: httpx.Client, api_name: str, **inputs: Any) -> dict[str, Any]:
     names = output_names(http, api_name)
     assert len(values) == len(names), (api_name, len(values), len(names))
     return dict(zip(names, values, strict=True))
+
+
+def call_event(
+    http: httpx.Client, api_name: str, event_data: dict[str, Any], *args: Any
+) -> dict[str, Any]:
+    """Run an event the way the page's JavaScript does (`trigger(name, data)` in a
+    gr.HTML): through the queue, with event data, which /gradio_api/call cannot
+    carry. Returns {elem_id: output}; a refusal is a UIError."""
+    dep = dependency(http, api_name)
+    session = secrets.token_hex(8)
+    body = {
+        "data": list(args),
+        "event_data": event_data,
+        "fn_index": dep["id"],
+        "trigger_id": dep["targets"][0][0],
+        "session_hash": session,
+    }
+    joined = http.post("/gradio_api/queue/join", json=body)
+    if joined.status_code != 200:
+        raise UIError(f"HTTP {joined.status_code}: {joined.text}")
+    with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            message = json.loads(line.split(":", 1)[1])
+            if message.get("msg") != "process_completed":
+                continue
+            output = message.get("output") or {}
+            if not message.get("success"):
+                raise UIError(str(output.get("error") or output))
+            names = output_names(http, api_name)
+            return dict(zip(names, output["data"], strict=True))
+    raise UIError("stream ended without a result")
 
 
 def value(out: dict[str, Any], name: str) -> Any:

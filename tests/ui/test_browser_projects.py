@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from studio.db.session import Database
@@ -37,6 +37,11 @@ SHOTS = [
 def choose(page: Page, dropdown: str, option: str | re.Pattern[str]) -> None:
     page.locator(f"{dropdown} input").click()
     page.get_by_role("option", name=option).click()
+
+
+def card_button(page: Page, action: str) -> Locator:
+    """A button on the (only) take card of the open shot."""
+    return page.locator(f'#shot-takes .take-card[data-take] button[data-action="{action}"]')
 
 
 def test_shot_list_to_rough_cut_in_chromium(
@@ -78,18 +83,18 @@ def test_shot_list_to_rough_cut_in_chromium(
         page.locator("#shot-table tr", has_text=code).click()
         expect(page.locator("#shot-header")).to_contain_text(code)
         expect(page.locator("#shot-description textarea")).to_have_value(text)
-        page.locator("#page-projects").get_by_label("Target length (s)").fill(str(seconds))
+        page.locator("#page-projects").get_by_label("Length (s)").fill(str(seconds))
         page.click("#shot-save")
         expect(page.locator("#shot-header")).to_contain_text("version 2")
         choose(page, "#shot-model", re.compile(r"^Animatic"))
         page.click("#shot-generate")
         expect(page.locator("#shot-takes video")).to_have_count(1, timeout=SLOW_MS)
         expect(page.locator("#take-pick input")).to_have_value(re.compile(r"^Take 1"))
-        page.click("#take-circle")
+        card_button(page, "circle").click()  # on the take's own card
         expect(page.locator("#shot-takes .take-card.circled")).to_have_count(1)
 
     # Review on the last shot: a second take, a comment at a timecode, compare.
-    page.click("#take-reroll")
+    card_button(page, "reroll").click()
     expect(page.locator("#shot-takes video")).to_have_count(2, timeout=SLOW_MS)
     page.locator("#shot-takes .take-card[data-take]").last.click()  # take 1, by its card
     expect(page.locator("#take-pick input")).to_have_value(re.compile(r"^Take 1"))

@@ -1,4 +1,5 @@
-"""Every renderer of the Jams, Workspaces and inline-error HTML, fed hostile
+"""Every renderer of the Jams, Workspaces and inline-error HTML (and the take
+cards' buttons of the Projects page), fed hostile
 text in every field a person can type (titles, names, briefs, loglines,
 credits, reasons, comments, element pools, rubric names, slugs, even the
 time zone): no markup gets through, in text or in attributes.
@@ -20,9 +21,10 @@ import pytest
 from studio.jams import entries, judging, organizing, results, service, teams, votes
 from studio.jams.models import EntryStatus, FilmSource
 from studio.jams.rules import Phase
-from studio.projects import home
+from studio.projects import home, takes
 from studio.ui import inline_errors
 from studio.ui.jams import render as jams_render
+from studio.ui.pages import project_html
 from studio.ui.templating import Markup
 from studio.ui.workspaces import render as ws_render
 
@@ -297,6 +299,10 @@ def calls() -> dict[str, list[Callable[[], Any]]]:
             lambda: ws_render.home_page(home.WorkspaceHome([], [], [], [], [], []), EVIL, url, NOW),
         ],
         "inline_errors.shown": [lambda: inline_errors.shown(EVIL)["value"]],
+        "projects.take_actions": [
+            lambda: project_html.take_actions(1, 2, dict.fromkeys(takes.CARD_ACTIONS, EVIL)),
+            lambda: project_html.take_actions(1, 2, {}, favorite=True),
+        ],
     }
 
 
@@ -313,6 +319,7 @@ def renderers(module: ModuleType, prefix: str) -> set[str]:
 
 def test_every_renderer_is_covered() -> None:
     owned = renderers(jams_render, "jams") | renderers(ws_render, "workspaces")
+    owned |= renderers(project_html, "projects")
     covered = set(calls())
     assert owned <= covered, f"renderers without a hostile-string case: {owned - covered}"
 

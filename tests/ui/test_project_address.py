@@ -107,8 +107,7 @@ def test_a_rough_cut_and_an_archived_project_open(
     assert out["tab"] == "cut" and shown(out["proj-project"]) == team.project
     assert f'data-cut="{cut_id}"' in out["proj-cut-player"]
     assert (
-        f"/projects?project={team.project}&amp;tab=cut&amp;cut={cut_id}"
-        in (out["proj-cut-player"])
+        f"/projects?project={team.project}&amp;tab=cut&amp;cut={cut_id}" in (out["proj-cut-player"])
     )
     out = opened(pages, team.editor, project=archived_id)
     assert shown(out["proj-project"]) == archived_id and out["proj-archived"] is True

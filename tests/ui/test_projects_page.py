@@ -23,6 +23,7 @@ from studio.accounts.models import Role
 from studio.db.session import Database
 from studio.generation.models import Job
 from studio.media import ffmpeg
+from studio.projects import takes
 from studio.projects.models import Take
 from tests.factories import (
     UIError,
@@ -33,6 +34,7 @@ from tests.factories import (
     make_workspace,
     upload_ui_file,
 )
+from tests.ui.named import call_event
 
 # Output positions (see ProjectUI.frame and ProjectUI.live in ui/pages/projects.py).
 FRAME = {"project": 1, "shot": 3, "deleted": 4, "info": 9, "table": 11}
@@ -85,6 +87,11 @@ def take_ids(out: list[Any]) -> list[int]:
     return [value for _, value in out[LIVE["take"]]["choices"]]
 
 
+def card(http: httpx.Client, project: int, shot: int, take: int, action: str) -> dict[str, Any]:
+    """Press a button on a take's card (the grid's click, with the card's take)."""
+    return call_event(http, "take_card", {"take": take, "action": action}, project, shot)
+
+
 def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.Client) -> None:
     team = make_workspace(db)
     login(http, team.owner)
@@ -102,7 +109,7 @@ def test_from_shot_list_to_rough_cut_through_the_page(db: Database, http: httpx.
         call_ui(http, "generate_shot_take", project, shot_id, None, "animatic", "7")
     for _, shot_id in shots:
         out = wait_takes(http, project, shot_id, 1)
-        call_ui(http, "circle_take", project, shot_id, take_ids(out)[0])
+        card(http, project, shot_id, take_ids(out)[0], "circle")
     now = live(http, project, None, None)
     board = now[LIVE["board"]]
     assert len(re.findall(r'<img src="/media/', board)) == 3, board
@@ -129,15 +136,15 @@ def test_shot_tab_iterates_on_takes(db: Database, http: httpx.Client) -> None:
     shot = add_shot(http, team.id, project, "Wide: waves on the rocks")[0][1]
     call_ui(http, "generate_shot_take", project, shot, None, "animatic", "11")
     first = take_ids(wait_takes(http, project, shot, 1))[0]
-    call_ui(http, "reroll_take", project, shot, first)
+    card(http, project, shot, first, "reroll")
     call_ui(http, "vary_take", project, shot, first, "waves at night", "")
-    call_ui(http, "extend_take", project, shot, first)
+    card(http, project, shot, first, "extend")
     out = wait_takes(http, project, shot, 4)
     grid = out[LIVE["grid"]]
     assert "re-roll of take 1" in grid and "variation of take 1" in grid
     assert "extends take 1" in grid and "seed 11" in grid
 
-    call_ui(http, "favorite_take", project, shot, first)
+    card(http, project, shot, first, "favorite")
     out = call_ui(http, "rate_take", project, shot, first, 4)
     assert "★" in out[LIVE["grid"]] and "●●●●○" in out[LIVE["grid"]]
     picked = call_ui(http, "pick_take", first)
@@ -314,12 +321,9 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
         ("add_shot", (team.id, project, None, None, False, "Sneaky", "", None)),
         ("save_shot", (shot, "x", "", "", "", "", None, "", "todo", None, 1)),
         ("generate_shot_take", (project, shot, None, "animatic", None)),
-        ("circle_take", (project, shot, take)),
-        ("reroll_take", (project, shot, take)),
         ("vary_take", (project, shot, take, "other", "")),
         ("restyle_take", (project, shot, take, "noir", 0.5)),
-        ("extend_take", (project, shot, take)),
-        ("favorite_take", (project, shot, take)),
+        ("rate_take", (project, shot, take, 2)),
         ("delete_shot", (team.id, project, shot, None, False)),
         ("move_shot_up", (team.id, project, shot, None, False)),
         ("render_rough_cut", (project, None, None, False, False, "refuse", None, 25)),
@@ -329,6 +333,10 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
         with pytest.raises(UIError, match=r"editor role|cannot change"):
             call_ui(http, name, *args)
             pytest.fail(f"{name} was allowed for a viewer")
+    for action in takes.CARD_ACTIONS:
+        with pytest.raises(UIError, match="editor role"):
+            card(http, project, shot, take, action)
+            pytest.fail(f"the card's {action} was allowed for a viewer")
     form_after = call_ui(owner, "load_shot", project, shot, None)
     assert form_after[FORM["version"]] == form[FORM["version"]]  # nothing changed
 
@@ -353,14 +361,10 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         ("render_rough_cut", (project, None, None, False, False, "refuse", None, 25)),
         ("export_shots_csv", (project,)),
         ("pick_take", (first_take,)),
-        ("circle_take", (project, shot, first_take)),
         ("compare_takes", (first_take, first_take)),
-        ("favorite_take", (project, shot, first_take)),
         ("rate_take", (project, shot, first_take, 3)),
-        ("reroll_take", (project, shot, first_take)),
         ("vary_take", (project, shot, first_take, "other", "")),
         ("restyle_take", (project, shot, first_take, "noir", 0.5)),
-        ("extend_take", (project, shot, first_take)),
         ("compare_newest_takes", (shot,)),
         ("move_shot_up", (outsider.id, project, shot, None, False)),
         ("move_shot_down", (outsider.id, project, shot, None, False)),
@@ -395,6 +399,10 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         with pytest.raises(UIError, match=r"[Nn]o such|not found"):
             call_ui(http, name, *args)
             pytest.fail(f"{name} was allowed for an outsider")
+    for action in takes.CARD_ACTIONS:
+        with pytest.raises(UIError, match=r"[Nn]o such|not found"):
+            card(http, project, shot, first_take, action)
+            pytest.fail(f"the card's {action} was allowed for an outsider")
     # Nothing of theirs changed.
     mine = call_ui(owner, "load_shot", project, shot, None)
     assert mine[FORM["version"]] == 1 and mine[FORM["description"]] == "Wide: the harbour"

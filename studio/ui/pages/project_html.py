@@ -20,6 +20,7 @@ from studio.projects import activity, review, roughcut, storyboard, takes
 from studio.projects.models import Shot
 from studio.ui import addresses
 from studio.ui.task_status import STATUS_CLASS as TASK_STATUS_CLASS
+from studio.ui.templating import Markup, render
 
 Url = Callable[[int], str]
 
@@ -31,6 +32,16 @@ SHOT_STATUS_CLASS = {
     "omitted": "omitted",
 }
 LINEAGE_WORDS = {"reroll": "re-roll of", "variation": "variation of", "extension": "extends"}
+# A take card's buttons: action -> (label, what it does). takes.CARD_ACTIONS says
+# which exist; takes.card_actions which apply to a take, and why not.
+TAKE_BUTTONS = {
+    "circle": ("Circle", "The storyboard and the rough cut use the circled take."),
+    "favorite": ("★ Favorite", "Mark it as a favorite (press again to unmark)."),
+    "reroll": ("Re-roll", "Same settings, a new seed."),
+    "extend": ("Extend", "A new take that continues from this one's last frame."),
+    "vary": ("Vary…", "Same seed, an edited prompt: opens the Vary form for this take."),
+    "restyle": ("Restyle…", "This take under a new prompt: opens the Restyle form."),
+}
 
 
 # A shot code written in a comment ("see SC01-SH020") links to that shot.
@@ -127,14 +138,39 @@ SOUND_BADGE = '<span class="sound-badge has-sound" title="This take has sound">�
 SILENT_BADGE = '<span class="sound-badge silent" title="This take has no sound">🔇 silent</span>'
 
 
+def take_actions(
+    take_id: int, number: int, reasons: Mapping[str, str | None], *, favorite: bool = False
+) -> Markup:
+    """A take card's buttons; `reasons`: action -> None (it applies) or why not."""
+    buttons = []
+    for name in takes.CARD_ACTIONS:
+        label, title = TAKE_BUTTONS[name]
+        if name == "favorite" and favorite:
+            label, title = "★ Unfavorite", "It is a favorite: press to unmark it."
+        if name == "circle" and reasons.get(name) == takes.CIRCLED:
+            label = "Circled"
+        buttons.append(
+            {
+                "name": name,
+                "label": label,
+                "title": title,
+                "reason": reasons.get(name),
+                "primary": name == "circle",
+            }
+        )
+    return render("pages/take_actions.html", take_id=take_id, number=number, buttons=buttons)
+
+
 def take_grid(
     views: Sequence[takes.TakeView],
     selected_id: int | None,
     picked_id: int | None,
     url: Url,
     shot_address: str,
+    actions: Mapping[int, Mapping[str, str | None]] | None = None,
 ) -> str:
-    """The shot's takes; `shot_address` is the shot's own (each take's adds &take=)."""
+    """The shot's takes; `shot_address` is the shot's own (each take's adds &take=);
+    `actions`: take id -> its card's actions (takes.card_actions), shown as buttons."""
     links = f'<div class="shot-links">{copy_link(shot_address, "shot")}</div>'
     if not views:
         return links + (
@@ -151,10 +187,15 @@ def take_grid(
         if take.id == picked_id:
             classes.append("picked")
         take_link = copy_link(f"{shot_address}&take={take.id}", "take")
+        buttons = (
+            take_actions(take.id, take.number, actions[take.id], favorite=take.favorite)
+            if actions is not None and take.id in actions
+            else ""
+        )
         cards.append(
             f'<figure class="{" ".join(classes)}" data-take="{take.id}">'
             f"{_take_media(tv, url)}<figcaption>{_take_caption(tv, selected_id, numbers)}"
-            f" {take_link}</figcaption></figure>"
+            f" {take_link}{buttons}</figcaption></figure>"
         )
     return links + '<div class="takes take-grid">' + "".join(cards) + "</div>"
 

@@ -29,7 +29,7 @@ from studio.accounts import service as accounts
 from studio.accounts.access import Actor
 from studio.db.session import Database
 from studio.generation.context import Generation
-from studio.projects import activity, changes, review, roughcut, storyboard, takes
+from studio.projects import access, activity, changes, review, roughcut, storyboard, takes
 from studio.projects import service as projects
 from studio.projects.models import Project
 from studio.ui.media_urls import signing_window
@@ -69,8 +69,9 @@ class ProjectUI:
 MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
 # In the order of ProjectUI.live: header (with the next step), storyboard, shot
 # table, take grid, take picker, comments, activity feed, rough cuts, and the
+# picked take's tools (picker and rating: shown once the shot has a take), and the
 # poll's mark (what the page asks about, and what it was last sent).
-PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts", "poll")
+PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts", "tools", "poll")
 # What each part shows: the stamp fields (projects.changes.ProjectStamp), the
 # picked shot and take, and `urls` (the signed media URLs' window: their
 # HTML changes every few minutes so that links never expire on an idle page).
@@ -85,6 +86,7 @@ DEPENDS: dict[str, frozenset[str]] = {
     "comments": frozenset({"activity", "comments", "shot"}),
     "feed": frozenset({"activity"}),
     "cuts": frozenset({"activity", "jobs", "urls"}),
+    "tools": frozenset({"activity", "takes", "shot"}),
     # Whatever moves, the mark names the new fingerprint.
     "poll": frozenset({"project", "activity", "jobs", "takes", "comments", "urls", "shot", "take"}),
 }
@@ -179,7 +181,7 @@ def live_parts(
     these ids, when the caller has it (the poll part's fingerprint)."""
     if project_id is None:
         empty = {"info": "", "grid": "", "take": gr.update(choices=[], value=None)}
-        empty |= {"comments": "", "poll": ""}
+        empty |= {"comments": "", "tools": gr.update(visible=False), "poll": ""}
         return {part: empty.get(part, NO_PROJECT) for part in wanted}
     out: dict[str, Any] = {}
     if "poll" in wanted:
@@ -187,7 +189,7 @@ def live_parts(
             ttl = ui.generation.settings.media_url_ttl_seconds
             seen = look(session, actor, ttl, project_id, shot_id, take_id)
         out["poll"] = poll_mark(project_id, shot_id, take_id, fingerprint(seen))
-    shot_parts = {"grid", "take", "comments"} & set(wanted)
+    shot_parts = {"grid", "take", "tools", "comments"} & set(wanted)
     cards = (
         storyboard.storyboard(session, actor, project_id)
         if {"info", "board", "table"} & set(wanted)
@@ -211,21 +213,38 @@ def live_parts(
             m.user_id: m.display_name for m in accounts.list_members(session, actor, workspace_id)
         }
         out["table"] = render.shot_table(shots, {c.shot_id: c for c in cards or []}, names)
-    if {"grid", "take"} & set(wanted):
+    if {"grid", "take", "tools"} & set(wanted):
         take_views = takes.list_takes(session, actor, shot_id) if shot_id else []
         selected = next((s.selected_take_id for s in shots if s.id == shot_id), None)
         if take_id not in {tv.take.id for tv in take_views}:
             take_id = take_views[0].take.id if take_views else None
         if "grid" in wanted:
+            editor = bool(take_views) and access.can_edit(session, actor, project_id)
+            actions = {
+                tv.take.id: takes.card_actions(
+                    tv,
+                    circled=tv.take.id == selected,
+                    can_edit=editor,
+                    registry=ui.generation.registry,
+                )
+                for tv in take_views
+            }
             out["grid"] = (
                 render.take_grid(
-                    take_views, selected, take_id, ui.url, render.shot_href(project_id, shot_id)
+                    take_views,
+                    selected,
+                    take_id,
+                    ui.url,
+                    render.shot_href(project_id, shot_id),
+                    actions,
                 )
                 if shot_id
                 else NO_SHOT
             )
         if "take" in wanted:
             out["take"] = gr.update(choices=take_choices(take_views, selected), value=take_id)
+        if "tools" in wanted:
+            out["tools"] = gr.update(visible=bool(take_views))
     if "comments" in wanted:
         thread = review.list_comments(session, actor, shot_id) if shot_id else []
         out["comments"] = (

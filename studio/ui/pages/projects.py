@@ -169,6 +169,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         shot_tab.comments,
         feed,
         cut_html,
+        shot_tab.tools,
         poll,
     ]
 

@@ -1,10 +1,14 @@
 """The Shot tab: the core loop of iterating on one shot.
 
-Left: the shot's description, prompt and settings (saved with a version
+Left, main action first: the prompt, model, ratio, length and seed, and
+Generate (which saves an edited form first); then the description and the
+less used fields, folded, and the reference image (saved with a version
 check, so two people editing the same shot never overwrite each other
-silently), its reference image, and Generate. Right: its takes, newest
-first, with live progress; re-roll, vary, extend, circle, favorite, rate
-and upload act on the picked take; the comment thread sits under them.
+silently). Right: its takes, newest first, with live progress; each take's
+card carries its own Circle, Favorite, Re-roll, Extend, Vary… and Restyle…
+buttons, disabled with the reason where they cannot apply
+(projects.takes.card_actions); the picked take (for rating, comments and
+compare) and the comment thread sit under them.
 """
 
 from __future__ import annotations
@@ -34,15 +38,35 @@ if TYPE_CHECKING:
     from studio.ui.pages.project_live import ProjectUI
 
 STATUS_CHOICES = [(s.value.replace("_", " "), s.value) for s in ShotStatus]
-# Clicking a take's card (not its player controls) picks it for the actions.
+# Clicks in the take grid: a card's own button (project_html.take_actions) sends
+# its take and action; a click on the card elsewhere (not its player or links)
+# picks the take. Vary and Restyle open their form, then scroll it into view.
 PICK_TAKE_JS = """
 element.addEventListener('click', (event) => {
+  const button = event.target.closest('button.take-action[data-action]');
+  if (button) {
+    if (button.disabled) return;
+    trigger('click', {take: button.dataset.take, action: button.dataset.action});
+    // Vary and Restyle open their form: SHOW_FORM_JS brings it into view once shown.
+    window.studioTakeForm = {vary: 'take-vary-box', restyle: 'take-restyle-box'}[
+      button.dataset.action];
+    return;
+  }
   if (event.target.closest('video, a, button')) return;
   const card = event.target.closest('.take-card[data-take]');
   if (card) trigger('click', {take: card.dataset.take});
 });
 """
+SHOW_FORM_JS = """
+() => {
+  const form = window.studioTakeForm && document.getElementById(window.studioTakeForm);
+  window.studioTakeForm = undefined;
+  if (form) form.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+}
+"""
 RATING_CHOICES = [("no rating", 0), ("●", 1), ("●●", 2), ("●●●", 3), ("●●●●", 4), ("●●●●●", 5)]
+VARY_LABEL = "Vary take {}: same seed, edited prompt"
+RESTYLE_LABEL = "Restyle take {} under a new prompt"
 
 
 @dataclass
@@ -62,15 +86,14 @@ class ShotTab:
     seed: gr.Textbox
     generate: gr.Button
     grid: gr.HTML
+    tools: gr.Row  # the picked take's picker and rating: shown once a take exists
     take: gr.Dropdown
-    circle: gr.Button
-    favorite: gr.Button
     rating: gr.Dropdown
-    reroll: gr.Button
-    extend: gr.Button
+    vary_box: gr.Accordion
     vary_prompt: gr.Textbox
     vary_negative: gr.Textbox
     vary: gr.Button
+    restyle_box: gr.Accordion
     restyle_prompt: gr.Textbox
     restyle_strength: gr.Slider
     restyle: gr.Button
@@ -94,29 +117,64 @@ def _model_choices(registry: reg.Registry) -> list[tuple[str, str]]:
 
 
 def build_controls(generation: Generation) -> ShotTab:
+    """The main action first: the prompt, the take's settings and Generate sit at
+    the top of the left column (above the fold at 1440x900); the shot's other
+    fields follow, the less used ones folded."""
     with gr.Row():
-        with gr.Column(scale=2, min_width=360):
-            shot = id_dropdown("Shot", elem_id="shot-pick")
-            header = gr.Markdown(elem_id="shot-header")
-            description = gr.Textbox(label="Description", lines=2, elem_id="shot-description")
+        with gr.Column(scale=4, min_width=420):
+            with gr.Row(equal_height=True):
+                shot = id_dropdown("Shot", scale=2, min_width=200, elem_id="shot-pick")
+                header = gr.Markdown(elem_id="shot-header")
             prompt = gr.Textbox(
                 label="Prompt",
                 lines=3,
                 placeholder="Empty: the description is used",
                 elem_id="shot-prompt",
             )
-            with gr.Accordion("Dialogue, camera, negative prompt", open=False):
-                dialogue = gr.Textbox(label="Dialogue", lines=2)
-                camera = gr.Textbox(label="Camera notes", lines=2)
-                negative = gr.Textbox(label="Negative prompt", lines=2)
-            with gr.Row():
-                duration = gr.Number(label="Target length (s)", minimum=0, maximum=600)
+            with gr.Row(equal_height=True):
+                model = gr.Dropdown(
+                    label="Model",
+                    choices=_model_choices(generation.registry),
+                    value="",
+                    scale=3,
+                    min_width=140,
+                    elem_id="shot-model",
+                )
                 ratio = gr.Dropdown(
                     label="Ratio",
                     choices=[("project default", "")] + [(r, r) for r in RATIO_CHOICES],
                     value="",
+                    scale=2,
+                    min_width=100,
+                    elem_id="shot-ratio",
                 )
-            with gr.Row():
+                duration = gr.Number(
+                    label="Length (s)",
+                    minimum=0,
+                    maximum=600,
+                    scale=1,
+                    min_width=80,
+                    elem_id="shot-duration",
+                )
+                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=80)
+            generate = gr.Button(
+                "Generate take", variant="primary", size="lg", elem_id="shot-generate"
+            )
+            gr.Markdown(
+                "Generate saves the shot's edited fields first, then queues a take "
+                "with this prompt, model, ratio and length.",
+                elem_classes=["hint"],
+                elem_id="shot-generate-hint",
+            )
+            description = gr.Textbox(label="Description", lines=2, elem_id="shot-description")
+            with gr.Accordion("Dialogue, camera, negative prompt", open=False):
+                dialogue = gr.Textbox(label="Dialogue", lines=2)
+                camera = gr.Textbox(label="Camera notes", lines=2)
+                negative = gr.Textbox(label="Negative prompt", lines=2)
+            with (
+                gr.Accordion("Status and assignee", open=False, elem_id="shot-status-box"),
+                gr.Row(),
+            ):
                 status = gr.Dropdown(label="Status", choices=STATUS_CHOICES, value="todo")
                 assignee = gr.Dropdown(
                     label="Assignee", choices=[], allow_custom_value=True, value=None
@@ -125,7 +183,7 @@ def build_controls(generation: Generation) -> ShotTab:
                 value=0, precision=0, elem_id="shot-version", elem_classes=["hidden-input"]
             )
             with gr.Row():
-                save = gr.Button("Save shot", variant="primary", elem_id="shot-save")
+                save = gr.Button("Save shot", elem_id="shot-save")
                 reload = gr.Button("Reload", elem_id="shot-reload")
             with gr.Accordion("Reference image", open=False):
                 reference = gr.HTML()
@@ -138,22 +196,12 @@ def build_controls(generation: Generation) -> ShotTab:
                 with gr.Row():
                     set_reference = gr.Button("Use as reference", size="sm")
                     clear_reference = gr.Button("Remove reference", size="sm")
-            with gr.Row(equal_height=True):
-                model = gr.Dropdown(
-                    label="Model",
-                    choices=_model_choices(generation.registry),
-                    value="",
-                    scale=3,
-                    elem_id="shot-model",
-                )
-                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=100)
-            generate = gr.Button(
-                "Generate take", variant="primary", size="lg", elem_id="shot-generate"
-            )
-        with gr.Column(scale=3, min_width=480):
+        with gr.Column(scale=5, min_width=440):
             grid = gr.HTML(elem_id="shot-takes", js_on_load=PICK_TAKE_JS)
-            with gr.Row(equal_height=True):
-                take = id_dropdown("Take", scale=3, min_width=200, elem_id="take-pick")
+            # Each card carries its own actions; the picker says which take the
+            # comment, Vary and Restyle forms and the rating are about.
+            with gr.Row(visible=False, equal_height=True, elem_id="take-tools") as tools:
+                take = id_dropdown("Picked take", scale=3, min_width=200, elem_id="take-pick")
                 rating = gr.Dropdown(
                     label="Rating",
                     choices=RATING_CHOICES,
@@ -162,20 +210,24 @@ def build_controls(generation: Generation) -> ShotTab:
                     min_width=110,
                     elem_id="take-rating",
                 )
-            with gr.Row():
-                circle = gr.Button("Circle", variant="primary", size="sm", elem_id="take-circle")
-                favorite = gr.Button("★ Favorite", size="sm", elem_id="take-favorite")
-                reroll = gr.Button("Re-roll (new seed)", size="sm", elem_id="take-reroll")
-                extend = gr.Button("Extend from last frame", size="sm", elem_id="take-extend")
-            with gr.Accordion("Vary: same seed, edited prompt", open=False):
+            # Opened from a card's Vary… / Restyle… button, for that take.
+            with gr.Accordion(
+                "Vary: same seed, edited prompt",
+                open=False,
+                visible=False,
+                elem_id="take-vary-box",
+            ) as vary_box:
                 vary_prompt = gr.Textbox(label="Prompt", lines=2, elem_id="vary-prompt")
                 vary_negative = gr.Textbox(label="Negative prompt", lines=1)
                 vary = gr.Button("Vary this take", elem_id="take-vary")
             # Video to video over the picked take (a finished video), where a model can.
             able = [generation.registry.get(k).name for k in edits.able_models(generation.registry)]
             with gr.Accordion(
-                "Restyle: the picked take under a new prompt", open=False, visible=bool(able)
-            ):
+                "Restyle: the picked take under a new prompt",
+                open=False,
+                visible=False,
+                elem_id="take-restyle-box",
+            ) as restyle_box:
                 restyle_prompt = gr.Textbox(
                     label="Prompt", lines=2, elem_id="restyle-prompt", info=", ".join(able)
                 )
@@ -244,15 +296,14 @@ def build_controls(generation: Generation) -> ShotTab:
         seed=seed,
         generate=generate,
         grid=grid,
+        tools=tools,
         take=take,
-        circle=circle,
-        favorite=favorite,
         rating=rating,
-        reroll=reroll,
-        extend=extend,
+        vary_box=vary_box,
         vary_prompt=vary_prompt,
         vary_negative=vary_negative,
         vary=vary,
+        restyle_box=restyle_box,
         restyle_prompt=restyle_prompt,
         restyle_strength=restyle_strength,
         restyle=restyle,
@@ -324,7 +375,8 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
                 shot_id,
                 optional_id(picked_take, "take"),
             )
-        return (*values, *live)
+        # Another shot: the Vary and Restyle forms close until a card opens them.
+        return (*values, *live, gr.Accordion(visible=False), gr.Accordion(visible=False))
 
     def save(
         picked_shot: Any,
@@ -362,6 +414,44 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
             result = form_values(session, actor, shot_id)
         notify("Shot saved.")
         return result
+
+    def save_if_edited(
+        picked_shot: Any,
+        description: str,
+        dialogue: str,
+        camera: str,
+        prompt: str,
+        negative: str,
+        duration: Any,
+        ratio: str,
+        status: str,
+        assignee: Any,
+        version: Any,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        """Before Generate: save the form when it differs from the saved shot (the
+        take is made from the saved shot), else change nothing. A refusal (a stale
+        version, a viewer) stops Generate."""
+        shown = [description, dialogue, camera, prompt, negative, duration, ratio, status]
+        shot_id = required_id(picked_shot, "shot")
+        with ui_action(db, request) as (session, actor):
+            saved = form_values(session, actor, shot_id)[1 : 2 + len(tab.fields)]
+        if _same(saved, [*shown, assignee]):
+            return tuple(gr.skip() for _ in form)
+        return save(
+            picked_shot,
+            description,
+            dialogue,
+            camera,
+            prompt,
+            negative,
+            duration,
+            ratio,
+            status,
+            assignee,
+            version,
+            request,
+        )
 
     def reload_form(picked_shot: Any, request: gr.Request) -> tuple[Any, ...]:
         with ui_action(db, request) as (session, actor):
@@ -561,24 +651,82 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         form_update = values if values is not None else tuple(gr.update() for _ in form)
         return ("", "", "", [], *form_update, *live)
 
-    def picked(picked_take: Any, request: gr.Request) -> tuple[Any, ...]:
+    pick_outputs = [
+        tab.take,
+        tab.vary_prompt,
+        tab.vary_negative,
+        tab.rating,
+        tab.vary_box,
+        tab.restyle_box,
+    ]
+
+    def pick_values(session: Any, actor: Any, take_id: int) -> dict[Any, Any]:
+        """The picked take's forms: its prompt in Vary, its rating, the forms' titles."""
+        tv = takes.view(session, actor, takes.get_take(session, actor, take_id))
+        prompt = str(tv.job.params.get("user_prompt") or "") if tv.job else ""
+        negative = str(tv.job.params.get("negative_prompt") or "") if tv.job else ""
+        number = tv.take.number
+        return {
+            tab.take: gr.update(value=take_id),
+            tab.vary_prompt: prompt,
+            tab.vary_negative: negative,
+            tab.rating: tv.take.rating or 0,
+            tab.vary_box: gr.update(label=VARY_LABEL.format(number)),
+            tab.restyle_box: gr.update(label=RESTYLE_LABEL.format(number)),
+        }
+
+    def picked(picked_take: Any, request: gr.Request) -> dict[Any, Any]:
         """The take picker changed: fill the vary prompt and the rating from that take."""
         take_id = optional_id(picked_take, "take")
         if take_id is None:
-            return (gr.update(), "", "", 0)
+            return {tab.vary_prompt: "", tab.vary_negative: "", tab.rating: 0}
         with ui_action(db, request) as (session, actor):
-            tv = takes.view(session, actor, takes.get_take(session, actor, take_id))
-            prompt = str(tv.job.params.get("user_prompt") or "") if tv.job else ""
-            negative = str(tv.job.params.get("negative_prompt") or "") if tv.job else ""
-            return (gr.update(value=take_id), prompt, negative, tv.take.rating or 0)
+            return pick_values(session, actor, take_id)
 
-    def card_clicked(event: gr.EventData, request: gr.Request) -> tuple[Any, ...]:
-        """A take card was clicked in the grid."""
-        data = event._data or {}
-        return picked(data.get("take"), request)
+    card_actions: dict[str, Callable[[Any, Any, int], str]] = {
+        "circle": circle,
+        "favorite": favorite,
+        "reroll": reroll,
+        "extend": extend,
+    }
+    forms = {"vary": (tab.vary_box, VARY_LABEL), "restyle": (tab.restyle_box, RESTYLE_LABEL)}
+
+    def card_clicked(
+        picked_project: Any, picked_shot: Any, event: gr.EventData, request: gr.Request
+    ) -> dict[Any, Any]:
+        """A take card in the grid: its own button ({take, action}) acts on that take
+        through the same services as ever; a click elsewhere on it ({take}) picks it.
+        A button that does not apply (takes.card_actions) is refused here too."""
+        data = event._data if isinstance(event._data, dict) else {}
+        take_id = optional_id(str(data.get("take") or ""), "take")
+        action = str(data.get("action") or "")
+        if take_id is None:
+            return {tab.take: gr.skip()}
+        with ui_action(db, request) as (session, actor):
+            if not action:
+                return pick_values(session, actor, take_id)
+            take = takes.check_card_action(session, actor, take_id, action, generation.registry)
+            out = pick_values(session, actor, take_id)
+            if action in forms:
+                box, label = forms[action]
+                out[box] = gr.update(visible=True, open=True, label=label.format(take.number))
+                return out
+            message = card_actions[action](session, actor, take_id)
+            live = live_values(
+                ui,
+                session,
+                actor,
+                optional_id(picked_project, "project"),
+                optional_id(picked_shot, "shot"),
+                take_id,
+            )
+        notify(message)
+        return out | dict(zip(ui.live, live, strict=True))
 
     shot_state = [ui.project, tab.shot, tab.take]
-    tab.shot.change(load, shot_state, [*form, *ui.live], api_name="load_shot")
+    tab.shot.change(
+        load, shot_state, [*form, *ui.live, tab.vary_box, tab.restyle_box], api_name="load_shot"
+    )
     tab.save.click(
         save, [tab.shot, *tab.fields, tab.assignee, tab.version], form, api_name="save_shot"
     )
@@ -596,13 +744,13 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         api_name="clear_shot_reference",
     )
     tab.generate.click(
-        generate, [*shot_state, tab.model, tab.seed], ui.live, api_name="generate_shot_take"
-    )
-    tab.circle.click(take_action(circle), shot_state, ui.live, api_name="circle_take")
-    tab.favorite.click(take_action(favorite), shot_state, ui.live, api_name="favorite_take")
+        save_if_edited,
+        [tab.shot, *tab.fields, tab.assignee, tab.version],
+        form,
+        api_name="save_before_generate",
+        api_visibility="private",
+    ).success(generate, [*shot_state, tab.model, tab.seed], ui.live, api_name="generate_shot_take")
     tab.rating.input(rate, [*shot_state, tab.rating], ui.live, api_name="rate_take")
-    tab.reroll.click(take_action(reroll), shot_state, ui.live, api_name="reroll_take")
-    tab.extend.click(take_action(extend), shot_state, ui.live, api_name="extend_take")
     tab.vary.click(
         vary, [*shot_state, tab.vary_prompt, tab.vary_negative], ui.live, api_name="vary_take"
     )
@@ -638,16 +786,35 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         ],
         api_name="post_comment",
     )
-    pick_outputs = [tab.take, tab.vary_prompt, tab.vary_negative, tab.rating]
     # A person picking a shot or a take gives the view its address (ui/addresses.py).
     push_take = addresses.project_push_js(3)
     tab.take.input(picked, [tab.take], pick_outputs, api_name="pick_take").then(
         None, shot_state, None, js=push_take
     )
-    tab.grid.click(card_clicked, None, pick_outputs, api_visibility="private").then(
-        None, shot_state, None, js=push_take
-    )
+    # The grid's clicks carry their take (and action) as event data, which only
+    # the queue protocol sends (tests/ui/named.call_event), not /gradio_api/call.
+    tab.grid.click(
+        card_clicked,
+        [ui.project, tab.shot],
+        [*pick_outputs[1:], *ui.live],  # the picker is one of the live parts
+        api_name="take_card",
+        api_visibility="private",
+    ).then(None, shot_state, None, js=push_take).then(None, None, None, js=SHOW_FORM_JS)
     tab.shot.input(None, [ui.project, tab.shot], None, js=addresses.project_push_js(2))
+
+
+def _same(saved: Any, shown: Any) -> bool:
+    """Whether the form's fields (and assignee) show what is saved: empty text and
+    None alike, numbers by value."""
+
+    def norm(value: Any) -> Any:
+        if value in (None, "", 0):
+            return ""
+        if isinstance(value, (int, float)):
+            return float(value)
+        return str(value)
+
+    return [norm(v) for v in saved] == [norm(v) for v in shown]
 
 
 def _seed(value: Any) -> int | None:
