@@ -5,6 +5,7 @@ An upload whose transaction rolls back leaves neither the film nor its poster.""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from studio.jams import entries, results, votes
 from studio.jams.models import Entry, Jam
 from studio.media.models import Asset
 from studio.media.storage import LocalStorage, Storage
+from studio.media.stores import open_storage
 from studio.projects.models import Take
 from tests import upload_client as uc
 from tests.factories import UserInfo, bearer
@@ -39,6 +41,7 @@ from tests.jams.helpers import (
     upload_film_bytes,
 )
 from tests.projects.test_upload_posters import clip
+from tests.s3 import make_bucket
 
 
 @pytest.fixture
@@ -181,3 +184,40 @@ def test_a_film_from_an_uploaded_take_and_a_direct_upload_show_their_posters(
     mine = http.get(f"/v1/jams/{slug}/entry", headers=auth).json()
     assert mine["film_asset_id"] == state["asset_id"]
     assert f"/media/{uploaded_poster}?" in mine["poster_url"]
+
+
+def test_on_s3_the_poster_is_stored_beside_the_film_and_rolled_back_with_it(
+    db: Database, s3_endpoint: str, tmp_path: Path
+) -> None:
+    store = open_storage(
+        f"s3://{make_bucket(s3_endpoint)}/studio",
+        media_dir=tmp_path / "unused",
+        endpoint_url=s3_endpoint,
+    )
+    slug, _ = make_jam(db)
+    captain, _film = team_with_film(db, slug, store)
+
+    def upload_keys(fail: bool) -> list[str]:
+        keys: list[str] = []
+        with contextlib.ExitStack() as stack:
+            if fail:
+                stack.enter_context(pytest.raises(RuntimeError))
+            session = stack.enter_context(db.session_scope())
+            check = upload_film_bytes(
+                session, actor(session, captain), slug, film_bytes(), storage=store
+            )
+            film = session.get(Asset, check.asset_id)
+            assert film is not None and film.poster_asset_id is not None
+            poster = session.get(Asset, film.poster_asset_id)
+            assert poster is not None
+            keys = [film.storage_key, poster.storage_key]
+            if fail:
+                raise RuntimeError("the save fails after the upload")
+        return keys
+
+    film_key, poster_key = upload_keys(fail=False)
+    with store.local_copy(poster_key) as path, Image.open(path) as image:
+        image.load()
+        assert image.format == "JPEG" and image.size == (64, 48)
+    assert store.exists(film_key)
+    assert not any(store.exists(key) for key in upload_keys(fail=True))
