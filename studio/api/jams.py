@@ -84,7 +84,7 @@ def _entry(request: Request, gen: Generation, view: entries.EntryView) -> EntryO
         EntryOut,
         view,
         film_url=_media(request, gen, view.film_asset_id),
-        poster_url=_media(request, gen, view.poster_asset_id),
+        poster_url=_media(request, gen, view.shown_poster_asset_id),
     )
     return made
 

@@ -250,7 +250,10 @@ class EntryOut(View):
     disqualified_reason: str | None
     drawn_elements: dict[str, str] | None
     film_url: str | None = Field(default=None, description="Signed, expiring URL")
-    poster_url: str | None = Field(default=None, description="Signed, expiring URL")
+    poster_url: str | None = Field(
+        default=None,
+        description="Signed, expiring URL: the team's poster, else a frame of the film",
+    )
 
 
 class FilmCheckOut(View):

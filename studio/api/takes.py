@@ -96,6 +96,9 @@ class TakeOut(BaseModel):
     selected: bool
     output: str | None = Field(description="Signed, expiring URL")
     sound: bool | None = Field(description="Whether the take has a sound track (null: unknown)")
+    poster: str | None = Field(
+        default=None, description="Signed, expiring URL of its JPEG poster (null: none)"
+    )
     task: TaskOut | None
 
 
@@ -134,13 +137,15 @@ def _created(session: Session, take: Take) -> TakeTaskOut:
 
 def _take_json(request: Request, gen: Any, tv: takes.TakeView, selected: int | None) -> TakeOut:
     secret = request.app.state.media_secret
-    output = tv.output_asset_id
-    url = None
-    if output is not None:
+
+    def url(asset_id: int | None) -> str | None:
+        if asset_id is None:
+            return None
         path = signing.signed_path(
-            output, secret, now=time.time(), ttl_seconds=gen.settings.media_url_ttl_seconds
+            asset_id, secret, now=time.time(), ttl_seconds=gen.settings.media_url_ttl_seconds
         )
-        url = gen.settings.base_url.rstrip("/") + path
+        return str(gen.settings.base_url.rstrip("/") + path)
+
     take = tv.take
     return TakeOut(
         id=take.id,
@@ -152,8 +157,9 @@ def _take_json(request: Request, gen: Any, tv: takes.TakeView, selected: int | N
         favorite=take.favorite,
         rating=take.rating,
         selected=take.id == selected,
-        output=url,
+        output=url(tv.output_asset_id),
         sound=tv.has_audio,
+        poster=url(tv.poster_asset_id),
         task=task_out(tv.job, gen, secret) if tv.job else None,
     )
 

@@ -90,7 +90,7 @@ class EntryView:
     title: str
     logline: str
     credits: str
-    poster_asset_id: int | None
+    poster_asset_id: int | None  # the poster the team uploaded
     film_asset_id: int | None
     film_source: FilmSource | None
     film_source_id: int | None
@@ -100,6 +100,12 @@ class EntryView:
     revision: int
     disqualified_reason: str | None
     drawn_elements: dict[str, str] | None  # None before kickoff
+    film_poster_asset_id: int | None = None  # a frame of the film
+
+    @property
+    def shown_poster_asset_id(self) -> int | None:
+        """What cards show: the team's poster, else a frame of the film."""
+        return self.poster_asset_id or self.film_poster_asset_id
 
 
 def view_of(session: Session, jam: Jam, entry: Entry, now: datetime) -> EntryView:
@@ -123,6 +129,7 @@ def view_of(session: Session, jam: Jam, entry: Entry, now: datetime) -> EntryVie
         revision=entry.revision,
         disqualified_reason=entry.disqualified_reason,
         drawn_elements=team.drawn_elements if rules.elements_revealed(jam, now) else None,
+        film_poster_asset_id=entry.film_poster_asset_id,
     )
 
 
@@ -219,9 +226,11 @@ def upload_film(
         raise InvalidInput("The upload is empty.", code="empty_upload")
     _check_size(jam, size)
     info = _probe(jam, film)
+    poster = media.poster_of_upload(film)  # sandboxed; None: the film is kept without one
     asset = media.keep_uploaded_video_file(
         session, storage, workspace_id=team.workspace_id, folder="jam", path=film, info=info
     )
+    media.keep_poster(session, storage, asset, poster, folder="jam")
     audit.record(
         session,
         "entry.film_uploaded",
@@ -340,11 +349,12 @@ def put_entry(
         if value is not None:
             setattr(entry, name, value)
     if film is not None:
-        check, source, source_id = film
+        check, source, source_id, film_poster = film
         entry.film_asset_id = check.asset_id
         entry.film_source = source
         entry.film_source_id = source_id
         entry.film_seconds = check.seconds
+        entry.film_poster_asset_id = film_poster
     if poster is not None:
         entry.poster_asset_id = poster
     if values.submit:
@@ -591,7 +601,9 @@ def _resolve_film(
     team: JamTeam,
     values: EntryInput,
     storage: Storage,
-) -> tuple[FilmCheck, FilmSource, int | None] | None:
+) -> tuple[FilmCheck, FilmSource, int | None, int | None] | None:
+    """The film a save names: its check, source, source id and poster (a frame of it:
+    the upload's poster, the take's, the rough cut's; None where it has none)."""
     given = [
         v
         for v in (values.film_asset_id, values.film_take_id, values.film_rough_cut_id)
@@ -604,6 +616,7 @@ def _resolve_film(
             "Choose one film: an upload, a take or a rough cut.", code="one_film_source"
         )
     source_id: int | None
+    poster: int | None = None
     if values.film_asset_id is not None:
         source, source_id, asset_id = FilmSource.UPLOAD, None, values.film_asset_id
     elif values.film_take_id is not None:
@@ -612,22 +625,26 @@ def _resolve_film(
             take = takes.get_take(session, actor, values.film_take_id)
         except NotFound:
             raise NotFound(FILM_NOT_FOUND, code="film_not_found") from None
-        output = takes.view(session, actor, take).output_asset_id
-        if output is None:
+        taken = takes.view(session, actor, take)
+        if taken.output_asset_id is None:
             raise InvalidInput("That take has no finished video yet.", code="film_not_ready")
-        asset_id = output
+        asset_id = taken.output_asset_id
+        poster = taken.job.poster_asset_id if taken.job is not None else None
     else:
         assert values.film_rough_cut_id is not None
         source, source_id = FilmSource.ROUGH_CUT, values.film_rough_cut_id
-        asset_id = _rough_cut_output(session, actor, values.film_rough_cut_id)
+        asset_id, poster = _rough_cut_output(session, actor, values.film_rough_cut_id)
     asset = session.get(Asset, asset_id)
     # Only the team's own workspace: a film from anywhere else is "not found".
     if asset is None or asset.workspace_id != team.workspace_id:
         raise NotFound(FILM_NOT_FOUND, code="film_not_found")
-    return _check_asset(jam, storage, asset), source, source_id
+    if poster is None:  # an uploaded film or take: the poster made when it was kept
+        poster = asset.poster_asset_id
+    return _check_asset(jam, storage, asset), source, source_id, poster
 
 
-def _rough_cut_output(session: Session, actor: Actor, cut_id: int) -> int:
+def _rough_cut_output(session: Session, actor: Actor, cut_id: int) -> tuple[int, int | None]:
+    """A finished rough cut's video and poster."""
     cut = session.get(RoughCut, cut_id)
     if cut is None:
         raise NotFound(FILM_NOT_FOUND, code="film_not_found")
@@ -638,7 +655,7 @@ def _rough_cut_output(session: Session, actor: Actor, cut_id: int) -> int:
     job = session.get(Job, cut.job_id)
     if job is None or job.status != JobStatus.SUCCEEDED or job.output_asset_id is None:
         raise InvalidInput("That rough cut has not finished rendering.", code="film_not_ready")
-    return job.output_asset_id
+    return job.output_asset_id, job.poster_asset_id
 
 
 def _resolve_poster(session: Session, team: JamTeam, asset_id: int | None) -> int | None:

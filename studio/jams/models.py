@@ -180,8 +180,11 @@ class Entry(Base):
     title: Mapped[str] = mapped_column(String(120), default="")
     logline: Mapped[str] = mapped_column(Text, default="")
     credits: Mapped[str] = mapped_column(Text, default="")
-    poster_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    poster_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))  # the team's
     film_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
+    # A frame of the film (the uploaded film's poster, the take's or the rough cut's),
+    # set with the film: the cards show it where the team uploaded no poster.
+    film_poster_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
     film_source: Mapped[FilmSource | None] = mapped_column(enum_column(FilmSource, "film_source"))
     film_source_id: Mapped[int | None] = mapped_column(Integer)  # take or rough cut id
     film_seconds: Mapped[float | None] = mapped_column(Float)

@@ -81,7 +81,7 @@ class EntryResult:
     sheets: int  # submitted score sheets
     votes: int
     submitted_at: datetime | None
-    poster_asset_id: int | None
+    poster_asset_id: int | None  # the team's poster, else a frame of the film
     film_asset_id: int | None
 
 
@@ -118,7 +118,7 @@ def compute_results(session: Session, jam: Jam, *, with_votes: bool = True) -> R
             Entry.title,
             Entry.status,
             Entry.submitted_at,
-            Entry.poster_asset_id,
+            func.coalesce(Entry.poster_asset_id, Entry.film_poster_asset_id),
             Entry.film_asset_id,
         )
         .join(JamTeam, JamTeam.id == Entry.team_id)

@@ -30,7 +30,7 @@ class BallotEntry:
     team_name: str
     title: str
     logline: str
-    poster_asset_id: int | None
+    poster_asset_id: int | None  # the team's poster, else a frame of the film
     film_asset_id: int | None
     own_team: bool  # shown, but not votable
 
@@ -73,7 +73,7 @@ def get_ballot(session: Session, actor: Actor, slug: str, *, clock: Clock = db_c
                 name,
                 e.title,
                 e.logline,
-                e.poster_asset_id,
+                e.poster_asset_id or e.film_poster_asset_id,
                 e.film_asset_id,
                 mine is not None and e.team_id == mine.id,
             )

@@ -107,7 +107,7 @@ def assemble(
                 joined.append(out)
                 step(index + 1, total)
             method = "normalized"
-        posted: Future[None] | None = None
+        posted: Future[tuple[int, int]] | None = None
         if poster is not None:
             posted = pool.submit(ffmpeg.write_video_poster, joined[0], poster)
         try:

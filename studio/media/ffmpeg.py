@@ -531,31 +531,36 @@ def last_frame(path: Path, *, allowed_formats: tuple[str, ...] = DEFAULT_FORMATS
     return last
 
 
+POSTER_MAX_PACKETS = 2000  # a poster gives up after this many packets without a keyframe
+
+
 def write_video_poster(
     source: Path,
     path: Path,
     *,
     max_width: int = 640,
     allowed_formats: tuple[str, ...] = DEFAULT_FORMATS,
-) -> None:
-    """A JPEG poster, as write_poster makes, of a video's first keyframe.
+    limits: ProbeLimits = DEFAULT_LIMITS,
+    max_packets: int = POSTER_MAX_PACKETS,
+) -> tuple[int, int]:
+    """A JPEG poster, as write_poster makes, of a video's first keyframe; its (width, height).
 
-    Cheap: only keyframes are decoded (and only the first is kept), without
-    frame threading (which would decode several frames before returning
-    one), and swscale converts and shrinks it to the poster's size in one step.
+    Cheap and bounded, so it may run on uploads (in a child process: see
+    sandbox.poster_isolated): the frame size is checked against `limits`
+    from the headers, only keyframes are decoded (and only the first is
+    kept), without frame threading (which would decode several frames
+    before returning one), at most `max_packets` packets are read looking
+    for one, and swscale converts and shrinks it to the poster's size in
+    one step. MediaError when no keyframe decodes within that.
     """
     container, _ = _open(Path(source), allowed_formats)
     image: Image.Image | None = None
     try:
         stream = container.streams.video[0]
-        stream.codec_context.skip_frame = "NONKEY"
-        for frame in container.decode(stream):
-            width, height = frame.width, frame.height
-            if width > max_width:
-                width, height = max_width, max(1, round(height * max_width / width))
-            small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
-            image = small.to_image()
-            break
+        context = stream.codec_context
+        _check_size(int(context.width or 0), int(context.height or 0), limits)
+        context.skip_frame = "NONKEY"
+        image = _first_keyframe(container, stream, max_width, max_packets, limits)
     except av.FFmpegError as exc:
         raise MediaError(NOT_A_VIDEO) from exc
     finally:
@@ -563,12 +568,31 @@ def write_video_poster(
     if image is None:
         raise MediaError("This video has no frames we can decode.")
     _save_poster(image, Path(path))
+    return image.width, image.height
+
+
+def _first_keyframe(
+    container: Any, stream: Any, max_width: int, max_packets: int, limits: ProbeLimits
+) -> Image.Image | None:
+    for count, packet in enumerate(container.demux(stream), 1):
+        if count > max_packets:
+            return None
+        for frame in packet.decode():  # an empty packet at the end flushes the decoder
+            _check_size(frame.width, frame.height, limits)
+            width, height = frame.width, frame.height
+            if width > max_width:
+                width, height = max_width, max(1, round(height * max_width / width))
+            small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+            image: Image.Image = small.to_image()
+            return image
+    return None
 
 
 __all__ = [
     "DEFAULT_FORMATS",
     "DEFAULT_LIMITS",
     "NOT_A_VIDEO",
+    "POSTER_MAX_PACKETS",
     "Joined",
     "MediaError",
     "Probe",

@@ -36,6 +36,10 @@ class Asset(CreatedAtMixin, Base):
     has_audio: Mapped[bool | None] = mapped_column(Boolean)
     audio_codec: Mapped[str | None] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
+    # An uploaded video's poster (its first keyframe as a JPEG), made when it was kept;
+    # None for everything else (generated videos' posters are on their jobs) and for
+    # uploads whose poster could not be made.
+    poster_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
 
 
 class PageUploadKind(enum.StrEnum):

@@ -7,6 +7,8 @@ with an address-space cap and a CPU and wall-clock limit: a file built to be
 slow or huge to read costs that process, never the web process, and is
 refused with a readable message when a limit hits. Our own outputs are
 probed in-process (ffmpeg.probe, which is bounded by the same limits).
+An uploaded video's poster (its first keyframe as a JPEG) is made the same
+way (`poster_isolated`).
 
 Pure like ffmpeg.py: no settings, no database.
 """
@@ -21,12 +23,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studio.media.ffmpeg import DEFAULT_LIMITS, MediaError, Probe, ProbeLimits, probe
+from studio.media.ffmpeg import (
+    DEFAULT_LIMITS,
+    MediaError,
+    Probe,
+    ProbeLimits,
+    probe,
+    write_video_poster,
+)
 from studio.media.sounds import SoundProbe, probe_sound
 
 TIMEOUT_SECONDS = 30.0
 MEMORY_BYTES = 4 * 1024**3
 SOUND = "sound"  # the child's second argument for a sound file (else: video limits as JSON)
+POSTER = "poster"  # ... for a poster: then the JPEG's path and the poster's largest width
 
 
 def probe_isolated(
@@ -48,8 +58,27 @@ def probe_sound_isolated(
     return SoundProbe(**_in_child(path, SOUND, timeout, memory_bytes))
 
 
-def _in_child(path: Path, what: str, timeout: float, memory_bytes: int) -> dict[str, Any]:
+def poster_isolated(
+    path: Path,
+    dest: Path,
+    *,
+    max_width: int = 640,
+    timeout: float = TIMEOUT_SECONDS,
+    memory_bytes: int = MEMORY_BYTES,
+) -> tuple[int, int]:
+    """ffmpeg.write_video_poster (an uploaded video's first keyframe as a JPEG at `dest`)
+    in a child process; the poster's (width, height). MediaError when it cannot be made
+    within the limits (then `dest` is not written)."""
+    extra = [str(Path(dest).resolve()), str(int(max_width))]
+    answer = _in_child(path, POSTER, timeout, memory_bytes, extra)
+    return int(answer["width"]), int(answer["height"])
+
+
+def _in_child(
+    path: Path, what: str, timeout: float, memory_bytes: int, extra: list[str] | None = None
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "studio.media.sandbox", str(Path(path).resolve()), what]
+    command += extra or []
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, a path we made
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
     )
@@ -87,12 +116,15 @@ def _main(argv: list[str]) -> int:
     try:
         if argv[1] == SOUND:
             info: Any = probe_sound(path)
+        elif argv[1] == POSTER:
+            width, height = write_video_poster(path, Path(argv[2]), max_width=int(argv[3]))
+            info = {"width": width, "height": height}
         else:
             info = probe(path, limits=ProbeLimits(**json.loads(argv[1])))
     except MediaError as exc:
         print(json.dumps({"error": exc.message}))
         return 1
-    print(json.dumps({"probe": dataclasses.asdict(info)}))
+    print(json.dumps({"probe": info if isinstance(info, dict) else dataclasses.asdict(info)}))
     return 0
 
 

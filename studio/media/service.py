@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -13,10 +16,12 @@ from studio.accounts.access import Actor, require_role
 from studio.config import Settings
 from studio.db.session import on_rollback
 from studio.errors import InvalidInput, NotFound
-from studio.media import ffmpeg
+from studio.media import ffmpeg, sandbox
 from studio.media.models import Asset
 from studio.media.storage import Storage
 from studio.media.stores import open_storage
+
+log = logging.getLogger(__name__)
 
 MIME_BY_SUFFIX = {
     ".mp4": "video/mp4",
@@ -284,3 +289,70 @@ def sound_of(info: ffmpeg.Probe | None) -> dict[str, Any]:
     if info is None:
         return {}
     return {"has_audio": info.has_audio, "audio_codec": info.audio_codec}
+
+
+# ---------------------------------------------------------------- upload posters
+
+POSTER_WIDTH = 640  # the largest poster width, as generated takes' and rough cuts' posters
+POSTER_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class PosterImage:
+    """An uploaded video's poster, made but not yet stored: JPEG bytes and their size."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+def poster_of_upload(path: Path) -> PosterImage | None:
+    """The first keyframe of an uploaded (already probed) video as a JPEG poster, made in
+    a child process with the probe's memory cap and a time limit; None (logged) when it
+    cannot be made: an upload is never refused for want of a poster."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="studio-poster-") as scratch:
+            dest = Path(scratch) / "poster.jpg"
+            width, height = sandbox.poster_isolated(
+                path, dest, max_width=POSTER_WIDTH, timeout=POSTER_TIMEOUT_SECONDS
+            )
+            return PosterImage(dest.read_bytes(), width, height)
+    except (ffmpeg.MediaError, OSError) as exc:
+        log.warning("no poster for an uploaded video: %s", getattr(exc, "message", exc))
+        return None
+
+
+def keep_poster(
+    session: Session,
+    storage: Storage,
+    video: Asset,
+    poster: PosterImage | None,
+    *,
+    folder: str,
+) -> Asset | None:
+    """Store an uploaded video's poster next to it (any store: local or S3), record it
+    as a `poster` asset and link it to the video (`video.poster_asset_id`), in the
+    session's transaction: the file is removed again if that rolls back. None when
+    there is no poster, or the store refuses it (logged; the upload stands)."""
+    if poster is None:
+        return None
+    key = f"ws{video.workspace_id}/{folder}/{uuid.uuid4().hex}-poster.jpg"
+    try:
+        storage.write_bytes(key, poster.data)
+    except Exception:
+        log.warning("could not store an uploaded video's poster %s", key, exc_info=True)
+        return None
+    on_rollback(session, lambda: storage.delete(key))
+    asset = record_stored(
+        session,
+        workspace_id=video.workspace_id,
+        key=key,
+        kind="poster",
+        size=len(poster.data),
+        sha256=hashlib.sha256(poster.data).hexdigest(),
+        width=poster.width,
+        height=poster.height,
+    )
+    video.poster_asset_id = asset.id
+    session.flush()
+    return asset

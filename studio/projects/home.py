@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from studio.accounts.access import Actor, require_role
 from studio.accounts.models import User
 from studio.generation.models import Job, JobStatus
+from studio.media.models import Asset
 from studio.projects.models import Activity, Comment, Project, RoughCut, Shot, ShotStatus, Take
 
 PROJECTS_MAX = 12
@@ -221,19 +223,30 @@ def _projects(session: Session, workspace_id: int) -> list[ProjectCard]:
     ]
 
 
+def _take_poster() -> Any:
+    """A take's poster in SQL: its succeeded job's, else its upload's (outer-joined
+    `Job` and `Asset`, see _with_poster)."""
+    return func.coalesce(Job.poster_asset_id, Asset.poster_asset_id)
+
+
+def _with_poster(query: Any) -> Any:
+    return query.outerjoin(
+        Job, and_(Job.id == Take.job_id, Job.status == JobStatus.SUCCEEDED)
+    ).outerjoin(Asset, Asset.id == Take.upload_asset_id)
+
+
 def _posters(session: Session, project_ids: list[int]) -> dict[int, int]:
     """Per project: the poster of its first shot with a circled take, else of its
-    newest generated take (two bounded queries)."""
+    newest take with one (generated or uploaded; two bounded queries)."""
     posters: dict[int, int] = {}
     circled = session.execute(
-        select(Shot.project_id, Job.poster_asset_id)
-        .join(Take, Take.id == Shot.selected_take_id)
-        .join(Job, Job.id == Take.job_id)
+        _with_poster(
+            select(Shot.project_id, _take_poster()).join(Take, Take.id == Shot.selected_take_id)
+        )
         .where(
             Shot.project_id.in_(project_ids),
             Shot.deleted_at.is_(None),
-            Job.status == JobStatus.SUCCEEDED,
-            Job.poster_asset_id.is_not(None),
+            _take_poster().is_not(None),
         )
         .order_by(Shot.project_id, Shot.position)
         .limit(50 * len(project_ids))
@@ -244,22 +257,23 @@ def _posters(session: Session, project_ids: list[int]) -> dict[int, int]:
     missing = [p for p in project_ids if p not in posters]
     if missing:
         newest = (
-            select(Shot.project_id, func.max(Take.id).label("take_id"))
-            .join(Take, Take.shot_id == Shot.id)
-            .join(Job, Job.id == Take.job_id)
+            _with_poster(
+                select(Shot.project_id, func.max(Take.id).label("take_id")).join(
+                    Take, Take.shot_id == Shot.id
+                )
+            )
             .where(
                 Shot.project_id.in_(missing),
                 Shot.deleted_at.is_(None),
-                Job.status == JobStatus.SUCCEEDED,
-                Job.poster_asset_id.is_not(None),
+                _take_poster().is_not(None),
             )
             .group_by(Shot.project_id)
             .subquery()
         )
         for project_id, poster in session.execute(
-            select(newest.c.project_id, Job.poster_asset_id)
-            .join(Take, Take.id == newest.c.take_id)
-            .join(Job, Job.id == Take.job_id)
+            _with_poster(
+                select(newest.c.project_id, _take_poster()).join(Take, Take.id == newest.c.take_id)
+            )
         ).tuples():
             if poster is not None:
                 posters[project_id] = poster
@@ -268,10 +282,11 @@ def _posters(session: Session, project_ids: list[int]) -> dict[int, int]:
 
 def _recent_takes(session: Session, workspace_id: int) -> list[RecentTake]:
     rows = session.execute(
-        select(Take, Shot.code, Project.id, Project.title, Job, User.display_name)
+        select(Take, Shot.code, Project.id, Project.title, Job, User.display_name, Asset)
         .join(Shot, Shot.id == Take.shot_id)
         .join(Project, Project.id == Shot.project_id)
         .outerjoin(Job, and_(Job.id == Take.job_id, Job.deleted_at.is_(None)))
+        .outerjoin(Asset, Asset.id == Take.upload_asset_id)
         .outerjoin(User, User.id == Take.created_by)
         .where(
             Project.workspace_id == workspace_id,
@@ -282,7 +297,7 @@ def _recent_takes(session: Session, workspace_id: int) -> list[RecentTake]:
         .limit(RECENT_TAKES)
     ).tuples()
     out = []
-    for take, code, project_id, title, job, author in rows:
+    for take, code, project_id, title, job, author, upload in rows:
         params = job.params if job is not None else {}
         out.append(
             RecentTake(
@@ -296,7 +311,9 @@ def _recent_takes(session: Session, workspace_id: int) -> list[RecentTake]:
                 model_key=job.model_key if job is not None else None,
                 seed=params.get("seed") if isinstance(params.get("seed"), int) else None,
                 duration=_number(params.get("duration")),
-                poster_asset_id=job.poster_asset_id if job is not None else None,
+                poster_asset_id=upload.poster_asset_id
+                if upload is not None
+                else (job.poster_asset_id if job is not None else None),
                 output_asset_id=take.upload_asset_id
                 if take.upload_asset_id is not None
                 else (job.output_asset_id if job is not None else None),

@@ -45,12 +45,20 @@ class TakeView:
     job: jobs.JobView | None
     shot_code: str
     has_audio: bool | None = None  # the output's sound: None while unknown (or no output)
+    upload_poster_asset_id: int | None = None  # an uploaded clip's poster, made when kept
 
     @property
     def output_asset_id(self) -> int | None:
         if self.take.upload_asset_id is not None:
             return self.take.upload_asset_id
         return self.job.output_asset_id if self.job else None
+
+    @property
+    def poster_asset_id(self) -> int | None:
+        """The take's poster: its job's (generated), or the upload's (None: none made)."""
+        if self.take.upload_asset_id is not None:
+            return self.upload_poster_asset_id
+        return self.job.poster_asset_id if self.job else None
 
 
 # ---------------------------------------------------------------- a take card's actions
@@ -164,14 +172,23 @@ def list_takes(session: Session, actor: Actor, shot_id: int) -> list[TakeView]:
 
 
 def with_sound(session: Session, views: list[TakeView]) -> list[TakeView]:
-    """The views with whether each output has sound, read in one query."""
+    """The views with whether each output has sound (and an upload's poster), read in
+    one query."""
     outputs = [v.output_asset_id for v in views if v.output_asset_id is not None]
     if not outputs:
         return views
-    rows = session.execute(select(Asset.id, Asset.has_audio).where(Asset.id.in_(outputs)))
-    sound = {asset_id: has_audio for asset_id, has_audio in rows.tuples()}
+    rows = session.execute(
+        select(Asset.id, Asset.has_audio, Asset.poster_asset_id).where(Asset.id.in_(outputs))
+    )
+    found = {asset_id: (has_audio, poster) for asset_id, has_audio, poster in rows.tuples()}
     return [
-        replace(v, has_audio=sound.get(v.output_asset_id)) if v.output_asset_id else v
+        replace(
+            v,
+            has_audio=found.get(v.output_asset_id, (None, None))[0],
+            upload_poster_asset_id=found.get(v.output_asset_id, (None, None))[1],
+        )
+        if v.output_asset_id
+        else v
         for v in views
     ]
 
@@ -184,7 +201,7 @@ def view(session: Session, actor: Actor, take: Take, code: str | None = None) ->
     if code is None:
         shot = session.get(Shot, take.shot_id)
         code = shot.code if shot else ""
-    return TakeView(take, job_view, code)
+    return with_sound(session, [TakeView(take, job_view, code)])[0]
 
 
 def task_id_of(session: Session, job_id: int | None) -> str | None:
@@ -411,6 +428,7 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
             info = sandbox.probe_isolated(probe_path)  # untrusted: time and memory capped
         except ffmpeg.MediaError as exc:
             raise InvalidInput(str(exc), code="invalid_video") from None
+        poster = media.poster_of_upload(probe_path)  # sandboxed too; None: no poster
     asset = media.keep_uploaded_video(
         session,
         gen.storage,
@@ -419,6 +437,7 @@ def upload_take(session: Session, actor: Actor, shot_id: int, gen: Generation, d
         data=data,
         info=info,
     )
+    media.keep_poster(session, gen.storage, asset, poster, folder="uploads")
     return take_from_asset(session, actor, shot.id, asset)
 
 

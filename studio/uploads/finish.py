@@ -2,9 +2,11 @@
 
 Run by the web right after `complete` for small files, and by a cpu-queue
 job (`PROBE_UPLOAD`, the job kind `JOB_KIND` registers) for large ones. No transaction
-is open while the file is fetched and probed; an upload not in `checking` is
-left alone, so running it twice is harmless. A refused file is deleted from
-the store and the upload says why.
+is open while the file is fetched, probed and its poster made (in a sandboxed
+child; a video whose poster cannot be made is kept without one); an upload
+not in `checking` is left alone, so running it twice is harmless. A refused
+file is deleted from the store and the upload says why (and a poster already
+stored for it is deleted with the transaction that rolls back).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def finish_upload(
         purpose, key, jam_id = upload.purpose, upload.storage_key, upload.jam_id
     info: ffmpeg.Probe | None = None
     data: bytes | None = None
+    poster: media.PosterImage | None = None
     try:
         size = storage.size(key)
         with storage.local_copy(key) as path:
@@ -59,6 +62,7 @@ def finish_upload(
                 data = path.read_bytes()  # at most max_upload_bytes: checked at start
             else:
                 info = ffmpeg.probe(path)
+                poster = media.poster_of_upload(path)  # sandboxed; None: kept without one
     except ObjectMissing:
         return _fail(session_factory, storage, upload_id, "upload_missing", "The file is gone.")
     except ffmpeg.MediaError as exc:
@@ -98,6 +102,8 @@ def finish_upload(
                     info=info,
                 )
                 upload.asset_id = asset.id
+                folder = "uploads" if purpose is UploadPurpose.TAKE else "jam"
+                media.keep_poster(session, storage, asset, poster, folder=folder)
                 if purpose is UploadPurpose.TAKE:
                     assert upload.shot_id is not None
                     upload.take_id = takes.take_from_asset(session, actor, upload.shot_id, asset).id

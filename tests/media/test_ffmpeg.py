@@ -346,3 +346,16 @@ def test_video_poster_refuses_non_videos(tmp_path: Path) -> None:
     with pytest.raises(MediaError):
         write_video_poster(path, tmp_path / "poster.jpg")
     assert not (tmp_path / "poster.jpg").exists()
+
+
+def test_video_poster_needs_a_keyframe_the_probe_does_not(tmp_path: Path) -> None:
+    """A clip whose only keyframe was dropped still probes (one concealed frame) but has
+    no poster: only keyframes are decoded for one, within a bounded number of packets."""
+    from tests.projects.test_upload_posters import keyless_clip
+
+    path = tmp_path / "keyless.mp4"
+    path.write_bytes(keyless_clip(tmp_path))
+    assert probe(path).frames > 0
+    with pytest.raises(MediaError, match="no frames"):
+        write_video_poster(path, tmp_path / "poster.jpg")
+    assert not (tmp_path / "poster.jpg").exists()

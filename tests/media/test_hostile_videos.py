@@ -148,3 +148,21 @@ def test_a_jam_team_uploading_the_4k_file_is_refused_fast(
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "film_length"  # 100 s; this jam takes 1 to 4 s
     assert http.get("/healthz").status_code == 200
+
+
+def test_posters_of_the_hostile_corpus_are_bounded(corpus: dict[str, Path], tmp_path: Path) -> None:
+    """An uploaded video's poster is made in the same kind of child: the first keyframe
+    of the 100 s 4K file (shrunk to 640 px), the over-size frame refused from its
+    headers, garbage refused, and a child over its time limit killed."""
+    poster = tmp_path / "black.jpg"
+    start = time.monotonic()
+    assert sandbox.poster_isolated(corpus["black"], poster) == (640, 360)
+    assert time.monotonic() - start < FAST
+    assert poster.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    for name in ("wide", "garbage"):
+        with pytest.raises(ffmpeg.MediaError):
+            sandbox.poster_isolated(corpus[name], tmp_path / f"{name}.jpg")
+        assert not (tmp_path / f"{name}.jpg").exists()
+    with pytest.raises(ffmpeg.MediaError, match="took more than"):
+        sandbox.poster_isolated(corpus["black"], tmp_path / "slow.jpg", timeout=0.01)
+    assert not (tmp_path / "slow.jpg").exists()

@@ -410,7 +410,7 @@ def entry_card(view: service.JamView, entry: entries.EntryView | None, url: Url)
         stamp=when(stamp, view.timezone),
         withdrawn=after_withdrawal(view) if status == "withdrawn" else "",
         film_url=url(entry.film_asset_id) if entry.film_asset_id else "",
-        poster_url=url(entry.poster_asset_id) if entry.poster_asset_id else "",
+        poster_url=url(entry.shown_poster_asset_id) if entry.shown_poster_asset_id else "",
         length=f"{entry.film_seconds:.1f} s" if entry.film_seconds else "—",
         source=entry.film_source.value.replace("_", " ") if entry.film_source else "none",
         href=jam_href(view.slug, entry=entry.id),

@@ -204,7 +204,7 @@ def _take_media(tv: takes.TakeView, url: Url) -> str:
     output = tv.output_asset_id
     job = tv.job
     if output is not None:
-        poster = f' poster="{url(job.poster_asset_id)}"' if job and job.poster_asset_id else ""
+        poster = f' poster="{url(tv.poster_asset_id)}"' if tv.poster_asset_id else ""
         if job is not None and job.output_mime and not job.output_mime.startswith("video/"):
             return f'<img src="{url(output)}" alt="take {tv.take.number}">'
         # A take with sound plays it (the controls unmute and set the level); a silent
