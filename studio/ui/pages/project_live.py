@@ -274,6 +274,28 @@ def live_values(
     return tuple(parts[part] for part in PARTS)
 
 
+# What opening another shot (or take) changes; the project's parts stay as they are.
+SHOT_PARTS = frozenset({"grid", "take", "tools", "comments", "poll"})
+
+
+def shot_values(
+    ui: ProjectUI,
+    session: Any,
+    actor: Actor,
+    project_id: int | None,
+    shot_id: int | None,
+    take_id: int | None,
+) -> tuple[Any, ...]:
+    """The live parts in the order of `ui.live` after the picked shot moved: the
+    shot's parts, skips for the project's. Without a project, skips only: the shot
+    picker's change event can read the project picker before a page's first view
+    reached it, and must not blank the view that is arriving."""
+    if project_id is None:
+        return tuple(gr.skip() for _ in PARTS)
+    parts = live_parts(ui, session, actor, project_id, shot_id, take_id, SHOT_PARTS)
+    return tuple(parts.get(part, gr.skip()) for part in PARTS)
+
+
 def poll_address(project_id: int, shot_id: int | None, take_id: int | None) -> str:
     """What the page asks every POLL_SECONDS (ui/live_routes.py answers)."""
     query = urlencode({k: v for k, v in (("shot", shot_id), ("take", take_id)) if v is not None})

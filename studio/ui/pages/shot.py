@@ -31,7 +31,7 @@ from studio.ui import addresses, direct_upload
 from studio.ui.actions import ui_action
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
-from studio.ui.pages.project_live import md
+from studio.ui.pages.project_live import md, shot_values
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 if TYPE_CHECKING:
@@ -367,7 +367,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         shot_id = optional_id(picked_shot, "shot")
         with ui_action(db, request) as (session, actor):
             values = form_values(session, actor, shot_id)
-            live = live_values(
+            live = shot_values(
                 ui,
                 session,
                 actor,
