@@ -249,7 +249,9 @@ def serve(tree: Path, scratch: Scratch, *, redis_prefix: str = "") -> Process:
     server = Process(
         tree,
         scratch,
-        ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        # The scratch database was migrated by this checkout (scratch_database): an
+        # older tree must not try to move it to its own (older) head.
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
         port=port,
         redis_prefix=redis_prefix,
     )

@@ -1,7 +1,7 @@
 """Account: who I am, API keys (create once-shown, list, revoke), webhook deliveries
 (workspace admins: the log and a re-send), password, sign out.
 
-Address: `/?view=account` (route). Errors show beside the action (inline_errors).
+Address: `/account` (route). Errors show beside the action (inline_errors).
 """
 
 from collections.abc import Callable
@@ -207,7 +207,7 @@ def build(db: Database) -> AccountPage:
         return show_deliveries(workspace_id, request)
 
     def route(query: dict[str, str], request: gr.Request) -> dict[Any, Any]:
-        """`/?view=account`: there is one view; the query names nothing else."""
+        """`/account`: there is one view; the query names nothing else."""
         return refresh(request)
 
     @in_place(key_error)

@@ -5,11 +5,11 @@ Each tab lives in its own module (overview, entry, judge, organize, setup,
 results_tab) and registers its section on the shared JamUI (state.py); the
 shell builds them, then wires every event once all sections exist.
 
-Addresses (UI-CONTRACT): `/?view=jams` (the list), `&jam=<slug>` (also an
+Addresses (UI-CONTRACT): `/jams` (the list), `?jam=<slug>` (also an
 id), `&tab=<list|jam|submit|judge|organize|results|new>`, `&entry=<id>` (the
 view of that entry this person may open: the judge console for its judge,
 Submit for its team, the gallery once published, Organize for organizers).
-Links in the page's HTML are `<a class="nav-link" href="/?view=jams...">`.
+Links in the page's HTML are `<a class="nav-link" href="/jams?...">`.
 
 The 15 s timer stays cheap: its `js=` (scripts.LIVE_JS) says whether the
 Jams page is on screen, whether the list's next change (data-changes, server

@@ -1,9 +1,9 @@
 """The Projects page's addresses (see ui/addresses.py):
 
-`/?view=projects[&ws=<slug>][&project=<id>][&shot=<id>][&take=<id>][&cut=<id>][&tab=<tab>]`
+`/projects?[ws=<slug>][&project=<id>][&shot=<id>][&take=<id>][&cut=<id>][&tab=<tab>]`
 
 A take names its shot, a shot its project, a project its workspace, so the
-shortest link to a take is `/?view=projects&take=<id>`; the parts an address
+shortest link to a take is `/projects?take=<id>`; the parts an address
 also gives must agree. Whatever this person cannot open (another workspace's
 shot, a deleted shot, a made-up id) opens nothing of it: the page's default
 view and one note that names nothing ("not found or no access").

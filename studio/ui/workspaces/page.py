@@ -6,7 +6,7 @@ activity of every project, each line a link (projects.home). Members and
 their roles below, managed by owners and admins. Someone in no workspace
 is told the first step: create one, or ask to be added (by their email).
 
-Address: `/?view=workspaces&ws=<slug>` (route). Every handler checks access
+Address: `/?ws=<slug>` (route). Every handler checks access
 through the services; errors show beside the action that caused them.
 """
 

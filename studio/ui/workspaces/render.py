@@ -1,6 +1,6 @@
 """HTML of the Workspaces home, from service views, through the autoescaping
 templates in ./templates. Links are the addresses of UI-CONTRACT
-(`<a class="nav-link" href="/?view=...">`)."""
+(`<a class="nav-link" href="/projects?...">`)."""
 
 from __future__ import annotations
 
