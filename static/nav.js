@@ -41,7 +41,7 @@ const addressOf = (query) => {
   return PATHS[page] + (search ? "?" + search : "");
 };
 // The latest address of each page in this tab, for its sidebar button.
-const LAST_KEY = "studio.lastAddress";
+const LAST_KEY = "studio.lastAddress"; // the sign-in page forgets it (studio/auth/pages.py)
 const last = (() => {
   try { return JSON.parse(sessionStorage.getItem(LAST_KEY) || "{}"); } catch (e) { return {}; }
 })();

@@ -22,6 +22,12 @@ def _page(title: str, body: str) -> str:
 </main></body></html>"""
 
 
+# The pages' sidebar links go to each page's latest address in this tab
+# (static/nav.js keeps them in sessionStorage): whoever signs in next in this
+# tab starts from each page's own default, not the last person's views.
+FORGET_LAST_ADDRESSES = 'try { sessionStorage.removeItem("studio.lastAddress"); } catch (e) {}'
+
+
 def login_page(
     *,
     providers: list[Provider],
@@ -59,7 +65,8 @@ def login_page(
 </form>
 {sso}
 <p class="hint">No account? Ask a workspace owner,
-or run <code>studio demo</code> on the server.</p>"""
+or run <code>studio demo</code> on the server.</p>
+<script>{FORGET_LAST_ADDRESSES}</script>"""
     return _page("Sign in", body)
 
 
