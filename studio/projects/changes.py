@@ -11,10 +11,15 @@ moved:
 - `project`: the project row's own fields (title, archive state...), which
   change without a feed line.
 - `jobs`: the project's unfinished jobs (takes and rough cuts): how many,
-  which, their progress and state, read through the status index. A job
-  that finishes leaves the set, so that changes the stamp too. While one of
-  them waits, the queue snapshots' time joins in: queue positions move when
-  the farm does, not when this project does.
+  which, how many run and which are being canceled, read through the status
+  index (not their progress: the storyboard shows only "generating…"). A job
+  that finishes leaves the set, so that changes the stamp too.
+- `shot_jobs` / `cut_jobs`: the same for the open shot's takes and for the
+  project's rough cuts, with their progress (the take cards and the rough
+  cut list show it). While one of them waits, the queue snapshots' time
+  joins in: queue positions move when the farm does, not when this project
+  does. Another shot's progress moves neither, so a team's open pages do not
+  re-render on every progress report of every take in the project.
 - `takes` / `comments`: the open shot's takes (count, ratings, favorites:
   marks write no feed line) and its visible comments (removals write none).
 
@@ -40,6 +45,8 @@ class ProjectStamp:
     project: tuple[Any, ...]
     activity: int
     jobs: tuple[Any, ...]
+    shot_jobs: tuple[Any, ...]
+    cut_jobs: tuple[Any, ...]
     takes: tuple[Any, ...]
     comments: tuple[Any, ...]
 
@@ -57,14 +64,32 @@ def project_stamp(
         Job.workspace_id == project.workspace_id,
         or_(Job.id.in_(job_ids), Job.id.in_(cut_job_ids)),
     )
-    queued = func.sum(case((Job.status == JobStatus.QUEUED, 1), else_=0))
+    # The open shot, only if it belongs to this project (else its columns stay empty).
+    own_shot = select(Shot.id).where(Shot.id == (shot_id or 0), Shot.project_id == project.id)
+    in_shot = Job.id.in_(
+        select(Take.job_id).where(Take.shot_id.in_(own_shot), Take.job_id.is_not(None))
+    )
+    in_cuts = Job.id.in_(cut_job_ids)
+    queued = Job.status == JobStatus.QUEUED
+
+    def count_of(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    def progress_of(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, Job.progress), else_=0.0)), 0.0)
+
     jobs = (
         select(
             func.count(),
             func.coalesce(func.sum(Job.id), 0),
-            func.coalesce(func.sum(Job.progress), 0.0),
-            func.coalesce(queued, 0),
+            count_of(Job.status == JobStatus.RUNNING),
             func.coalesce(func.sum(cast(Job.cancel_requested, Integer)), 0),
+            count_of(in_shot),
+            progress_of(in_shot),
+            count_of(and_(in_shot, queued)),
+            count_of(in_cuts),
+            progress_of(in_cuts),
+            count_of(and_(in_cuts, queued)),
         )
         .where(active)
         .subquery()
@@ -73,8 +98,6 @@ def project_stamp(
         select(func.max(Activity.id)).where(Activity.project_id == project.id).scalar_subquery()
     )
     snapshot = select(func.max(QueueSnapshot.taken_at)).scalar_subquery()
-    # The open shot, only if it belongs to this project (else its columns stay empty).
-    own_shot = select(Shot.id).where(Shot.id == (shot_id or 0), Shot.project_id == project.id)
     takes = (
         select(
             func.count(),
@@ -95,8 +118,8 @@ def project_stamp(
     row = session.execute(
         select(latest_feed, jobs, snapshot, takes, comments).select_from(one_row)
     ).one()
-    feed_id, *job_cols, snapshot_at = row[:7]
-    waiting = bool(job_cols[3])
+    feed_id, *job_cols, snapshot_at = row[:12]
+    shot_jobs, cut_jobs = tuple(job_cols[4:7]), tuple(job_cols[7:10])
     return ProjectStamp(
         project=(
             project.title,
@@ -106,7 +129,9 @@ def project_stamp(
             project.archived_at,
         ),
         activity=int(feed_id or 0),
-        jobs=(*job_cols, snapshot_at if waiting else None),
-        takes=tuple(row[7:11]),
-        comments=tuple(row[11:13]),
+        jobs=tuple(job_cols[:4]),
+        shot_jobs=(*shot_jobs, snapshot_at if shot_jobs[2] else None),
+        cut_jobs=(*cut_jobs, snapshot_at if cut_jobs[2] else None),
+        takes=tuple(row[12:16]),
+        comments=tuple(row[16:18]),
     )

@@ -79,16 +79,19 @@ DEPENDS: dict[str, frozenset[str]] = {
     "info": frozenset({"project", "activity"}),
     "board": frozenset({"activity", "jobs", "urls"}),
     "table": frozenset({"activity"}),
-    "grid": frozenset({"activity", "jobs", "takes", "urls", "shot", "take"}),
+    "grid": frozenset({"activity", "shot_jobs", "takes", "urls", "shot", "take"}),
     # Not "jobs": take labels are fixed when the take is made, and re-sending the
     # picker on every progress report would close it under the user's pointer.
     "take": frozenset({"activity", "takes", "shot", "take"}),
     "comments": frozenset({"activity", "comments", "shot"}),
     "feed": frozenset({"activity"}),
-    "cuts": frozenset({"activity", "jobs", "urls"}),
+    "cuts": frozenset({"activity", "cut_jobs", "urls"}),
     "tools": frozenset({"activity", "takes", "shot"}),
     # Whatever moves, the mark names the new fingerprint.
-    "poll": frozenset({"project", "activity", "jobs", "takes", "comments", "urls", "shot", "take"}),
+    "poll": frozenset(
+        {"project", "activity", "jobs", "shot_jobs", "cut_jobs", "takes", "comments", "urls"}
+        | {"shot", "take"}
+    ),
 }
 POLL_SECONDS = 2
 # The poll part's js_on_load: every POLL_SECONDS while the tab is visible, one
@@ -152,6 +155,8 @@ def look(
         project=stamp.project,
         activity=stamp.activity,
         jobs=stamp.jobs,
+        shot_jobs=stamp.shot_jobs,
+        cut_jobs=stamp.cut_jobs,
         takes=stamp.takes,
         comments=stamp.comments,
         urls=signing_window(ttl),
