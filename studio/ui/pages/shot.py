@@ -137,7 +137,7 @@ def build_controls(generation: Generation) -> ShotTab:
                     choices=_model_choices(generation.registry),
                     value="",
                     scale=3,
-                    min_width=140,
+                    min_width=200,  # names like "Wan 2.2 TI2V 5B" stay readable: the row wraps
                     elem_id="shot-model",
                 )
                 ratio = gr.Dropdown(
@@ -145,7 +145,7 @@ def build_controls(generation: Generation) -> ShotTab:
                     choices=[("project default", "")] + [(r, r) for r in RATIO_CHOICES],
                     value="",
                     scale=2,
-                    min_width=100,
+                    min_width=150,
                     elem_id="shot-ratio",
                 )
                 duration = gr.Number(
@@ -153,10 +153,10 @@ def build_controls(generation: Generation) -> ShotTab:
                     minimum=0,
                     maximum=600,
                     scale=1,
-                    min_width=80,
+                    min_width=110,
                     elem_id="shot-duration",
                 )
-                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=80)
+                seed = gr.Textbox(label="Seed", placeholder="random", scale=1, min_width=110)
             generate = gr.Button(
                 "Generate take", variant="primary", size="lg", elem_id="shot-generate"
             )
