@@ -69,12 +69,14 @@ def test_the_page_loads_every_file_and_polls_draw_no_timing_labels(
     failed = [f"{a.status} {a.url}" for a in answers if a.status >= 400]
     assert failed == []
     assert any("iframeResizer" in a.url and a.status == 200 for a in answers)
-    polls = [a for a in answers if "/gradio_api/queue/join" in a.url]
+    # The poll is a plain request (no Gradio event) while nothing changes.
+    polls = [a for a in answers if f"/ui/projects/{project_id}/changes" in a.url]
     assert len(polls) >= 3, "the Projects page polls"
+    assert all(a.status == 200 for a in polls)
     assert page.evaluate("window.__labels") == []
 
-    # A change by someone else reaches the open page by itself: the timer's
-    # check writes a new fingerprint, whose change event renders the header.
+    # A change by someone else reaches the open page by itself: the poll's
+    # answer names a new fingerprint, and the page asks for a render.
     with db.session_scope() as session:
         owner = Actor(user=accounts.get_user(session, team.owner.id))  # type: ignore[arg-type]
         projects.update_project(session, owner, project_id, title="Pier at Dawn")

@@ -46,7 +46,9 @@ def test_take_cards_show_sound_and_play_it(
         data = _clip(tmp_path, name, sound=sound)
         out = call_ui(http, "upload_take", project, shot, upload_ui_file(http, f"{name}.mp4", data))
     grid = out[1 + LIVE["grid"]]
-    cards = re.findall(r'<figure class="[^"]*take-card[^"]*" data-take="\d+">.*?</figure>', grid)
+    cards = re.findall(
+        r'<figure class="[^"]*take-card[^"]*" data-take="\d+">.*?</figure>', grid, re.S
+    )
     assert len(cards) == 2, grid
     loud, quiet = cards  # newest first
     assert "🔊 sound" in loud and "silent" not in loud
