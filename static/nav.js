@@ -10,6 +10,9 @@
 // - show(page): a sidebar link (a.nav-item), that page at its latest address in this tab.
 // - Back / Forward (popstate) within this page ask `navigate` for the address now in
 //   the bar (history entries of other pages are page loads: the browser's own).
+// - Every navigation within this page raises `seq`; `navigate` reads the bar and seq
+//   when it runs (NAVIGATE_JS), and the server sends nothing for a navigation older
+//   than one it has seen (studio/ui/navigation.py): the last one pressed shows.
 // - Links a.nav-link open in place when they name this page (modifier keys: the
 //   browser's way); "Copy link" buttons copy their data-href as a full address.
 // Query values travel as data to Python, which checks them; nothing is written
@@ -57,11 +60,14 @@ const push = (query) => {
   if (view.view !== HERE) { location.assign(next); return; }
   if (location.pathname + location.search !== next) history.pushState(null, "", next);
 };
+let seq = 0; // navigations within this page asked for since it loaded
+let started = false; // the first view (the load event's) is on screen
+const go = () => { seq += 1; if (started) trigger("click"); };
 const open = (query) => {
   const view = { ...query, view: PATHS[query.view] ? query.view : HERE };
   if (view.view !== HERE) { remember(view); location.assign(addressOf(view)); return; }
   push(view);
-  trigger("click", view);
+  go();
 };
 const show = (page) => {
   if (page === HERE) return;
@@ -78,14 +84,20 @@ const projects = (project, shot, take) => {
   if (tab && tab !== (query.shot ? "shot" : "board")) query.tab = tab;
   push(query);
 };
-window.studioNav = { push, open, show, projects, here: HERE };
+// The first view landed; Back or a link pressed before it are routed now.
+const start = () => {
+  if (started) return;
+  started = true;
+  if (seq > 0) { seq += 1; trigger("click"); }
+};
+window.studioNav = { push, open, show, projects, here: HERE, seq: () => seq, started: start };
 remember(queryOf(location.pathname, location.search));
 
 window.addEventListener("popstate", () => {
   const query = queryOf(location.pathname, location.search);
   if (query.view !== HERE) { location.reload(); return; }
   remember(query);
-  trigger("click", query);
+  go();
 });
 
 const copy = (button) => {

@@ -41,6 +41,11 @@ MAX_VALUE_CHARS = 200
 MAX_ADDRESS_CHARS = 2000
 # The load event's js: the address in the bar is the handler's input.
 START_JS = "() => [location.search]"
+# Once the first view is on screen: route again if Back or a link came first.
+STARTED_JS = "() => { if (window.studioNav) window.studioNav.started(); return []; }"
+# `navigate`'s js, run when the event runs (also when Gradio runs a deferred one
+# again): the address in the bar now, and nav.js's count of navigations.
+NAVIGATE_JS = "() => [location.search, window.studioNav ? window.studioNav.seq() : 0]"
 
 
 def parse(search: Any) -> dict[str, str]:
@@ -52,17 +57,6 @@ def parse(search: Any) -> dict[str, str]:
         if key in KEYS and key not in query:
             query[key] = value.strip()[:MAX_VALUE_CHARS]
     return query
-
-
-def from_event(data: Any) -> dict[str, str]:
-    """A query sent by static/nav.js (an object of strings), cleaned like `parse`."""
-    if not isinstance(data, dict):
-        return {}
-    return {
-        key: str(value).strip()[:MAX_VALUE_CHARS]
-        for key, value in data.items()
-        if key in KEYS and isinstance(value, str | int) and str(value).strip()
-    }
 
 
 def href(page: str, **query: object) -> str:

@@ -4,9 +4,10 @@ and each view within it at its own address (see ui/addresses.py).
 
 On load a page reads the address in the bar and opens its view through the
 page's `route(query, request)`. Back / Forward and links within the page come
-back through `navigate` (static/nav.js sends the query); a link to another
-page, and the sidebar's buttons, load that page. Every route checks who is
-asking.
+back through `navigate` (static/nav.js triggers it; it reads the address in
+the bar and nav.js's count of navigations, and sends nothing when a newer
+navigation overtook it: ui/navigation.py); a link to another page, and the
+sidebar's buttons, load that page. Every route checks who is asking.
 """
 
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from studio.db.session import Database
 from studio.generation.context import Generation
 from studio.ui import account, addresses, generate, jams, workspaces
 from studio.ui.actions import ui_action
+from studio.ui.navigation import NAVIGATION, seq_of
 from studio.ui.pages import projects
 
 # Gradio runs each event one at a time for the whole server unless told
@@ -114,16 +116,28 @@ def _shell(blocks: gr.Blocks, db: Database, key: str, build_page: Callable[[], P
             container=False,
             padding=False,
         )
-        address = gr.Textbox(visible=False, elem_id="studio-address")  # load: location.search
+        address = gr.Textbox(visible=False, elem_id="studio-address")  # location.search
+        nav_seq = gr.Number(visible=False, elem_id="studio-nav-seq")  # nav.js's count
     page = build_page()
+    # Every output left as it is (Gradio reads an empty dict as one value).
+    unchanged = {page.outputs[0]: gr.skip()}
 
     def start(search: Any, request: gr.Request) -> dict[Any, Any]:
-        """The page opened at the address in the bar."""
-        return page.route(addresses.parse(search), request)
+        """The page opened at the address in the bar: navigation 0, always sent
+        (nav.js routes again if Back or a link came first)."""
+        NAVIGATION.begin(request, 0)
+        out = page.route(addresses.parse(search), request)
+        NAVIGATION.finish(request, 0, key)
+        return out
 
-    def navigate(event: gr.EventData, request: gr.Request) -> dict[Any, Any]:
-        """Back / Forward or a link within this page: the view the address names."""
-        return page.route(addresses.from_event(event._data), request)
+    def navigate(search: Any, seq: Any, request: gr.Request) -> dict[Any, Any]:
+        """Back / Forward or a link within this page: the view the address in the bar
+        names; nothing when a newer navigation reached the server (ui/navigation.py)."""
+        number = seq_of(seq)
+        if not NAVIGATION.begin(request, number):
+            return unchanged
+        out = page.route(addresses.parse(search), request)
+        return out if NAVIGATION.finish(request, number, key) else unchanged
 
     def signed_in_as(request: gr.Request) -> str:
         with ui_action(db, request) as (_, actor):
@@ -131,16 +145,23 @@ def _shell(blocks: gr.Blocks, db: Database, key: str, build_page: Callable[[], P
 
     blocks.load(signed_in_as, None, who, api_visibility="private")
     # The open_<page> load event is public: programs and tests open an address with it.
-    blocks.load(start, [address], page.outputs, api_name=f"open_{key}", js=addresses.START_JS)
+    opening = blocks.load(
+        start, [address], page.outputs, api_name=f"open_{key}", js=addresses.START_JS
+    )
+    opening.then(None, None, None, js=addresses.STARTED_JS)
+    opening.failure(None, None, None, js=addresses.STARTED_JS)
     # always_last: a Back pressed while the previous one is served still counts
-    # (the default, "once", drops events that arrive while one is pending).
+    # (the default, "once", drops events that arrive while one is pending), and
+    # one at a time. Gradio runs a deferred event again with the first one's
+    # event data, so the address and number are read in `js` when it runs.
     router.click(
         navigate,
-        None,
+        [address, nav_seq],
         page.outputs,
         api_visibility="private",
         show_progress="hidden",
         trigger_mode="always_last",
+        js=addresses.NAVIGATE_JS,
     )
 
 

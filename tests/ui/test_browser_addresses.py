@@ -2,15 +2,18 @@
 
 Signed out, a link to a take, a shot or a jam entry goes to the sign-in page,
 which then lands on the item. Back and Forward walk the views a person
-opened (shot -> take -> another page) and open them again. "Copy link"
-copies the item's full address. Someone outside the workspace who follows
-the link sees "not found or no access" and nothing of the shot.
+opened (shot -> take -> another page) and open them again, also when pressed
+in quick succession before a view has finished loading: what shows is the
+address in the bar. "Copy link" copies the item's full address. Someone
+outside the workspace who follows the link sees "not found or no access" and
+nothing of the shot.
 """
 
 from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -19,7 +22,14 @@ from studio.db.session import Database
 from studio.media.storage import LocalStorage
 from studio.projects import review
 from tests.conftest import LiveServer
-from tests.factories import UserInfo, make_user, make_workspace
+from tests.factories import (
+    UserInfo,
+    bearer,
+    make_api_key,
+    make_user,
+    make_workspace,
+    wait_finished,
+)
 from tests.jams.helpers import actor
 from tests.ui.test_jams_page import judging_jam
 from tests.ui.workspace_team import Team, make_team
@@ -35,6 +45,15 @@ def team(db: Database, live_server: LiveServer) -> Team:
         review.add_comment(
             session, actor(session, made.owner), made.shots[1], "Match the framing of SC01-SH030"
         )
+    # SH020 gets a newer take: a link to its first take names one the page would
+    # not pick by itself (it picks the circled take, else the newest).
+    key = bearer(make_api_key(db, made.workspace.owner, made.workspace))
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        started = client.post(
+            f"/v1/shots/{made.shots[1]}/takes", json={"model": "animatic"}, headers=key
+        )
+        assert started.status_code == 200, started.text
+        assert wait_finished(client, key, started.json()["id"])["status"] == "SUCCEEDED"
     return made
 
 
@@ -94,13 +113,6 @@ def test_a_link_to_a_take_opens_it_after_sign_in_and_copies_its_address(
     in_bar(page, view="projects", project=team.project, shot=team.shots[2])
 
 
-def settle(page: Page) -> None:
-    """Let the events of the view just opened finish (a person looks before pressing
-    Back): with events served side by side, a late one from the view being left can
-    otherwise land after the next view's. Known race, see docs/ARCHITECTURE.md."""
-    page.wait_for_timeout(1500)  # the page polls every 2 s: the network is never idle
-
-
 def test_back_and_forward_walk_the_views_opened(
     page: Page, live_server: LiveServer, team: Team
 ) -> None:
@@ -122,18 +134,15 @@ def test_back_and_forward_walk_the_views_opened(
     expect(page.locator("#page-workspaces")).to_be_visible(timeout=SLOW_MS)
     in_bar(page, view="workspaces")
 
-    settle(page)
     page.go_back()
     expect(page.locator("#page-projects")).to_be_visible(timeout=SLOW_MS)
     expect(header).to_contain_text("SC01-SH030", timeout=SLOW_MS)
-    settle(page)
     page.go_back()
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Storyboard", timeout=SLOW_MS
     )
     # This view picks SH010 again: its shot form loads (a person looks, then goes on).
     expect(header).to_contain_text("SC01-SH010", timeout=SLOW_MS)
-    settle(page)
     page.go_back()
     in_bar(page, view="projects", project=team.project, shot=first, take=take)
     expect(header).to_contain_text("SC01-SH010", timeout=SLOW_MS)
@@ -143,20 +152,71 @@ def test_back_and_forward_walk_the_views_opened(
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Shot", timeout=SLOW_MS
     )
-    settle(page)
     page.go_forward()
     in_bar(page, view="projects", project=team.project, shot=first, take=take, tab="board")
     expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
         "Storyboard", timeout=SLOW_MS
     )
-    settle(page)
     page.go_forward()
     in_bar(page, view="projects", project=team.project, shot=team.shots[2])
     expect(header).to_contain_text("SC01-SH030", timeout=SLOW_MS)
-    settle(page)
     page.go_forward()
     expect(page.locator("#page-workspaces")).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("#page-projects")).to_be_hidden(timeout=SLOW_MS)
+
+
+def shows_shot(page: Page, code: str, take: int, tab: str) -> None:
+    """The Projects page shows shot `code` with `take` picked, on tab `tab`."""
+    expect(page.locator("#page-projects")).to_be_visible(timeout=SLOW_MS)
+    expect(page.locator("#proj-tabs [role=tab][aria-selected=true]")).to_have_text(
+        tab, timeout=SLOW_MS
+    )
+    expect(page.locator("#shot-header")).to_contain_text(code, timeout=SLOW_MS)
+    picked = page.locator("#shot-takes .take-card.picked")
+    expect(picked).to_have_count(1, timeout=SLOW_MS)
+    expect(picked).to_have_attribute("data-take", str(take), timeout=SLOW_MS)
+
+
+def test_back_and_forward_pressed_at_once_show_the_address_in_the_bar(
+    page: Page, live_server: LiveServer, team: Team
+) -> None:
+    """Back and Forward pressed one after the other, each before the view it opens
+    has loaded (its route, the shot form it sets off, the polls): the view on
+    screen at the end is the one the address names, every time."""
+    second, older = team.shots[1], team.takes[1]  # SH020 has a newer take too
+    link = address(live_server.url, view="projects", project=team.project, shot=second, take=older)
+    sign_in_at(page, link, team.editor)
+    shows_shot(page, "SC01-SH020", older, "Shot")
+    page.get_by_role("tab", name="Storyboard").click()
+    board = {"view": "projects", "project": team.project, "shot": second, "take": older}
+    board["tab"] = "board"
+    in_bar(page, **board)
+    first = {"view": "projects", "project": team.project, "shot": team.shots[0]}
+    for _ in range(3):
+        # Open SH010 from the storyboard; once its address is in the bar (its view
+        # still loading), Back and at once Forward: SH010 on the Shot tab.
+        page.locator(f'#proj-storyboard [data-shot="{team.shots[0]}"] figcaption').click()
+        in_bar(page, **first)
+        page.go_back()
+        page.go_forward()
+        in_bar(page, **first)
+        shows_shot(page, "SC01-SH010", team.takes[0], "Shot")
+        # Back, Forward, Back: the storyboard view of SH020.
+        page.go_back()
+        page.go_forward()
+        page.go_back()
+        in_bar(page, **board)
+        shows_shot(page, "SC01-SH020", older, "Storyboard")
+        # Forward, Back, Forward: SH010 again.
+        page.go_forward()
+        page.go_back()
+        page.go_forward()
+        in_bar(page, **first)
+        shows_shot(page, "SC01-SH010", team.takes[0], "Shot")
+        # Back, for the next round. (Moving to another page is a page load.)
+        page.go_back()
+        in_bar(page, **board)
+        shows_shot(page, "SC01-SH020", older, "Storyboard")
 
 
 def test_a_foreign_link_shows_nothing_of_the_shot(

@@ -2,13 +2,17 @@
 the app shell calls it on load, on Back / Forward and for a link) and through
 the shell's own load handler over HTTP: each shot, take and rough cut opens
 for a member; for anyone else, and for ids that do not fit together, the page
-opens at its default view with one note that names nothing.
+opens at its default view with one note that names nothing. A result of a
+navigation overtaken by a newer one (Back pressed while a view loads) sends
+nothing: neither the route nor the events the older view set off.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -20,12 +24,21 @@ from studio.projects import roughcut
 from studio.projects import service as projects
 from studio.projects.review import CommentView
 from studio.ui import addresses
+from studio.ui.navigation import Navigation
 from studio.ui.pages import project_html
 from studio.ui.pages.project_address import NO_ACCESS
 from tests.conftest import LiveServer
 from tests.factories import UserInfo, login, make_user, make_workspace
 from tests.jams.helpers import actor
-from tests.ui.named import call
+from tests.ui.named import (
+    _names,
+    call,
+    config,
+    input_names,
+    output_names,
+    untouched,
+    value,
+)
 from tests.ui.pages import Pages, build_pages, request_of
 from tests.ui.workspace_team import Team, make_team
 
@@ -189,6 +202,94 @@ def test_the_shell_opens_the_page_an_address_names(
     assert not any(word in json.dumps(private) for word in TEAM_WORDS)
 
 
+def in_session(http: httpx.Client, session: str, api_name: str, **inputs: Any) -> dict[str, Any]:
+    """An event of browser session `session` (Gradio's call protocol, as the page
+    sends it), inputs and outputs by elem_id."""
+    wanted = {k.replace("_", "-"): v for k, v in inputs.items()}
+    order = input_names(http, api_name)
+    assert set(wanted) <= set(order), (api_name, order)
+    start = http.post(
+        f"/gradio_api/call/{api_name}",
+        json={"data": [wanted.get(name) for name in order], "session_hash": session},
+    )
+    assert start.status_code == 200, start.text
+    kind = ""
+    with http.stream("GET", f"/gradio_api/call/{api_name}/{start.json()['event_id']}") as s:
+        for line in s.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and kind in {"complete", "error"}:
+                assert kind == "complete", line
+                values = json.loads(line[5:])
+                return dict(zip(output_names(http, api_name), values, strict=False))
+    raise AssertionError("no answer")
+
+
+def test_a_result_overtaken_by_a_newer_navigation_sends_nothing(
+    http: httpx.Client, team: Team
+) -> None:
+    """ui/navigation.py: static/nav.js counts a session's navigations; the server
+    drops a route older than one it has seen, and the events a view set off
+    (the shot form, Compare, the poll) once a newer view of the page was sent."""
+    login(http, team.editor)
+    names = _names(config(http))
+    (navigate,) = [  # the Projects page's navigate event
+        dep["api_name"]
+        for dep in config(http)["dependencies"]
+        if [names[i] for i in dep["inputs"]] == ["studio-address", "studio-nav-seq"]
+        and "proj-view" in [names[i] for i in dep["outputs"]]
+    ]
+    session = secrets.token_hex(6)
+    a, b = team.shots[0], team.shots[1]
+    out = in_session(http, session, "open_projects", studio_address=f"?shot={a}")
+    assert value(out, "shot-pick") == a and out["proj-view"] == 0
+    # Back pressed twice: navigation 2 (shot B) is served first, then 1 (shot A).
+    out = in_session(http, session, navigate, studio_address=f"?shot={b}", studio_nav_seq=2)
+    assert value(out, "shot-pick") == b and out["proj-view"] == 2
+    assert out["proj-tabs"]["selected"] == "shot"
+    late = in_session(http, session, navigate, studio_address=f"?shot={a}", studio_nav_seq=1)
+    assert untouched(late, *late)
+    # View A's shot form (and Compare, and a poll) finishing now: nothing of A.
+    view_a = {"proj_project": team.project, "shot_pick": a, "proj_view": 0}
+    for api_name in ("load_shot", "compare_newest_takes", "refresh_project"):
+        inputs = {
+            k: v for k, v in view_a.items() if k.replace("_", "-") in input_names(http, api_name)
+        }
+        stale = in_session(http, session, api_name, **inputs)
+        shown_parts = [name for name in stale if not name.startswith("#")]  # not the poll's State
+        assert shown_parts and untouched(stale, *shown_parts), api_name
+    # View B's own form loads.
+    view_b = {"proj_project": team.project, "shot_pick": b, "proj_view": 2}
+    assert "SC01-SH020" in value(in_session(http, session, "load_shot", **view_b), "shot-header")
+    # Another browser session keeps its own count: never held back by this one.
+    other = in_session(http, secrets.token_hex(6), "load_shot", **view_a)
+    assert "SC01-SH010" in value(other, "shot-header")
+
+
+def test_navigation_numbers_are_kept_per_person_and_session() -> None:
+    nav = Navigation(limit=2)
+    mine = SimpleNamespace(username="user:1", session_hash="s1")
+    same_session_other_user = SimpleNamespace(username="user:2", session_hash="s1")
+    assert nav.begin(mine, 5) and nav.finish(mine, 5, "projects")
+    assert not nav.begin(mine, 4)  # older than one already seen
+    assert nav.begin(mine, 5)  # the same one again (a deferred rerun) is served
+    assert nav.superseded(mine, "projects", 4) and not nav.superseded(mine, "projects", 5)
+    assert not nav.superseded(mine, "workspaces", 0)  # per page
+    assert nav.begin(mine, 6) and not nav.finish(mine, 5, "projects")  # overtaken meanwhile
+    # Another person cannot hold this session back, nor be held back by it.
+    assert nav.begin(same_session_other_user, 0)
+    assert not nav.superseded(same_session_other_user, "projects", 0)
+    # A made-up number counts as 0, the oldest; requests without a session (API
+    # calls) are never held back.
+    assert nav.superseded(mine, "projects", "nonsense") and nav.superseded(mine, "projects", -3)
+    api = SimpleNamespace(username="user:1", session_hash=None)
+    assert nav.begin(api, 0) and nav.finish(api, 0, "projects")
+    assert not nav.superseded(api, "projects", 0)
+    # Bounded: the oldest session is forgotten (its events are then never held back).
+    nav.begin(SimpleNamespace(username="user:3", session_hash="s3"), 1)
+    assert not nav.superseded(mine, "projects", 0)
+
+
 def test_addresses_are_read_strictly() -> None:
     assert addresses.parse("?view=projects&shot=3&shot=4&evil=1&take=") == {
         "view": "projects",
@@ -196,11 +297,6 @@ def test_addresses_are_read_strictly() -> None:
     }
     assert addresses.parse("?jam=" + "x" * 5000)["jam"] == "x" * addresses.MAX_VALUE_CHARS
     assert addresses.parse(None) == {}
-    assert addresses.from_event({"view": "jams", "entry": 4, "x": "y", "jam": ["a"]}) == {
-        "view": "jams",
-        "entry": "4",
-    }
-    assert addresses.from_event("nonsense") == {}
     assert addresses.page_of({"view": "account"}) == "account"
     assert addresses.page_of({"view": "admin", "jam": "x"}) == "jams"
     assert addresses.page_of({"take": "1"}) == "projects"

@@ -42,10 +42,8 @@ def event(
     http: httpx.Client, api_name: str, session: str, project: int, shot: int | None
 ) -> list[Any]:
     """One event of browser session `session` (Gradio's call protocol)."""
-    start = http.post(
-        f"/gradio_api/call/{api_name}",
-        json={"data": [project, shot, None], "session_hash": session},
-    )
+    data = [project, shot, None] + ([None] if api_name == "refresh_project" else [])  # + view
+    start = http.post(f"/gradio_api/call/{api_name}", json={"data": data, "session_hash": session})
     assert start.status_code == 200, start.text
     event_id = start.json()["event_id"]
     kind = ""
@@ -197,7 +195,7 @@ def test_a_poll_checks_who_is_asking(db: Database, http: httpx.Client) -> None:
     login(http, stranger)
     start = http.post(
         "/gradio_api/call/refresh_project",
-        json={"data": [project, None, None], "session_hash": secrets.token_hex(6)},
+        json={"data": [project, None, None, None], "session_hash": secrets.token_hex(6)},
     )
     with http.stream("GET", f"/gradio_api/call/refresh_project/{start.json()['event_id']}") as s:
         body = "".join(s.iter_lines())

@@ -68,7 +68,7 @@ def add_shot(http: httpx.Client, ws: int, project: int, text: str) -> list[Any]:
 
 
 def live(http: httpx.Client, project: int, shot: int | None, take: int | None) -> list[Any]:
-    return call_ui(http, "refresh_project", project, shot, take)
+    return call_ui(http, "refresh_project", project, shot, take, None)
 
 
 def wait_takes(http: httpx.Client, project: int, shot: int, count: int) -> list[Any]:
@@ -200,8 +200,8 @@ def test_two_editors_never_overwrite_each_other(db: Database, http: httpx.Client
     project = new_project(http, team.id)
     shot = add_shot(http, team.id, project, "Close: a match is struck")[0][1]
 
-    mine = call_ui(http, "load_shot", project, shot, None)
-    theirs = call_ui(other, "load_shot", project, shot, None)
+    mine = call_ui(http, "load_shot", project, shot, None, None)
+    theirs = call_ui(other, "load_shot", project, shot, None, None)
     assert mine[FORM["version"]] == theirs[FORM["version"]] == 1
 
     def save(client: httpx.Client, form: list[Any], description: str) -> list[Any]:
@@ -313,7 +313,7 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
     viewer = make_user(db, "viewer")
     add_member(db, team, viewer, Role.VIEWER)
     login(http, viewer)
-    form = call_ui(http, "load_shot", project, shot, None)
+    form = call_ui(http, "load_shot", project, shot, None, None)
     assert form[FORM["description"]] == "Wide: the harbour"
     posted = call_ui(http, "post_comment", project, shot, take, "Lovely", True, "", "", [])
     assert "Lovely" in posted[4 + 12 + LIVE["comments"]]
@@ -337,7 +337,7 @@ def test_viewers_read_and_comment_but_cannot_change(db: Database, http: httpx.Cl
         with pytest.raises(UIError, match="editor role"):
             card(http, project, shot, take, action)
             pytest.fail(f"the card's {action} was allowed for a viewer")
-    form_after = call_ui(owner, "load_shot", project, shot, None)
+    form_after = call_ui(owner, "load_shot", project, shot, None, None)
     assert form_after[FORM["version"]] == form[FORM["version"]]  # nothing changed
 
 
@@ -352,8 +352,8 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
     outsider = make_workspace(db)
     login(http, outsider.owner)
     attempts: list[tuple[str, tuple[Any, ...]]] = [
-        ("refresh_project", (project, shot, None)),
-        ("load_shot", (project, shot, None)),
+        ("refresh_project", (project, shot, None, None)),
+        ("load_shot", (project, shot, None, None)),
         ("add_shot", (outsider.id, project, None, None, False, "x", "", None)),
         ("save_shot", (shot, "x", "", "", "", "", None, "", "todo", None, 1)),
         ("generate_shot_take", (project, shot, None, "animatic", None)),
@@ -365,7 +365,7 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
         ("rate_take", (project, shot, first_take, 3)),
         ("vary_take", (project, shot, first_take, "other", "")),
         ("restyle_take", (project, shot, first_take, "noir", 0.5)),
-        ("compare_newest_takes", (shot,)),
+        ("compare_newest_takes", (shot, None)),
         ("move_shot_up", (outsider.id, project, shot, None, False)),
         ("move_shot_down", (outsider.id, project, shot, None, False)),
         ("duplicate_shot", (outsider.id, project, shot, None, False)),
@@ -404,7 +404,7 @@ def test_other_workspaces_ids_are_not_found(db: Database, http: httpx.Client) ->
             card(http, project, shot, first_take, action)
             pytest.fail(f"the card's {action} was allowed for an outsider")
     # Nothing of theirs changed.
-    mine = call_ui(owner, "load_shot", project, shot, None)
+    mine = call_ui(owner, "load_shot", project, shot, None, None)
     assert mine[FORM["version"]] == 1 and mine[FORM["description"]] == "Wide: the harbour"
     assert len(take_ids(live(owner, project, shot, None))) == 1
 

@@ -251,7 +251,7 @@ def test_a_take_still_generating_is_refused(db: Database, http: httpx.Client) ->
         assert row is not None and row.selected_take_id == older
         assert session.query(Take).filter(Take.shot_id == shot).count() == 2
         assert not any(t.favorite for t in session.query(Take).filter(Take.shot_id == shot))
-    shown = call_ui(http, "refresh_project", project, shot, None)[3]
+    shown = call_ui(http, "refresh_project", project, shot, None, None)[3]
     assert all(disabled(tag) for tag in buttons(shown, newer).values())
 
 
@@ -264,7 +264,7 @@ def test_viewers_and_outsiders_are_refused_and_nothing_changes(
     watcher = httpx.Client(base_url=str(http.base_url), timeout=30)
     login(watcher, viewer)
     # The viewer's grid: every button disabled, saying why.
-    shown = call_ui(watcher, "refresh_project", project, shot, None)[3]
+    shown = call_ui(watcher, "refresh_project", project, shot, None, None)[3]
     for take in (newer, older):
         found = buttons(shown, take)
         assert found and all(disabled(tag) for tag in found.values()), found
@@ -294,7 +294,7 @@ def test_generate_saves_the_edited_form_first(db: Database, http: httpx.Client) 
     login(http, team.owner)
     project = new_project(http, team.id)
     shot = add_shot(http, team.id, project, "Wide: the pier")[0][1]
-    form = call_ui(http, "load_shot", project, shot, None)
+    form = call_ui(http, "load_shot", project, shot, None, None)
     fields = form[1:10]  # description ... status, assignee
 
     def before_generate(values: list[Any], version: int) -> dict[str, Any]:

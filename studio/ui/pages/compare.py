@@ -13,6 +13,7 @@ import gradio as gr
 
 from studio.projects import review, takes
 from studio.ui.actions import ui_action
+from studio.ui.navigation import NAVIGATION
 from studio.ui.pages import project_html as render
 from studio.ui.widgets import id_dropdown, optional_id
 
@@ -37,7 +38,7 @@ def build_controls() -> CompareTab:
 
 
 def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab, opened: gr.Tab) -> None:
-    from studio.ui.pages.project_live import take_choices
+    from studio.ui.pages.project_live import PAGE, take_choices
 
     db = ui.db
 
@@ -49,8 +50,15 @@ def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab, opened: gr.Tab) -> N
         with ui_action(db, request) as (session, actor):
             return render.compare(review.compare_takes(session, actor, left, right), ui.url)
 
-    def choices_for_shot(picked_shot: Any, request: gr.Request) -> tuple[Any, ...]:
-        """The newest two takes of the opened shot, ready to compare."""
+    def choices_for_shot(picked_shot: Any, view: Any, request: gr.Request) -> tuple[Any, ...]:
+        """The newest two takes of the opened shot, ready to compare (nothing when
+        Back / Forward routed another view meanwhile, see ui/navigation.py)."""
+        out = newest_two(picked_shot, request)
+        if NAVIGATION.superseded(request, PAGE, view):
+            return (gr.skip(), gr.skip(), gr.skip())
+        return out
+
+    def newest_two(picked_shot: Any, request: gr.Request) -> tuple[Any, ...]:
         shot_id = optional_id(picked_shot, "shot")
         if shot_id is None:
             empty = gr.update(choices=[], value=None)
@@ -84,7 +92,7 @@ def wire(ui: ProjectUI, tab: CompareTab, shot_tab: ShotTab, opened: gr.Tab) -> N
     gr.on(
         [shot_tab.shot.change, opened.select],
         choices_for_shot,
-        [shot_tab.shot],
+        [shot_tab.shot, ui.view],
         [tab.left, tab.right, tab.view],
         api_name="compare_newest_takes",
     )

@@ -26,6 +26,7 @@ from studio.errors import NotFound
 from studio.projects import roughcut, takes
 from studio.projects import service as projects
 from studio.ui.actions import ui_action
+from studio.ui.navigation import NAVIGATION
 
 TABS = ("board", "list", "shot", "compare", "activity", "cut")
 NO_ACCESS = (
@@ -104,12 +105,15 @@ def make_route(
     tabs: gr.Tabs,
     note: gr.HTML,
     archived: gr.Checkbox,
+    view: gr.Number,
 ) -> Callable[[dict[str, str], gr.Request], dict[Any, Any]]:
     """`route(query, request)`: the page's view of an address, as {component: value}.
     `frame(ws, project, shot, take, show_archived, request)` is the page's own
-    refresh, whose values fill `frame_outputs` in order."""
+    refresh, whose values fill `frame_outputs` in order. `view` gets the number of
+    the navigation (ui/navigation.py): the events this view sets off read it."""
 
     def route(query: dict[str, str], request: gr.Request) -> dict[Any, Any]:
+        number = NAVIGATION.newest(request)  # the shell sends nothing older than it
         try:
             with ui_action(db, request) as (session, actor):
                 target = resolve(session, actor, query if isinstance(query, dict) else {})
@@ -128,6 +132,7 @@ def make_route(
             tabs: gr.Tabs(selected=target.tab),
             note: notice(target.message),
             archived: target.archived,
+            view: number,
         }
 
     return route

@@ -33,6 +33,7 @@ from studio.projects import access, activity, changes, review, roughcut, storybo
 from studio.projects import service as projects
 from studio.projects.models import Project
 from studio.ui.media_urls import signing_window
+from studio.ui.navigation import NAVIGATION
 from studio.ui.pages import project_html as render
 
 # A click (or Enter) on a storyboard card or shot-list row opens that shot.
@@ -61,6 +62,10 @@ class ProjectUI:
     shot: gr.Dropdown
     take: gr.Dropdown
     tabs: gr.Tabs
+    # The number of the navigation that opened the view on screen (a hidden
+    # input, see ui/navigation.py): events the view sets off read it, and send
+    # nothing when a newer view was routed since they started.
+    view: gr.Number
     # Filled in while the tabs are built.
     live: list[Any] = field(default_factory=list)
     frame: list[Any] = field(default_factory=list)
@@ -134,6 +139,7 @@ document.addEventListener("visibilitychange", tick);
 # more threads than cores only contend for the GIL with the event loop that
 # serves every other request (bench/ui_load.py: 16 made other events slower).
 POLL_CONCURRENCY = 4
+PAGE = "projects"  # its name in addresses and ui/navigation
 NO_SHOT = '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>'
 NO_PROJECT = '<div class="empty-state">Pick or create a project.</div>'
 
@@ -330,6 +336,7 @@ def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any,
         picked_shot: Any,
         picked_take: Any,
         before: dict[str, Any] | None,
+        view: Any,
         request: gr.Request,
     ) -> dict[Any, Any]:
         project_id = optional_id(picked_project, "project")
@@ -342,6 +349,8 @@ def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any,
                 # Every output skipped (Gradio reads an empty dict as one value).
                 return {seen_state: gr.skip()}
             parts = live_parts(ui, session, actor, project_id, shot_id, take_id, wanted, now)
+        if NAVIGATION.superseded(request, PAGE, view):
+            return {seen_state: gr.skip()}  # Back / Forward opened another view meanwhile
         out: dict[Any, Any] = {ui.live[PARTS.index(part)]: value for part, value in parts.items()}
         out[seen_state] = now
         return out

@@ -141,6 +141,8 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                     elem_classes=["hint"],
                 )
                 cut_html = gr.HTML(elem_id="proj-cut-player")
+        # The number of the navigation that opened this view (see ProjectUI.view).
+        view = gr.Number(visible=False, elem_id="proj-view")
         # The poll (project_live): asks the server every 2 s, renders on a change.
         poll = gr.HTML(
             "",
@@ -159,6 +161,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         shot=shot_tab.shot,
         take=shot_tab.take,
         tabs=tabs,
+        view=view,
     )
     ui.live = [
         info,
@@ -385,7 +388,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     quiet: dict[str, Any] = {"show_progress": "hidden", "concurrency_limit": POLL_CONCURRENCY}
     poll.click(
         project_live.poll_handler(ui, seen),
-        poll_inputs,
+        [*poll_inputs, view],
         [*ui.live, seen],
         api_name="refresh_project",
         trigger_mode="always_last",
@@ -395,5 +398,9 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
     shot.wire(ui, shot_tab)
     compare.wire(ui, compare_tab, shot_tab, compare_tab_button)
 
-    route = project_address.make_route(db, frame, ui.frame, tabs, note, archived)
-    return ProjectsPage(column=column, outputs=[*ui.frame, tabs, note, archived], route=route)
+    route = project_address.make_route(db, frame, ui.frame, tabs, note, archived, view)
+    # The shot picker last: its change event (the shot form's load) reads the take
+    # picker and the project, so those must hold the address's values by then.
+    frame_first = [part for part in ui.frame if part is not ui.shot]
+    outputs = [*frame_first, tabs, note, archived, view, ui.shot]
+    return ProjectsPage(column=column, outputs=outputs, route=route)

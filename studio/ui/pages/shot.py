@@ -29,9 +29,10 @@ from studio.projects.models import ShotStatus
 from studio.projects.service import RATIO_CHOICES
 from studio.ui import addresses, direct_upload
 from studio.ui.actions import ui_action
+from studio.ui.navigation import NAVIGATION
 from studio.ui.notify import notify
 from studio.ui.pages import project_html as render
-from studio.ui.pages.project_live import md, shot_values
+from studio.ui.pages.project_live import PAGE, md, shot_values
 from studio.ui.widgets import id_dropdown, optional_id, required_id, uploaded_file
 
 if TYPE_CHECKING:
@@ -362,7 +363,7 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         )
 
     def load(
-        picked_project: Any, picked_shot: Any, picked_take: Any, request: gr.Request
+        picked_project: Any, picked_shot: Any, picked_take: Any, view: Any, request: gr.Request
     ) -> tuple[Any, ...]:
         shot_id = optional_id(picked_shot, "shot")
         with ui_action(db, request) as (session, actor):
@@ -375,6 +376,9 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
                 shot_id,
                 optional_id(picked_take, "take"),
             )
+        if NAVIGATION.superseded(request, PAGE, view):
+            # Back / Forward routed another view while this one loaded: keep it.
+            return tuple(gr.skip() for _ in range(len(values) + len(live) + 2))
         # Another shot: the Vary and Restyle forms close until a card opens them.
         return (*values, *live, gr.Accordion(visible=False), gr.Accordion(visible=False))
 
@@ -725,7 +729,10 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
 
     shot_state = [ui.project, tab.shot, tab.take]
     tab.shot.change(
-        load, shot_state, [*form, *ui.live, tab.vary_box, tab.restyle_box], api_name="load_shot"
+        load,
+        [*shot_state, ui.view],
+        [*form, *ui.live, tab.vary_box, tab.restyle_box],
+        api_name="load_shot",
     )
     tab.save.click(
         save, [tab.shot, *tab.fields, tab.assignee, tab.version], form, api_name="save_shot"
