@@ -134,7 +134,7 @@ async def viewer(
     `project_changes` on every tick and `refresh_project` when its fingerprint
     changed (the page's change event)."""
     session = secrets.token_hex(6)
-    data: list[object] = [member.project_id, member.shot_ids[0], None]
+    data: list[object] = [member.project_id, member.shot_ids[0], None, None]
     key = member.api_key
     shown: object = None
     await asyncio.sleep(delay)

@@ -18,7 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from studio.db.session import Database
+from studio.projects import takes
 from tests.conftest import LiveServer
+from tests.jams.helpers import actor
 from tests.ui.conftest import TIMEOUT_MS
 from tests.ui.test_browser_addresses import address, sign_in_at
 from tests.ui.workspace_team import Team, make_team
@@ -52,7 +54,12 @@ def in_viewport(page: Page, selector: str) -> None:
 
 
 def test_generate_above_the_fold_and_circle_on_the_card(
-    wide_page: Page, live_server: LiveServer, team: Team, backend: str, artifacts_dir: Path
+    wide_page: Page,
+    live_server: LiveServer,
+    db: Database,
+    team: Team,
+    backend: str,
+    artifacts_dir: Path,
 ) -> None:
     page = wide_page
     untaken = team.shots[2]  # SH030: no take yet
@@ -102,3 +109,13 @@ def test_generate_above_the_fold_and_circle_on_the_card(
     expect(vary).to_contain_text("Vary take 1")
     expect(page.locator("#vary-prompt textarea")).to_have_value(re.compile(r"hands and a match"))
     page.screenshot(path=str(artifacts_dir / f"{backend}-shot-tab-1440x900.png"))
+    # A take opened from its address shows its own rating (the picker moved
+    # without a person picking).
+    with db.session_scope() as session:
+        takes.mark_take(session, actor(session, team.owner), take, rating=4)
+    link = address(live_server.url, view="projects", project=team.project, shot=shot, take=take)
+    page.goto(link)
+    expect(page.locator(f'#shot-takes .take-card.picked[data-take="{take}"]')).to_be_visible(
+        timeout=SLOW_MS
+    )
+    expect(page.locator("#take-rating input")).to_have_value("●●●●", timeout=SLOW_MS)

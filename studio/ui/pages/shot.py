@@ -798,6 +798,20 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
     tab.take.input(picked, [tab.take], pick_outputs, api_name="pick_take").then(
         None, shot_state, None, js=push_take
     )
+
+    def rating_of(picked_take: Any, request: gr.Request) -> Any:
+        """The picked take's rating, whoever picked it (an address, a card, a route)."""
+        take_id = optional_id(picked_take, "take")
+        if take_id is None:
+            return 0
+        with ui_action(db, request) as (session, actor):
+            return takes.get_take(session, actor, take_id).rating or 0
+
+    # The picker also moves without a person (a route, Back, a new take): its
+    # rating follows. (`picked` answers a person's pick: it also fills Vary.)
+    tab.take.change(
+        rating_of, [tab.take], [tab.rating], api_name="take_rating", show_progress="hidden"
+    )
     # The grid's clicks carry their take (and action) as event data, which only
     # the queue protocol sends (tests/ui/named.call_event), not /gradio_api/call.
     tab.grid.click(
