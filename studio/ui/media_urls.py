@@ -20,9 +20,15 @@ def _bucket(ttl: int) -> int:
     return max(1, min(BUCKET_SECONDS, ttl // 4))
 
 
-def signing_window(ttl: int) -> int:
-    """Which bucket the signer is in now: URLs it makes change when this does."""
-    return int(time.time() // _bucket(ttl))
+def signing_window(ttl: int, spread: int = 0) -> int:
+    """A window of the signer's bucket length: a page re-renders its media when
+    this moves, so its links never expire (they live `ttl`, at least four buckets).
+    `spread` (any stable number, e.g. from the person and the project) shifts
+    where the window starts: without it every open page of the whole server
+    re-rendered its media at the same moment, every bucket (a 50-page render
+    burst in bench/ui_load.py)."""
+    bucket = _bucket(ttl)
+    return int((time.time() - spread % bucket) // bucket)
 
 
 def stable_signer(secret: str, ttl: int) -> Callable[[int], str]:

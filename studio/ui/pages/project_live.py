@@ -165,7 +165,7 @@ def look(
         cut_jobs=stamp.cut_jobs,
         takes=stamp.takes,
         comments=stamp.comments,
-        urls=signing_window(ttl),
+        urls=signing_window(ttl, spread=actor.user_id * 7919 + project_id),
     )
     return seen
 
