@@ -263,7 +263,7 @@ def worker(tree: Path, scratch: Scratch, *, redis_prefix: str) -> Process:
     return Process(
         tree,
         scratch,
-        ["worker", "--queues", "gpu,cpu", "--loglevel", "warning"],
+        ["worker", "--queues", "gpu,cpu", "--loglevel", "warning", "--no-migrate"],
         redis_prefix=redis_prefix,
     )
 
