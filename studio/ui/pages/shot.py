@@ -733,6 +733,12 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
         [*shot_state, ui.view],
         [*form, *ui.live, tab.vary_box, tab.restyle_box],
         api_name="load_shot",
+        # Every change loads its own shot: with Gradio's default for `change`
+        # (always_last), a change made while one loads ran later with the *first*
+        # change's values, which the view check then refused as stale, so after
+        # quick Back / Forward the shot form could stay on the shot left behind.
+        # A stale load sends skips (NAVIGATION.superseded), so running each is safe.
+        trigger_mode="multiple",
     )
     tab.save.click(
         save, [tab.shot, *tab.fields, tab.assignee, tab.version], form, api_name="save_shot"
