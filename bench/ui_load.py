@@ -19,7 +19,11 @@ person with their own API key:
   on every tick (the whole live view); or `project_changes` (a Gradio event
   reading the stamp) and `refresh_project` only when its fingerprint changed;
   or `GET /ui/projects/<id>/changes` (a plain request for the fingerprint)
-  and `refresh_project` only when it changed. Renders are timed apart;
+  and `refresh_project` only when it changed; or `GET /ui/projects/<id>/
+  changes?have=<token>`, which answers the changed parts' HTML itself, and
+  `refresh_project` (the take picker and tools) only when the answer asks.
+  Renders are timed apart (a tick that carried parts counts as a tick and as
+  a render; "every event" counts it once);
 - `--generators` more sessions (owners of every other workspace) that also
   press Generate take (`generate_shot_take`, the animatic model) every 10 s;
   their projects' viewers then see takes queue, run and finish.
@@ -62,11 +66,14 @@ class Tally:
     generates: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     renders: list[float] = field(default_factory=list)
+    # Of `renders`, the ones that were Gradio events (not a tick that carried parts).
+    gradio_renders: list[float] = field(default_factory=list)
     started: int = 0
     server_cpu: float = 0.0
     # How the page polls: "render" (a Gradio event that renders, every tick),
     # "check" (a Gradio event that reads the stamp, then a render when it moved), or
-    # "http" (GET /ui/projects/<id>/changes, then a render when it moved).
+    # "http" (GET /ui/projects/<id>/changes, then a render when it moved), or
+    # "parts" (the same GET answering the changed parts; a render when it asks).
     mode: str = "render"
 
 
@@ -120,11 +127,32 @@ async def ask(
     return time.perf_counter() - start
 
 
-async def timed(tally: Tally, into: list[float], coro: object) -> None:
+async def ask_parts(
+    client: httpx.AsyncClient, key: str, member: stack.Member, have: str | None, into: list[object]
+) -> float:
+    """The page's poll as it is now: the changed parts since `have`, and the new token."""
+    start = time.perf_counter()
+    params: dict[str, object] = {"shot": member.shot_ids[0]}
+    if have is not None:
+        params["have"] = have
+    answer = await client.get(
+        f"/ui/projects/{member.project_id}/changes",
+        params=params,  # type: ignore[arg-type]
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    answer.raise_for_status()
+    into.append(answer.json())
+    return time.perf_counter() - start
+
+
+async def timed(tally: Tally, into: list[float], coro: object, *also: list[float]) -> None:
     try:
-        into.append(await asyncio.wait_for(coro, TIMEOUT))  # type: ignore[arg-type]
+        took = await asyncio.wait_for(coro, TIMEOUT)  # type: ignore[arg-type]
     except Exception as exc:  # every failure is counted, none stops the run
         tally.errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+        return
+    for where in (into, *also):
+        where.append(took)
 
 
 async def viewer(
@@ -137,11 +165,32 @@ async def viewer(
     data: list[object] = [member.project_id, member.shot_ids[0], None, None]
     key = member.api_key
     shown: object = None
+    have: str | None = None
     await asyncio.sleep(delay)
+    if tally.mode == "parts":  # the page as it opens: everything, and its token
+        opened: list[object] = []
+        await timed(tally, [], ask_parts(client, key, member, None, opened))
+        have = opened[0]["have"] if opened else None  # type: ignore[index]
     while time.monotonic() < until:
         tick = time.monotonic()
         tally.started += 1
-        if tally.mode == "render":
+        if tally.mode == "parts":
+            answers: list[object] = []
+            took: list[float] = []
+            await timed(tally, tally.polls, ask_parts(client, key, member, have, answers), took)
+            if answers:
+                body: dict[str, object] = answers[0]  # type: ignore[assignment]
+                have = str(body["have"])
+                if body["parts"] and took:
+                    tally.renders.append(took[0])
+                if body["render"]:
+                    await timed(
+                        tally,
+                        tally.renders,
+                        call(client, key, "refresh_project", data, session),
+                        tally.gradio_renders,
+                    )
+        elif tally.mode == "render":
             await timed(tally, tally.polls, call(client, key, "refresh_project", data, session))
         elif tally.mode == "http":
             seen: list[object] = []
@@ -151,7 +200,10 @@ async def viewer(
             elif seen and seen[0] != shown:
                 shown = seen[0]
                 await timed(
-                    tally, tally.renders, call(client, key, "refresh_project", data, session)
+                    tally,
+                    tally.renders,
+                    call(client, key, "refresh_project", data, session),
+                    tally.gradio_renders,
                 )
         else:
             got: list[object] = []
@@ -161,7 +213,10 @@ async def viewer(
             if got and isinstance(got[0], str) and got[0] != shown:
                 shown = got[0]
                 await timed(
-                    tally, tally.renders, call(client, key, "refresh_project", data, session)
+                    tally,
+                    tally.renders,
+                    call(client, key, "refresh_project", data, session),
+                    tally.gradio_renders,
                 )
         await asyncio.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))
 
@@ -199,7 +254,7 @@ async def drive(
         headers={"Authorization": f"Bearer {viewers[0].api_key}"},
     )
     if probe.status_code == 200:
-        tally.mode = "http"
+        tally.mode = "parts" if "parts" in probe.json() else "http"
     elif "/project_changes" in info["named_endpoints"]:
         tally.mode = "check"
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=200)
@@ -298,8 +353,8 @@ def main() -> None:
         )
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, t, done in results:
-            events = len(t.polls) + len(t.renders) + len(t.generates)
-            every = t.polls + t.renders + t.generates
+            every = t.polls + t.gradio_renders + t.generates
+            events = len(every)
             print(
                 f"| {name} | {t.started} / {len(t.polls)} | {pct(t.polls, 0.5) * 1000:.0f} ms "
                 f"| {pct(t.polls, 0.95) * 1000:.0f} ms | {max(t.polls, default=0) * 1000:.0f} ms "

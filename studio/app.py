@@ -205,7 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(status_code=200, headers={"ETag": part.result().etag})
 
     app.include_router(build_router(settings, db, providers))
-    app.include_router(build_live_router(db, settings))  # the pages' polls
+    app.include_router(build_live_router(db, generation, secret_key))  # the pages' polls
     app.mount("/v1", create_api(db, generation, secret_key))
     # Ours first, then Gradio's own /static (its page loads a script from there).
     app.mount("/static", StaticAssets(STATIC_DIR), name="static")

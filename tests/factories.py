@@ -118,6 +118,21 @@ def call_ui(
     raise UIError("stream ended without a result")
 
 
+def live_view(
+    client: httpx.Client, project: int, shot: int | None = None, take: int | None = None
+) -> dict[str, Any]:
+    """What an open Projects page shows of a view, by part name (project_live.PARTS
+    but the poll mark): its poll route's answer to a page that has nothing yet
+    (every HTML part), and the Gradio render of the take picker and take tools."""
+    params = {k: v for k, v in (("shot", shot), ("take", take)) if v is not None}
+    answer = client.get(f"/ui/projects/{project}/changes", params=params)
+    if answer.status_code != 200:
+        raise UIError(f"HTTP {answer.status_code}: {answer.text}")
+    parts = dict(answer.json()["parts"])
+    take_part, tools = call_ui(client, "refresh_project", project, shot, take, None)
+    return parts | {"take": take_part, "tools": tools}
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

@@ -21,7 +21,8 @@ moved:
   does. Another shot's progress moves neither, so a team's open pages do not
   re-render on every progress report of every take in the project.
 - `takes` / `comments`: the open shot's takes (count, ratings, favorites:
-  marks write no feed line) and its visible comments (removals write none).
+  marks write no feed line; and which one is circled) and its visible
+  comments (removals write none).
 
 Stamps are compared for equality only; their contents mean nothing else.
 """
@@ -49,6 +50,10 @@ class ProjectStamp:
     cut_jobs: tuple[Any, ...]
     takes: tuple[Any, ...]
     comments: tuple[Any, ...]
+
+    @property
+    def archived_at(self) -> Any:
+        return self.project[-1]
 
 
 def project_stamp(
@@ -113,10 +118,11 @@ def project_stamp(
         .where(Comment.shot_id.in_(own_shot), Comment.deleted_at.is_(None))
         .subquery()
     )
-    # One statement: three one-row aggregates side by side, two scalar subqueries.
+    circled = select(Shot.selected_take_id).where(Shot.id.in_(own_shot)).scalar_subquery()
+    # One statement: three one-row aggregates side by side, three scalar subqueries.
     one_row = jobs.join(takes, true()).join(comments, true())
     row = session.execute(
-        select(latest_feed, jobs, snapshot, takes, comments).select_from(one_row)
+        select(latest_feed, jobs, snapshot, takes, comments, circled).select_from(one_row)
     ).one()
     feed_id, *job_cols, snapshot_at = row[:12]
     shot_jobs, cut_jobs = tuple(job_cols[4:7]), tuple(job_cols[7:10])
@@ -132,6 +138,6 @@ def project_stamp(
         jobs=tuple(job_cols[:4]),
         shot_jobs=(*shot_jobs, snapshot_at if shot_jobs[2] else None),
         cut_jobs=(*cut_jobs, snapshot_at if cut_jobs[2] else None),
-        takes=tuple(row[12:16]),
+        takes=(*row[12:16], row[18]),
         comments=tuple(row[16:18]),
     )

@@ -76,9 +76,11 @@ def test_generate_above_the_fold_and_circle_on_the_card(
     expect(page.locator("#take-vary-box")).to_be_hidden()
     # What is typed above Generate is what the take uses (Generate saves it first).
     prompt = "The beam sweeps the fog at midnight"
+    # (Its review comment made it version 2: the save makes it 3.)
+    expect(page.locator("#shot-header")).to_contain_text("version 2")
     page.locator("#shot-prompt textarea").fill(prompt)
     generate.click()
-    expect(page.locator("#shot-header")).to_contain_text("version 2", timeout=SLOW_MS)
+    expect(page.locator("#shot-header")).to_contain_text("version 3", timeout=SLOW_MS)
     expect(page.locator("#shot-takes .take-card")).to_have_count(1, timeout=SLOW_MS)
     expect(page.locator("#shot-takes .take-card")).to_contain_text(prompt)
     expect(page.locator("#take-tools")).to_be_visible()

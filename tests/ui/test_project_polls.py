@@ -1,19 +1,17 @@
 """The Projects page's 2 s poll, the way a browser session runs it.
 
-Every tick is a plain request, `GET /ui/projects/<id>/changes?shot=` (no Gradio
-event): it reads the change stamp only and answers the fingerprint of what the
-view shows. The page compares it with the fingerprint its poll part
-(`#proj-poll`) was rendered with; only when they differ does it run the render
-(`refresh_project`, Gradio's call protocol with a session of its own, so the
-render remembers what this session was last sent), which sends the parts it
-touches and skips the others. Renders hide Gradio's progress and run side by
-side (not one at a time for the whole server).
+Every tick is a plain request, `GET /ui/projects/<id>/changes?shot=&have=` (no
+Gradio event): it reads the change stamp, and answers the HTML parts whose
+inputs moved since the token `have` (the poll part's, `#proj-poll`) with the
+new token; nothing more when nothing moved. The take picker and the take tools
+are Gradio components, not HTML: the answer then asks for their render
+(`refresh_project`). Renders hide Gradio's progress and run side by side (not
+one at a time for the whole server).
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 import secrets
 import threading
@@ -31,52 +29,30 @@ from studio.db.session import Database
 from studio.projects import review
 from studio.projects import service as projects
 from studio.ui.app import EVENT_CONCURRENCY
-from studio.ui.pages.project_live import PARTS, POLL_CONCURRENCY
+from studio.ui.pages.project_live import HTML_PARTS, PARTS, POLL_CONCURRENCY
 from tests.conftest import LiveServer
 from tests.factories import add_member, call_ui, login, make_user, make_workspace
 
 SKIP = {"__type__": "update"}
 
 
-def event(
-    http: httpx.Client, api_name: str, session: str, project: int, shot: int | None
-) -> list[Any]:
-    """One event of browser session `session` (Gradio's call protocol)."""
-    data = [project, shot, None] + ([None] if api_name == "refresh_project" else [])  # + view
-    start = http.post(f"/gradio_api/call/{api_name}", json={"data": data, "session_hash": session})
-    assert start.status_code == 200, start.text
-    event_id = start.json()["event_id"]
-    kind = ""
-    with http.stream("GET", f"/gradio_api/call/{api_name}/{event_id}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and kind in {"complete", "error"}:
-                assert kind == "complete", line
-                return list(json.loads(line[5:]))
-    raise AssertionError("no answer")
-
-
-def check(http: httpx.Client, project: int, shot: int | None) -> str:
-    """The page's tick: the fingerprint of what the view shows now."""
-    answer = http.get(f"/ui/projects/{project}/changes", params={"shot": shot} if shot else {})
+def tick(http: httpx.Client, project: int, shot: int | None, have: str | None) -> dict[str, Any]:
+    """The page's tick: {"have": token, "parts": {part: html}, "render": bool}."""
+    params: dict[str, Any] = {"shot": shot} if shot else {}
+    if have is not None:
+        params["have"] = have
+    answer = http.get(f"/ui/projects/{project}/changes", params=params)
     assert answer.status_code == 200, answer.text
     assert answer.headers["cache-control"] == "no-store"
-    seen: str = answer.json()["seen"]
-    return seen
+    body: dict[str, Any] = answer.json()
+    return body
 
 
 def mark(part: Any) -> tuple[str, str]:
-    """The poll part as rendered: (the address the page asks, the fingerprint it was sent)."""
-    found = re.search(r'data-poll="([^"]+)" data-seen="([^"]+)"', str(part))
+    """The poll part as Gradio rendered it: (the address the page asks, its token)."""
+    found = re.search(r'data-poll="([^"]+)" data-have="([^"]+)"', str(part))
     assert found, part
     return html.unescape(found.group(1)), found.group(2)
-
-
-def poll(http: httpx.Client, session: str, project: int, shot: int | None) -> dict[str, Any]:
-    """The render the page runs when the fingerprint changed: {part: output}."""
-    out = event(http, "refresh_project", session, project, shot)
-    return dict(zip(PARTS, out[: len(PARTS)], strict=True))
 
 
 def skipped(value: Any) -> bool:
@@ -106,7 +82,7 @@ def statements(db: Database) -> Iterator[list[str]]:
         handler += [sql for thread, sql in seen if thread in threads]
 
 
-def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
+def test_a_poll_sends_only_what_changed_and_nothing_when_nothing_did(
     db: Database, http: httpx.Client, live_server: LiveServer
 ) -> None:
     team = make_workspace(db)
@@ -119,60 +95,84 @@ def test_a_poll_renders_only_what_changed_and_nothing_when_nothing_did(
         http, "add_shot", team.id, project, None, None, False, "Wide: the pier", "", None
     )
     shot = shots[5]["choices"][0][1]
-    session = secrets.token_hex(6)
 
-    first = poll(http, session, project, shot)
-    assert "Harbour" in first["info"] and "SC01-SH010" in first["board"]
-    assert not any(skipped(value) for value in first.values())
-    # The poll part names what the page asks, and the fingerprint it was sent:
-    # the same the server answers while nothing changes (else every tick renders).
-    address, sent = mark(first["poll"])
-    assert address == f"/ui/projects/{project}/changes?shot={shot}"
-    assert http.get(address).json()["seen"] == sent
+    # A page that has nothing yet (a token it cannot read) gets every HTML part,
+    # and is asked to render the Gradio parts.
+    first = tick(http, project, shot, "not a token")
+    assert set(first["parts"]) == set(HTML_PARTS)
+    assert "Harbour" in first["parts"]["info"] and "SC01-SH010" in first["parts"]["board"]
+    assert first["render"] is True
+    # Each part opens with the sum of its content (the page skips what it shows).
+    for value in first["parts"].values():
+        assert re.match(r"<!--part:[0-9a-f]{12}-->", value), value
 
     server_db: Database = live_server.app.state.db
     with statements(server_db) as idle:
-        tick = check(http, project, shot)
-    assert tick == sent  # the page runs nothing more
+        quiet = tick(http, project, shot, first["have"])
+    assert quiet == {"have": first["have"], "parts": {}, "render": False}
     assert any("max(activities.id)" in sql for sql in idle), idle
     shown_columns = ("shots.description", "activities.summary", "comments.body")
     assert not [s for s in idle if any(column in s for column in shown_columns)], idle
     assert len(idle) <= 6, idle  # the caller, the access check, the stamp
-    # The render itself, asked anyway, sends nothing either.
-    assert all(skipped(value) for value in poll(http, session, project, shot).values())
-
-    # Another browser session (or a reload) gets everything again.
-    assert not any(skipped(v) for v in poll(http, secrets.token_hex(6), project, shot).values())
 
     # A colleague renames the project: only the header is sent.
     with db.session_scope() as s:
         actor = Actor(user=accounts.get_user(s, colleague.id))  # type: ignore[arg-type]
         projects.update_project(s, actor, project, title="Harbour Lights")
-    assert check(http, project, shot) != sent
-    renamed = poll(http, session, project, shot)
-    assert "Harbour Lights" in renamed["info"]
-    assert mark(renamed["poll"])[1] == check(http, project, shot)  # the new fingerprint
-    assert all(skipped(renamed[part]) for part in PARTS if part not in ("info", "poll")), renamed
+    renamed = tick(http, project, shot, first["have"])
+    assert set(renamed["parts"]) == {"info"} and not renamed["render"]
+    assert "Harbour Lights" in renamed["parts"]["info"]
 
-    # A colleague comments on the open shot: its thread and the feed follow.
+    # A colleague comments on the open shot: its thread and the project's parts
+    # that show the feed follow; the take grid and the take picker do not.
     with db.session_scope() as s:
         actor = Actor(user=accounts.get_user(s, colleague.id))  # type: ignore[arg-type]
         review.add_comment(s, actor, shot, "The pier needs fog")
-    commented = poll(http, session, project, shot)
-    assert "The pier needs fog" in commented["comments"]
-    assert "The pier needs fog" in commented["feed"]
-    assert mark(commented["poll"])[1] == check(http, project, shot)
+    commented = tick(http, project, shot, renamed["have"])
+    assert "The pier needs fog" in commented["parts"]["comments"]
+    assert "The pier needs fog" in commented["parts"]["feed"]
+    assert "grid" not in commented["parts"] and not commented["render"]
 
-    # Opening another shot re-sends that shot's parts only.
+    # Opening another shot re-sends that shot's parts only (and its picker).
     other = call_ui(
         http, "add_shot", team.id, project, None, None, False, "Close: a rope", "", None
     )
-    poll(http, session, project, shot)
     second_shot = other[5]["choices"][1][1]
-    moved = poll(http, session, project, second_shot)
-    assert not skipped(moved["grid"]) and not skipped(moved["comments"])
-    assert "The pier needs fog" not in moved["comments"]
-    assert skipped(moved["board"]) and skipped(moved["feed"])
+    settled = tick(http, project, shot, commented["have"])
+    moved = tick(http, project, second_shot, settled["have"])
+    assert set(moved["parts"]) == {"grid", "comments"} and moved["render"]
+    assert "The pier needs fog" not in moved["parts"]["comments"]
+
+
+def test_gradio_renders_mark_what_they_sent_and_the_poll_sends_the_rest(
+    db: Database, http: httpx.Client
+) -> None:
+    """An event that renders some parts (opening a shot) names those parts'
+    stamps in the poll part and leaves the others unknown: the next tick sends
+    those. Each Gradio render of a part is numbered apart, so Gradio always
+    shows it, even over HTML the poll swapped in since."""
+    team = make_workspace(db)
+    login(http, team.owner)
+    out = call_ui(http, "create_project", team.id, "Harbour", "", "1280:720", 24, False)
+    project = out[4]["value"]
+    shots = call_ui(
+        http, "add_shot", team.id, project, None, None, False, "Wide: the pier", "", None
+    )
+    shot = shots[5]["choices"][0][1]
+    loaded = call_ui(http, "load_shot", project, shot, None, None)
+    live = dict(zip(PARTS, loaded[-12:-2], strict=True))
+    address, have = mark(live["poll"])
+    assert address == f"/ui/projects/{project}/changes?shot={shot}"
+    after = tick(http, project, shot, have)
+    assert set(after["parts"]) == {"info", "board", "table", "feed", "cuts"}, after
+    assert not after["render"]
+    again = call_ui(http, "load_shot", project, shot, None, None)
+    grid, grid_again = live["grid"], dict(zip(PARTS, again[-12:-2], strict=True))["grid"]
+    sum_of = re.compile(r"<!--part:([0-9a-f]{12}):(\d+)-->")
+    first_mark, second_mark = sum_of.match(grid), sum_of.match(grid_again)
+    assert first_mark and second_mark, (grid, grid_again)
+    assert first_mark.group(1) == second_mark.group(1)  # the same content...
+    assert first_mark.group(2) != second_mark.group(2)  # ...sent as a new value
 
 
 def test_a_poll_checks_who_is_asking(db: Database, http: httpx.Client) -> None:
@@ -182,16 +182,17 @@ def test_a_poll_checks_who_is_asking(db: Database, http: httpx.Client) -> None:
         project = projects.create_project(s, owner, workspace_id=team.id, title="Secret").id
     address = f"/ui/projects/{project}/changes"
     signed_out = http.get(address)
-    assert signed_out.status_code == 401 and "seen" not in signed_out.json()
+    assert signed_out.status_code == 401 and "parts" not in signed_out.json()
     stranger = make_user(db, "stranger")
     login(http, stranger)
     refused = http.get(address)
     assert refused.status_code == 404 and "Secret" not in refused.text
-    assert "seen" not in refused.json()
+    assert "parts" not in refused.json()
     assert http.get("/ui/projects/0/changes").status_code == 404  # ids at the edge
     assert http.get(f"{address}?shot=x").status_code == 422
+    assert http.get(address, params={"have": "f" * 201}).status_code == 422
     login(http, team.owner)
-    assert "seen" in http.get(address).json()
+    assert "Secret" in http.get(address).json()["parts"]["info"]
     login(http, stranger)
     start = http.post(
         "/gradio_api/call/refresh_project",

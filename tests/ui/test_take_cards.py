@@ -25,7 +25,15 @@ from studio.generation.registry import load_registry
 from studio.projects import takes
 from studio.projects.models import Shot, Take, TakeLineage
 from studio.ui.pages import project_html as render
-from tests.factories import UIError, add_member, call_ui, login, make_user, make_workspace
+from tests.factories import (
+    UIError,
+    add_member,
+    call_ui,
+    live_view,
+    login,
+    make_user,
+    make_workspace,
+)
 from tests.ui.named import call_event, untouched
 from tests.ui.test_projects_page import add_shot, new_project, take_ids, wait_takes
 
@@ -251,7 +259,7 @@ def test_a_take_still_generating_is_refused(db: Database, http: httpx.Client) ->
         assert row is not None and row.selected_take_id == older
         assert session.query(Take).filter(Take.shot_id == shot).count() == 2
         assert not any(t.favorite for t in session.query(Take).filter(Take.shot_id == shot))
-    shown = call_ui(http, "refresh_project", project, shot, None, None)[3]
+    shown = live_view(http, project, shot)["grid"]
     assert all(disabled(tag) for tag in buttons(shown, newer).values())
 
 
@@ -264,7 +272,7 @@ def test_viewers_and_outsiders_are_refused_and_nothing_changes(
     watcher = httpx.Client(base_url=str(http.base_url), timeout=30)
     login(watcher, viewer)
     # The viewer's grid: every button disabled, saying why.
-    shown = call_ui(watcher, "refresh_project", project, shot, None, None)[3]
+    shown = live_view(watcher, project, shot)["grid"]
     for take in (newer, older):
         found = buttons(shown, take)
         assert found and all(disabled(tag) for tag in found.values()), found

@@ -1,26 +1,40 @@
 """The live parts of the Projects page, and the poll that keeps them current.
 
 Every 2 s, while the tab is visible, the page asks a plain HTTP route, not a
-Gradio event, whether what it shows changed: `GET /ui/projects/<id>/changes
-?shot=&take=` (ui/live_routes.py) reads the project's change stamp
-(`projects.changes`, one small query) and answers with its fingerprint. The
-poll part (`#proj-poll`, rendered with the other parts) names that address and
-the fingerprint of what was rendered; only when the two differ does the page
-fire the poll part's click event (`refresh_project`), which reads and renders
-the parts whose inputs moved since this browser session was last sent them (a
-`gr.State`) and skips the others. An idle page costs one small request every
-2 s and nothing of Gradio's queue: a Gradio event per tick cost ~50 ms of the
-web process's CPU (bench/ui_load.py), and the team's 50 open pages queued
-behind each other.
+Gradio event, what changed: `GET /ui/projects/<id>/changes?shot=&take=&have=`
+(ui/live_routes.py). `have` is the poll part's token (`#proj-poll`): one short
+stamp per live part, of the inputs that part was rendered from (the project's
+change stamp, `projects.changes`, and the picked shot and take). The route reads
+the stamp (one small query), renders the HTML parts whose stamp moved and
+answers them with the new token; the page's script swaps them in. Only the two
+parts that are Gradio components and not HTML (the take picker's choices, the
+take tools' visibility) need Gradio: the answer then asks for `refresh_project`,
+a Gradio event that renders those two.
+
+Why not a Gradio event per change: each costs the web process ~40 ms of
+Gradio's own work before rendering anything (its queue, the event stream, each
+output's processing), and 50 members' pages re-rendering through it saturated
+the core it runs on (bench/ui_load.py). The route renders the same HTML for a
+few milliseconds.
+
+Two writers of the same HTML (Gradio's events after an action, the route's
+answers) need two marks, both in a comment that opens every HTML part:
+`<!--part:<sum>-->`, the sum of its content, lets the script skip an answer
+that would not change what is shown (swapping identical HTML would restart
+every <video> in it); and Gradio's renders add a unique number, because
+Gradio does not touch the page when an event sends the value it sent before,
+even when the route has swapped in something else since.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import itertools
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -35,6 +49,7 @@ from studio.projects.models import Project
 from studio.ui.media_urls import signing_window
 from studio.ui.navigation import NAVIGATION
 from studio.ui.pages import project_html as render
+from studio.ui.templating import render as render_template
 
 # A click (or Enter) on a storyboard card or shot-list row opens that shot.
 # Gradio re-renders the HTML inside `element` on every poll; listening on
@@ -48,6 +63,25 @@ const open = (event) => {
 element.addEventListener('click', open);
 element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
 """
+
+
+class LiveSource(Protocol):
+    """What rendering the live parts needs: the models (for the take cards'
+    actions), the settings (link lifetime) and the media link signer."""
+
+    @property
+    def generation(self) -> Generation: ...
+
+    @property
+    def url(self) -> Callable[[int], str]: ...
+
+
+@dataclass(frozen=True)
+class LiveRenderer:
+    """A LiveSource outside the page (the poll route)."""
+
+    generation: Generation
+    url: Callable[[int], str]
 
 
 @dataclass
@@ -75,51 +109,86 @@ MD_PUNCTUATION = set("\\`*_{}[]()+-.!|~")
 # In the order of ProjectUI.live: header (with the next step), storyboard, shot
 # table, take grid, take picker, comments, activity feed, rough cuts, and the
 # picked take's tools (picker and rating: shown once the shot has a take), and the
-# poll's mark (what the page asks about, and what it was last sent).
+# poll's mark (what the page asks about, and the stamps of what it shows).
 PARTS = ("info", "board", "table", "grid", "take", "comments", "feed", "cuts", "tools", "poll")
+# The parts that are HTML (the route renders them; the page's script swaps them
+# in), each with the element id the script finds it by.
+HTML_PARTS: dict[str, str] = {
+    "info": "proj-info",
+    "board": "proj-storyboard",
+    "table": "shot-table",
+    "grid": "shot-takes",
+    "comments": "shot-comments",
+    "feed": "proj-activity",
+    "cuts": "proj-cut-player",
+}
+# Gradio components that are not HTML: a render (`refresh_project`) sends them.
+GRADIO_PARTS = ("take", "tools")
+STAMPED = (*HTML_PARTS, *GRADIO_PARTS)  # the parts the poll part's token covers
 # What each part shows: the stamp fields (projects.changes.ProjectStamp), the
 # picked shot and take, and `urls` (the signed media URLs' window: their
 # HTML changes every few minutes so that links never expire on an idle page).
+# The feed's newest line (`activity`) moves on every edit anywhere in the
+# project; the open shot's parts follow their own stamps instead, so a take
+# finishing on another shot leaves them (and their players) alone.
 DEPENDS: dict[str, frozenset[str]] = {
     "info": frozenset({"project", "activity"}),
     "board": frozenset({"activity", "jobs", "urls"}),
     "table": frozenset({"activity"}),
-    "grid": frozenset({"activity", "shot_jobs", "takes", "urls", "shot", "take"}),
+    # `archived`: archiving the project disables the cards' actions.
+    "grid": frozenset({"archived", "shot_jobs", "takes", "urls", "shot", "take"}),
     # Not "jobs": take labels are fixed when the take is made, and re-sending the
     # picker on every progress report would close it under the user's pointer.
-    "take": frozenset({"activity", "takes", "shot", "take"}),
+    "take": frozenset({"takes", "shot", "take"}),
     "comments": frozenset({"activity", "comments", "shot"}),
     "feed": frozenset({"activity"}),
     "cuts": frozenset({"activity", "cut_jobs", "urls"}),
-    "tools": frozenset({"activity", "takes", "shot"}),
-    # Whatever moves, the mark names the new fingerprint.
-    "poll": frozenset(
-        {"project", "activity", "jobs", "shot_jobs", "cut_jobs", "takes", "comments", "urls"}
-        | {"shot", "take"}
-    ),
+    "tools": frozenset({"takes", "shot"}),
 }
+STAMP_LENGTH = 6  # hex digits per part in the token
+UNKNOWN = "-" * STAMP_LENGTH  # a part whose stamp the page does not know: asked again
 POLL_SECONDS = 2
 # The poll part's js_on_load: every POLL_SECONDS while the tab is visible, one
-# request at a time, ask the mark's address; a different fingerprint fires this
-# part's click event (the render). A render asked for is awaited (the mark
-# changes) for up to 15 s before asking again.
+# request at a time, ask the mark's address with the mark's token; swap in the
+# parts the answer carries (unless their sum says the page shows them already),
+# keep the answer's token, and fire this part's click event (the Gradio render)
+# when the answer asks for it. An answer for a view the page has left since (the
+# mark names another address or token) is dropped.
 POLL_JS = (
     """
+const ids = """
+    + json.dumps(HTML_PARTS)
+    + """;
+const sumOf = (node) => {
+  const first = node.firstChild;
+  return first && first.nodeType === Node.COMMENT_NODE ? first.data.split(":")[1] : null;
+};
 let busy = false;
-let asked = null;
 const tick = async () => {
   if (busy || document.visibilityState !== "visible") return;
   const mark = element.querySelector("[data-poll]");
   if (!mark) return;
-  const seen = mark.dataset.seen;
-  if (asked && asked.seen === seen && Date.now() - asked.at < 15000) return;
+  const address = mark.dataset.poll;
+  const have = mark.dataset.have;
   busy = true;
   try {
-    const answer = await fetch(mark.dataset.poll, { cache: "no-store" });
-    if (answer.ok && (await answer.json()).seen !== seen) {
-      asked = { seen, at: Date.now() };
-      trigger("click", {});
+    const joiner = address.includes("?") ? "&" : "?";
+    const answer = await fetch(address + joiner + "have=" + encodeURIComponent(have), {
+      cache: "no-store",
+    });
+    if (!answer.ok) return;
+    const body = await answer.json();
+    const now = element.querySelector("[data-poll]");
+    if (!now || now.dataset.poll !== address || now.dataset.have !== have) return;
+    for (const [part, html] of Object.entries(body.parts)) {
+      const holder = document.querySelector("#" + ids[part] + " .html-container > div");
+      if (!holder) continue;
+      const sum = /^<!--part:([0-9a-f]+)/.exec(html);
+      if (sum && sumOf(holder) === sum[1]) continue;
+      holder.innerHTML = html;
     }
+    now.dataset.have = body.have;
+    if (body.render) trigger("click", {});
   } catch (error) {
     // offline for a moment: the next tick asks again
   } finally {
@@ -132,16 +201,18 @@ setInterval(tick, """
 document.addEventListener("visibilitychange", tick);
 """
 )
-# Polls read and never write; each runs in its own transaction on its own pooled
-# connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so they may run side
-# by side instead of one at a time for the whole server (Gradio's default).
-# Few at once: a poll is mostly Python (Gradio's plumbing, the render), and
-# more threads than cores only contend for the GIL with the event loop that
-# serves every other request (bench/ui_load.py: 16 made other events slower).
+# Renders read and never write; each runs in its own transaction on its own
+# pooled connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so they may run
+# side by side instead of one at a time for the whole server (Gradio's default).
+# Few at once: a render is mostly Python, and more threads than cores only
+# contend for the GIL with the event loop that serves every other request.
 POLL_CONCURRENCY = 4
 PAGE = "projects"  # its name in addresses and ui/navigation
 NO_SHOT = '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>'
 NO_PROJECT = '<div class="empty-state">Pick or create a project.</div>'
+# Gradio's renders of an HTML part carry a number of their own (see the module's
+# docstring): any increasing number will do.
+_renders = itertools.count(1)
 
 
 def look(
@@ -159,6 +230,7 @@ def look(
     stamp = changes.project_stamp(session, actor, project_id, shot_id)
     seen.update(
         project=stamp.project,
+        archived=stamp.archived_at,
         activity=stamp.activity,
         jobs=stamp.jobs,
         shot_jobs=stamp.shot_jobs,
@@ -170,16 +242,43 @@ def look(
     return seen
 
 
-def changed_parts(before: dict[str, Any] | None, now: dict[str, Any]) -> list[str]:
-    """The parts to render again, given what the session was last sent."""
-    if not before or before.get("project_id") != now["project_id"]:
-        return list(PARTS)
-    moved = {key for key, value in now.items() if before.get(key) != value}
-    return [part for part in PARTS if DEPENDS[part] & moved]
+def part_stamps(seen: dict[str, Any]) -> dict[str, str]:
+    """Each stamped part's stamp: a short hash of the inputs it is rendered from."""
+    out = {}
+    for part in STAMPED:
+        inputs = [(key, seen.get(key)) for key in sorted(DEPENDS[part] | {"project_id"})]
+        out[part] = hashlib.sha256(repr(inputs).encode()).hexdigest()[:STAMP_LENGTH]
+    return out
+
+
+def token(stamps: dict[str, str], shown: Collection[str] = STAMPED) -> str:
+    """The poll part's token: the stamps of the parts `shown`, UNKNOWN for the others."""
+    return "".join(stamps[part] if part in shown else UNKNOWN for part in STAMPED)
+
+
+def read_token(text: str | None) -> dict[str, str]:
+    """A token back into {part: stamp}; anything else (a page from before, a
+    hand-made address) reads as knowing nothing, so every part is sent."""
+    if not text or len(text) != STAMP_LENGTH * len(STAMPED):
+        return {}
+    return {part: text[i * STAMP_LENGTH : (i + 1) * STAMP_LENGTH] for i, part in enumerate(STAMPED)}
+
+
+def changed_parts(have: dict[str, str], stamps: dict[str, str]) -> list[str]:
+    """The stamped parts whose stamp differs from the one the page has."""
+    return [part for part in STAMPED if have.get(part) != stamps[part]]
+
+
+def marked(html_text: str, render: int | None = None) -> str:
+    """An HTML part with its opening comment: the sum of its content, and for a
+    Gradio render, that render's number."""
+    total = hashlib.sha256(html_text.encode()).hexdigest()[:12]
+    number = f":{render}" if render is not None else ""
+    return f"<!--part:{total}{number}-->{html_text}"
 
 
 def live_parts(
-    ui: ProjectUI,
+    ui: LiveSource,
     session: Any,
     actor: Actor,
     project_id: int | None,
@@ -188,43 +287,92 @@ def live_parts(
     wanted: Collection[str] = PARTS,
     seen: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The wanted parts, reading only what they need. `seen`: what `look` gave for
-    these ids, when the caller has it (the poll part's fingerprint)."""
+    """The wanted parts, reading only what they need, for a Gradio event (HTML
+    parts with a render number; see the module's docstring). `seen`: what
+    `look` gave for these ids, when the caller has it."""
+    parts = _render(ui, session, actor, project_id, shot_id, take_id, wanted)
+    render = next(_renders)
+    out: dict[str, Any] = {
+        part: marked(value, render) if part in HTML_PARTS else value
+        for part, value in parts.items()
+    }
+    if "poll" in wanted:
+        if project_id is None:
+            out["poll"] = ""
+        else:
+            if seen is None:
+                ttl = ui.generation.settings.media_url_ttl_seconds
+                seen = look(session, actor, ttl, project_id, shot_id, take_id)
+            have = token(part_stamps(seen), wanted)
+            out["poll"] = poll_mark(project_id, shot_id, take_id, have)
+    return out
+
+
+def changes_since(
+    ui: LiveSource,
+    session: Any,
+    actor: Actor,
+    project_id: int,
+    shot_id: int | None,
+    take_id: int | None,
+    have: str | None,
+) -> dict[str, Any]:
+    """The poll route's answer: the HTML parts whose stamp moved since `have`,
+    the new token, and whether the Gradio parts need a render."""
+    ttl = ui.generation.settings.media_url_ttl_seconds
+    stamps = part_stamps(look(session, actor, ttl, project_id, shot_id, take_id))
+    moved = changed_parts(read_token(have), stamps)
+    html_parts = [part for part in moved if part in HTML_PARTS]
+    rendered = _render(ui, session, actor, project_id, shot_id, take_id, html_parts)
+    return {
+        "have": token(stamps),
+        "parts": {part: marked(value) for part, value in rendered.items()},
+        "render": any(part in GRADIO_PARTS for part in moved),
+    }
+
+
+def _render(
+    ui: LiveSource,
+    session: Any,
+    actor: Actor,
+    project_id: int | None,
+    shot_id: int | None,
+    take_id: int | None,
+    wanted: Collection[str],
+) -> dict[str, Any]:
+    """The wanted parts but the poll mark: HTML text, or Gradio updates."""
+    wanted = set(wanted) - {"poll"}
     if project_id is None:
         empty = {"info": "", "grid": "", "take": gr.update(choices=[], value=None)}
-        empty |= {"comments": "", "tools": gr.update(visible=False), "poll": ""}
+        empty |= {"comments": "", "tools": gr.update(visible=False)}
         return {part: empty.get(part, NO_PROJECT) for part in wanted}
+    # The access check, whichever parts are wanted (raises for a stranger).
+    project = projects.get_project(session, actor, project_id)
     out: dict[str, Any] = {}
-    if "poll" in wanted:
-        if seen is None:
-            ttl = ui.generation.settings.media_url_ttl_seconds
-            seen = look(session, actor, ttl, project_id, shot_id, take_id)
-        out["poll"] = poll_mark(project_id, shot_id, take_id, fingerprint(seen))
-    shot_parts = {"grid", "take", "tools", "comments"} & set(wanted)
+    shot_parts = {"grid", "take", "tools", "comments"} & wanted
     cards = (
         storyboard.storyboard(session, actor, project_id)
-        if {"info", "board", "table"} & set(wanted)
+        if {"info", "board", "table"} & wanted
         else None
     )
     shots = (
         projects.list_shots(session, actor, project_id)
-        if {"info", "table"} & set(wanted) or (shot_parts and shot_id is not None)
+        if {"info", "table"} & wanted or (shot_parts and shot_id is not None)
         else []
     )
     if shot_id is not None and shot_id not in {s.id for s in shots}:
         shot_id = None
     if "info" in wanted:
-        project = projects.get_project(session, actor, project_id)
         out["info"] = header(project, len(shots), cards or [])
     if "board" in wanted:
-        out["board"] = render.board(cards or [], ui.url)
+        out["board"] = str(render.board(cards or [], ui.url))
     if "table" in wanted:
-        workspace_id = projects.get_project(session, actor, project_id).workspace_id
         names = {
-            m.user_id: m.display_name for m in accounts.list_members(session, actor, workspace_id)
+            m.user_id: m.display_name
+            for m in accounts.list_members(session, actor, project.workspace_id)
         }
-        out["table"] = render.shot_table(shots, {c.shot_id: c for c in cards or []}, names)
-    if {"grid", "take", "tools"} & set(wanted):
+        out["table"] = str(render.shot_table(shots, {c.shot_id: c for c in cards or []}, names))
+    if {"grid", "take", "tools"} & wanted:
         take_views = takes.list_takes(session, actor, shot_id) if shot_id else []
         selected = next((s.selected_take_id for s in shots if s.id == shot_id), None)
         if take_id not in {tv.take.id for tv in take_views}:
@@ -241,13 +389,15 @@ def live_parts(
                 for tv in take_views
             }
             out["grid"] = (
-                render.take_grid(
-                    take_views,
-                    selected,
-                    take_id,
-                    ui.url,
-                    render.shot_href(project_id, shot_id),
-                    actions,
+                str(
+                    render.take_grid(
+                        take_views,
+                        selected,
+                        take_id,
+                        ui.url,
+                        render.shot_href(project_id, shot_id),
+                        actions,
+                    )
                 )
                 if shot_id
                 else NO_SHOT
@@ -259,16 +409,18 @@ def live_parts(
     if "comments" in wanted:
         thread = review.list_comments(session, actor, shot_id) if shot_id else []
         out["comments"] = (
-            render.comments(thread, {c.code: render.shot_href(project_id, c.id) for c in shots})
+            str(
+                render.comments(thread, {c.code: render.shot_href(project_id, c.id) for c in shots})
+            )
             if shot_id
             else ""
         )
     if "feed" in wanted:
-        out["feed"] = render.feed(activity.feed(session, actor, project_id, limit=60))
+        out["feed"] = str(render.feed(activity.feed(session, actor, project_id, limit=60)))
     if "cuts" in wanted:
         recent = roughcut.recent_cuts(session, actor, project_id, limit=10)
         versions = [cut for cut, _ in recent]
-        out["cuts"] = render.cuts(versions, {cut.public_id: v for cut, v in recent}, ui.url)
+        out["cuts"] = str(render.cuts(versions, {cut.public_id: v for cut, v in recent}, ui.url))
     return out
 
 
@@ -298,9 +450,10 @@ def shot_values(
     take_id: int | None,
 ) -> tuple[Any, ...]:
     """The live parts in the order of `ui.live` after the picked shot moved: the
-    shot's parts, skips for the project's. Without a project, skips only: the shot
-    picker's change event can read the project picker before a page's first view
-    reached it, and must not blank the view that is arriving."""
+    shot's parts, skips for the project's (the poll part's token marks those
+    unknown, so the next poll sends any that moved meanwhile). Without a project,
+    skips only: the shot picker's change event can read the project picker before
+    a page's first view reached it, and must not blank the view that is arriving."""
     if project_id is None:
         return tuple(gr.skip() for _ in PARTS)
     parts = live_parts(ui, session, actor, project_id, shot_id, take_id, SHOT_PARTS)
@@ -313,29 +466,23 @@ def poll_address(project_id: int, shot_id: int | None, take_id: int | None) -> s
     return f"/ui/projects/{project_id}/changes" + (f"?{query}" if query else "")
 
 
-def poll_mark(project_id: int, shot_id: int | None, take_id: int | None, seen: str) -> str:
-    """The poll part: the address to ask and the fingerprint of what was rendered."""
+def poll_mark(project_id: int, shot_id: int | None, take_id: int | None, have: str) -> str:
+    """The poll part: the address to ask and the token of what the page shows."""
     address = html.escape(poll_address(project_id, shot_id, take_id), quote=True)
-    return f'<span hidden data-poll="{address}" data-seen="{html.escape(seen)}"></span>'
+    return f'<span hidden data-poll="{address}" data-have="{html.escape(have)}"></span>'
 
 
-def fingerprint(seen: dict[str, Any]) -> str:
-    """A short text that changes whenever `seen` does (the check's output)."""
-    return hashlib.sha256(repr(sorted(seen.items())).encode()).hexdigest()[:16]
-
-
-def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any, Any]]:
-    """The render: the stamp first; then only the parts that changed, or nothing."""
+def poll_handler(ui: ProjectUI) -> Callable[..., dict[Any, Any]]:
+    """The Gradio render the poll asks for: the take picker and the take tools."""
     from studio.ui.actions import ui_action
     from studio.ui.widgets import optional_id
 
-    ttl = ui.generation.settings.media_url_ttl_seconds
+    outputs = {part: ui.live[PARTS.index(part)] for part in GRADIO_PARTS}
 
     def poll(
         picked_project: Any,
         picked_shot: Any,
         picked_take: Any,
-        before: dict[str, Any] | None,
         view: Any,
         request: gr.Request,
     ) -> dict[Any, Any]:
@@ -343,30 +490,23 @@ def poll_handler(ui: ProjectUI, seen_state: gr.State) -> Callable[..., dict[Any,
         shot_id = optional_id(picked_shot, "shot")
         take_id = optional_id(picked_take, "take")
         with ui_action(ui.db, request) as (session, actor):
-            now = look(session, actor, ttl, project_id, shot_id, take_id)
-            wanted = changed_parts(before, now)
-            if not wanted:
-                # Every output skipped (Gradio reads an empty dict as one value).
-                return {seen_state: gr.skip()}
-            parts = live_parts(ui, session, actor, project_id, shot_id, take_id, wanted, now)
+            parts = _render(ui, session, actor, project_id, shot_id, take_id, GRADIO_PARTS)
         if NAVIGATION.superseded(request, PAGE, view):
-            return {seen_state: gr.skip()}  # Back / Forward opened another view meanwhile
-        out: dict[Any, Any] = {ui.live[PARTS.index(part)]: value for part, value in parts.items()}
-        out[seen_state] = now
-        return out
+            return {component: gr.skip() for component in outputs.values()}
+        return {outputs[part]: value for part, value in parts.items()}
 
     return poll
 
 
 def header(project: Project, shot_count: int, cards: list[storyboard.Card]) -> str:
-    return (
-        f"**{md(project.title)}**"
-        + (f" — {md(project.logline)}" if project.logline else "")
-        + f"  \n<small>{project.default_ratio} · {project.default_fps} fps · "
-        f"{shot_count} shots"
-        + (" · archived (read only until restored)" if project.archived_at else "")
-        + "</small>"
-        + next_step(cards)
+    """The project's header: title, logline, format, and the next step."""
+    return str(
+        render_template(
+            "pages/project_header.html",
+            project=project,
+            shot_count=shot_count,
+            next_step=next_step(cards),
+        )
     )
 
 
@@ -377,19 +517,19 @@ def md(text: str) -> str:
 
 
 def next_step(cards: list[storyboard.Card]) -> str:
-    """The one obvious thing to do next on this project."""
+    """The one obvious thing to do next on this project (plain text)."""
     if not cards:
-        return "  \n**Next:** add the first shot in the Shot list tab."
+        return "add the first shot in the Shot list tab."
     untaken = next((c for c in cards if c.takes == 0), None)
     if untaken is not None:
         return (
-            f"  \n**Next:** generate a take for {untaken.code}: click its card on the "
+            f"generate a take for {untaken.code}: click its card on the "
             "storyboard, then Generate take."
         )
     uncircled = next((c for c in cards if c.selected_take_id is None), None)
     if uncircled is not None:
-        return f"  \n**Next:** circle a take for {uncircled.code}."
-    return "  \n**Next:** every shot has a circled take: render the rough cut."
+        return f"circle a take for {uncircled.code}."
+    return "every shot has a circled take: render the rough cut."
 
 
 def take_choices(views: list[takes.TakeView], selected: int | None) -> list[tuple[str, int]]:

@@ -73,7 +73,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
                 label="Show archived", value=False, scale=1, min_width=120, elem_id="proj-archived"
             )
         with gr.Row(equal_height=True):
-            info = gr.Markdown(elem_id="proj-info")
+            info = gr.HTML(elem_id="proj-info", container=False, padding=False)
             archive_btn = gr.Button(
                 "Archive project", size="sm", scale=0, min_width=140, elem_id="proj-archive"
             )
@@ -381,15 +381,12 @@ def build(db: Database, generation: Generation, media_secret: str) -> ProjectsPa
         [tabs, shot_tab.shot],
         api_visibility="private",
     ).then(None, [project, shot_tab.shot], None, js=addresses.project_push_js(2))
-    # What this browser session was last sent (see project_live): a tick that
-    # finds nothing new renders nothing.
-    seen = gr.State(None)
-    poll_inputs = [project, shot_tab.shot, shot_tab.take, seen]
+    # The Gradio render the poll asks for (project_live): the take picker and tools.
     quiet: dict[str, Any] = {"show_progress": "hidden", "concurrency_limit": POLL_CONCURRENCY}
     poll.click(
-        project_live.poll_handler(ui, seen),
-        [*poll_inputs, view],
-        [*ui.live, seen],
+        project_live.poll_handler(ui),
+        [project, shot_tab.shot, shot_tab.take, view],
+        [shot_tab.take, shot_tab.tools],
         api_name="refresh_project",
         trigger_mode="always_last",
         **quiet,

@@ -594,7 +594,9 @@ def wire(ui: ProjectUI, tab: ShotTab) -> None:
                 seed=_seed(seed),
             )
             number, made_id = made.number, made.id
-            live = live_values(
+            # The shot's parts only: the project's (storyboard, feed...) follow
+            # by the next poll, which costs a Gradio event nothing.
+            live = shot_values(
                 ui, session, actor, optional_id(picked_project, "project"), shot_id, made_id
             )
         notify(f"Take {number} queued.")
