@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Annotated
@@ -14,8 +14,10 @@ from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from studio import __version__
 from studio.api import errors as api_errors
@@ -210,27 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Ours first, then Gradio's own /static (its page loads a script from there).
     app.mount("/static", StaticAssets(STATIC_DIR), name="static")
 
-    @app.middleware("http")
-    async def browser_login_redirect(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
-        if wants_page and not path.startswith(PUBLIC_PREFIXES):
-            actor = await run_in_threadpool(resolve_actor, db, request)
-            if actor is None:
-                return login_redirect(page_address(path, request.url.query))
-        if path == "/" and request.method == "GET":
-            # Addresses of the older one-page form (`/?view=jams&jam=x`, and `?page=`,
-            # which Gradio would read as one of its page names: an unknown one is a
-            # 500) move to the page's own path (ui/addresses.py).
-            moved = addresses.moved_address(path, request.url.query)
-            if moved is not None:
-                return RedirectResponse(moved, status_code=303)
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(BrowserGate, db=db)
 
     # Cache headers for Gradio's hashed build files; a leaner page HTML.
     app.add_middleware(LeanPage)
@@ -310,3 +292,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # FileData. (Gradio's own reload mode sets the flag the same way.)
     blocks.has_launched = True
     return mounted
+
+
+class BrowserGate:
+    """Pages need a signed-in person (else the sign-in page, keeping the address);
+    addresses of the older one-page form move to their page's path; every answer
+    from the app carries the security headers. Plain ASGI: a BaseHTTPMiddleware
+    would wrap every answer, event streams included, in tasks and queues of its
+    own, on every request (the pages' 2 s polls among them)."""
+
+    def __init__(self, app: ASGIApp, db: Database) -> None:
+        self.app = app
+        self.db = db
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        path = request.url.path
+        is_get = request.method == "GET"
+        wants_page = is_get and "text/html" in request.headers.get("accept", "")
+        if wants_page and not path.startswith(PUBLIC_PREFIXES):
+            actor = await run_in_threadpool(resolve_actor, self.db, request)
+            if actor is None:
+                await login_redirect(page_address(path, request.url.query))(scope, receive, send)
+                return
+        if path == "/" and is_get:
+            # Addresses of the older one-page form (`/?view=jams&jam=x`, and `?page=`,
+            # which Gradio would read as one of its page names: an unknown one is a
+            # 500) move to the page's own path (ui/addresses.py).
+            moved = addresses.moved_address(path, request.url.query)
+            if moved is not None:
+                await RedirectResponse(moved, status_code=303)(scope, receive, send)
+                return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

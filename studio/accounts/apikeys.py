@@ -7,8 +7,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from studio.accounts import audit, validation
@@ -126,10 +127,24 @@ def authenticate_key(session: Session, secret: str) -> Actor:
     if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         raise NotAuthenticated(INVALID_KEY, code="invalid_api_key")
     digest = _digest(secret)
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
+    # One round trip for the key, its person and whether they are still a member:
+    # scripts and polls present a key on every request.
+    row = session.execute(_key_statement(), {"digest": digest}).first()
+    if row is None or not hmac.compare_digest(row[0].key_hash, digest):
         raise NotAuthenticated(INVALID_KEY, code="invalid_api_key")
-    return _actor_for(session, key)
+    key, user, still_member = row
+    return _checked(session, key, user, still_member)
+
+
+@lru_cache(maxsize=1)
+def _key_statement() -> Select[ApiKey, User, int]:
+    member = and_(Membership.workspace_id == ApiKey.workspace_id, Membership.user_id == User.id)
+    return (
+        select(ApiKey, User, Membership.id)
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(Membership, member)
+        .where(ApiKey.key_hash == bindparam("digest"))
+    )
 
 
 def actor_for_key_id(session: Session, key_id: int) -> Actor:
@@ -137,16 +152,15 @@ def actor_for_key_id(session: Session, key_id: int) -> Actor:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotAuthenticated(INVALID_KEY, code="invalid_api_key")
-    return _actor_for(session, key)
-
-
-def _actor_for(session: Session, key: ApiKey) -> Actor:
     still_member = session.scalar(
         select(Membership.id).where(
             Membership.workspace_id == key.workspace_id, Membership.user_id == key.user_id
         )
     )
-    user = session.get(User, key.user_id)
+    return _checked(session, key, session.get(User, key.user_id), still_member)
+
+
+def _checked(session: Session, key: ApiKey, user: User | None, still_member: int | None) -> Actor:
     if key.revoked_at is not None or still_member is None or user is None:
         raise NotAuthenticated(INVALID_KEY, code="invalid_api_key")
     now = utcnow()

@@ -30,9 +30,10 @@ Stamps are compared for equality only; their contents mean nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select, true
+from sqlalchemy import Integer, Select, and_, bindparam, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from studio.accounts.access import Actor
@@ -61,16 +62,46 @@ def project_stamp(
 ) -> ProjectStamp:
     """The stamp of what `project_id`'s page shows (and of `shot_id`'s takes and comments)."""
     project = projects.get_project(session, actor, project_id)
-    shot_ids = select(Shot.id).where(Shot.project_id == project.id)
+    row = session.execute(
+        _stamp_statement(),
+        {"project_id": project.id, "workspace_id": project.workspace_id, "shot_id": shot_id or 0},
+    ).one()
+    feed_id, *job_cols, snapshot_at = row[:12]
+    shot_jobs, cut_jobs = tuple(job_cols[4:7]), tuple(job_cols[7:10])
+    return ProjectStamp(
+        project=(
+            project.title,
+            project.logline,
+            project.default_ratio,
+            project.default_fps,
+            project.archived_at,
+        ),
+        activity=int(feed_id or 0),
+        jobs=tuple(job_cols[:4]),
+        shot_jobs=(*shot_jobs, snapshot_at if shot_jobs[2] else None),
+        cut_jobs=(*cut_jobs, snapshot_at if cut_jobs[2] else None),
+        takes=(*row[12:16], row[18]),
+        comments=tuple(row[16:18]),
+    )
+
+
+@lru_cache(maxsize=1)
+def _stamp_statement() -> Select[Any]:
+    """The stamp's one statement, built once: a page polls every 2 s, and building
+    it (and its cache key) each time cost more than running it."""
+    project_id = bindparam("project_id", type_=Integer)
+    workspace_id = bindparam("workspace_id", type_=Integer)
+    shot_id = bindparam("shot_id", type_=Integer)
+    shot_ids = select(Shot.id).where(Shot.project_id == project_id)
     job_ids = select(Take.job_id).where(Take.shot_id.in_(shot_ids), Take.job_id.is_not(None))
-    cut_job_ids = select(RoughCut.job_id).where(RoughCut.project_id == project.id)
+    cut_job_ids = select(RoughCut.job_id).where(RoughCut.project_id == project_id)
     active = and_(
         Job.status.in_(ACTIVE),
-        Job.workspace_id == project.workspace_id,
+        Job.workspace_id == workspace_id,
         or_(Job.id.in_(job_ids), Job.id.in_(cut_job_ids)),
     )
     # The open shot, only if it belongs to this project (else its columns stay empty).
-    own_shot = select(Shot.id).where(Shot.id == (shot_id or 0), Shot.project_id == project.id)
+    own_shot = select(Shot.id).where(Shot.id == shot_id, Shot.project_id == project_id)
     in_shot = Job.id.in_(
         select(Take.job_id).where(Take.shot_id.in_(own_shot), Take.job_id.is_not(None))
     )
@@ -100,7 +131,7 @@ def project_stamp(
         .subquery()
     )
     latest_feed = (
-        select(func.max(Activity.id)).where(Activity.project_id == project.id).scalar_subquery()
+        select(func.max(Activity.id)).where(Activity.project_id == project_id).scalar_subquery()
     )
     snapshot = select(func.max(QueueSnapshot.taken_at)).scalar_subquery()
     takes = (
@@ -121,23 +152,4 @@ def project_stamp(
     circled = select(Shot.selected_take_id).where(Shot.id.in_(own_shot)).scalar_subquery()
     # One statement: three one-row aggregates side by side, three scalar subqueries.
     one_row = jobs.join(takes, true()).join(comments, true())
-    row = session.execute(
-        select(latest_feed, jobs, snapshot, takes, comments, circled).select_from(one_row)
-    ).one()
-    feed_id, *job_cols, snapshot_at = row[:12]
-    shot_jobs, cut_jobs = tuple(job_cols[4:7]), tuple(job_cols[7:10])
-    return ProjectStamp(
-        project=(
-            project.title,
-            project.logline,
-            project.default_ratio,
-            project.default_fps,
-            project.archived_at,
-        ),
-        activity=int(feed_id or 0),
-        jobs=tuple(job_cols[:4]),
-        shot_jobs=(*shot_jobs, snapshot_at if shot_jobs[2] else None),
-        cut_jobs=(*cut_jobs, snapshot_at if cut_jobs[2] else None),
-        takes=(*row[12:16], row[18]),
-        comments=tuple(row[16:18]),
-    )
+    return select(latest_feed, jobs, snapshot, takes, comments, circled).select_from(one_row)

@@ -323,7 +323,9 @@ def changes_since(
     stamps = part_stamps(look(session, actor, ttl, project_id, shot_id, take_id))
     moved = changed_parts(read_token(have), stamps)
     html_parts = [part for part in moved if part in HTML_PARTS]
-    rendered = _render(ui, session, actor, project_id, shot_id, take_id, html_parts)
+    rendered = (
+        _render(ui, session, actor, project_id, shot_id, take_id, html_parts) if html_parts else {}
+    )
     return {
         "have": token(stamps),
         "parts": {part: marked(value) for part, value in rendered.items()},
