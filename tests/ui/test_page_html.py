@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from studio.jams.rules import Phase
 from studio.projects import home, takes
 from studio.ui import inline_errors
 from studio.ui.jams import render as jams_render
-from studio.ui.pages import project_html
+from studio.ui.pages import project_html, project_live
 from studio.ui.templating import Markup
 from studio.ui.workspaces import render as ws_render
 
@@ -299,6 +299,19 @@ def calls() -> dict[str, list[Callable[[], Any]]]:
             lambda: ws_render.home_page(home.WorkspaceHome([], [], [], [], [], []), EVIL, url, NOW),
         ],
         "inline_errors.shown": [lambda: inline_errors.shown(EVIL)["value"]],
+        "projects.header": [
+            lambda: project_live.header(
+                SimpleNamespace(  # type: ignore[arg-type]
+                    title=EVIL,
+                    logline=EVIL,
+                    default_ratio=EVIL,
+                    default_fps=24,
+                    archived_at=NOW,
+                ),
+                3,
+                [],
+            )
+        ],
         "projects.take_actions": [
             lambda: project_html.take_actions(1, 2, dict.fromkeys(takes.CARD_ACTIONS, EVIL)),
             lambda: project_html.take_actions(1, 2, {}, favorite=True),
@@ -319,7 +332,7 @@ def renderers(module: ModuleType, prefix: str) -> set[str]:
 
 def test_every_renderer_is_covered() -> None:
     owned = renderers(jams_render, "jams") | renderers(ws_render, "workspaces")
-    owned |= renderers(project_html, "projects")
+    owned |= renderers(project_html, "projects") | renderers(project_live, "projects")
     covered = set(calls())
     assert owned <= covered, f"renderers without a hostile-string case: {owned - covered}"
 

@@ -49,6 +49,7 @@ from studio.projects.models import Project
 from studio.ui.media_urls import signing_window
 from studio.ui.navigation import NAVIGATION
 from studio.ui.pages import project_html as render
+from studio.ui.templating import Markup
 from studio.ui.templating import render as render_template
 
 # A click (or Enter) on a storyboard card or shot-list row opens that shot.
@@ -365,7 +366,7 @@ def _render(
     if shot_id is not None and shot_id not in {s.id for s in shots}:
         shot_id = None
     if "info" in wanted:
-        out["info"] = header(project, len(shots), cards or [])
+        out["info"] = str(header(project, len(shots), cards or []))
     if "board" in wanted:
         out["board"] = str(render.board(cards or [], ui.url))
     if "table" in wanted:
@@ -500,15 +501,13 @@ def poll_handler(ui: ProjectUI) -> Callable[..., dict[Any, Any]]:
     return poll
 
 
-def header(project: Project, shot_count: int, cards: list[storyboard.Card]) -> str:
+def header(project: Project, shot_count: int, cards: list[storyboard.Card]) -> Markup:
     """The project's header: title, logline, format, and the next step."""
-    return str(
-        render_template(
-            "pages/project_header.html",
-            project=project,
-            shot_count=shot_count,
-            next_step=next_step(cards),
-        )
+    return render_template(
+        "pages/project_header.html",
+        project=project,
+        shot_count=shot_count,
+        next_step=next_step(cards),
     )
 
 
