@@ -247,3 +247,48 @@ def test_pickers_refuse_what_is_not_yours_beside_the_form(
     assert untouched(shots, "gen-send-shot")
     cancel = call(http, "cancel_job", gen_workspace=None, gen_cancel_pick=None)
     assert "Choose a job to cancel" in error(cancel, "gen-cancel-error")
+
+
+def test_the_queue_and_recent_takes_follow_by_a_poll(
+    db: Database, http: httpx.Client, team: Team
+) -> None:
+    """The page's 2 s poll is a plain request (ui/live_poll.py): it sends the queue's
+    and the recent takes' HTML when their jobs moved, nothing when nothing did, and
+    asks for the pickers' render when the jobs they list moved."""
+    login(http, team.editor)
+    address = f"/ui/generate/changes?workspace={team.workspace.id}"
+    shown = call(http, "show_generate", gen_workspace=team.workspace.id)
+    assert f'data-poll="{address.replace("&", "&amp;")}"' in value(shown, "gen-poll")
+    ask = {"workspace": team.workspace.id}
+    first = http.get("/ui/generate/changes", params=ask | {"have": "not a token"}).json()
+    assert set(first["parts"]) == {"queue", "history"} and first["render"] is True
+    quiet = http.get("/ui/generate/changes", params=ask | {"have": first["have"]})
+    assert quiet.headers["cache-control"] == "no-store"
+    assert quiet.json() == {"have": first["have"], "parts": {}, "render": False}
+
+    out = generate(http, team.workspace.id, gen_prompt="Fog over the pier")
+    job = (choices(out, "gen-cancel-pick") or choices(out, "gen-take-pick"))[0]
+    moved = http.get("/ui/generate/changes", params=ask | {"have": first["have"]}).json()
+    assert "Fog over the pier" in moved["parts"]["queue"] and moved["render"] is True
+    pickers = call(http, "refresh_generate_pickers", gen_workspace=team.workspace.id)
+    assert set(pickers) == {"gen-cancel-pick", "gen-take-pick"}
+    listed = choices(pickers, "gen-cancel-pick") + choices(pickers, "gen-take-pick")
+    assert job in listed
+    # It finishes: the queue empties and the recent takes show it, by the poll.
+    key = bearer(make_api_key(db, team.owner, team.workspace))
+    assert wait_finished(http, key, job)["status"] == "SUCCEEDED"
+    done = http.get("/ui/generate/changes", params=ask | {"have": moved["have"]}).json()
+    assert f'data-job="{job}"' in done["parts"]["history"] and done["render"] is True
+    assert "Nothing in the queue" in done["parts"]["queue"]
+
+    # Who is asking: signed out, a stranger, a bad id.
+    outsider = make_workspace(db)
+    login(http, outsider.owner)
+    refused = http.get(address)
+    assert refused.status_code == 404 and "Fog" not in refused.text
+    assert http.get("/ui/generate/changes?workspace=0").status_code == 422
+    assert http.get("/ui/generate/changes").status_code == 422
+    stranger = call(http, "refresh_generate_pickers", gen_workspace=team.workspace.id)
+    assert all("choices" not in str(shown) for shown in stranger.values()), stranger
+    signed_out = httpx.get(f"{http.base_url}{address}")
+    assert signed_out.status_code == 401

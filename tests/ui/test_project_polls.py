@@ -209,7 +209,7 @@ def test_poll_events_hide_progress_and_run_side_by_side(
     login(http, make_workspace(db).owner)
     config = http.get("/config").json()
     polls = [dep for dep in config["dependencies"] if any(t[1] == "tick" for t in dep["targets"])]
-    assert polls, "the pages have timers (Generate, Jams)"
+    assert polls, "the Jams page has a timer"
     renders = [dep for dep in config["dependencies"] if dep["api_name"] == "refresh_project"]
     assert renders
     for dep in polls + renders:

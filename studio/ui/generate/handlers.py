@@ -19,8 +19,9 @@ from studio.media import images
 from studio.media.ffmpeg import MediaError
 from studio.projects import send_take
 from studio.projects import service as projects
+from studio.ui import live_poll
 from studio.ui.actions import ui_action
-from studio.ui.generate import controls, render
+from studio.ui.generate import controls, live
 from studio.ui.generate.layout import Layout
 from studio.ui.media_urls import stable_signer
 from studio.ui.notify import notify
@@ -31,6 +32,7 @@ class Handlers:
     def __init__(self, db: Database, generation: Generation, media_secret: str, ui: Layout) -> None:
         self.db = db
         self.gen = generation
+        self.generation = generation  # a live_poll.LiveSource
         self.registry = generation.registry
         self.ui = ui
         # Stable URLs (see ui/media_urls.py): the history re-renders on every poll.
@@ -57,37 +59,27 @@ class Handlers:
         }
 
     def poll(self, picked: Any, request: gr.Request) -> dict[Any, Any]:
-        """The queue and the recent takes (the timer); the pickers stay as they are.
-
-        A refusal changes nothing: the timer would repeat it every second, and the
-        person's next action says it beside that action."""
+        """The render the poll asks for (generate/live.py): the pickers that list
+        jobs. A refusal changes nothing: the person's next action says it."""
         try:
             workspace_id = optional_id(picked, "workspace")
             with ui_action(self.db, request) as (session, actor):
-                return self._lists(session, actor, workspace_id)
+                found = live.parts(self, session, actor, workspace_id, live.GRADIO_PARTS)
         except gr.Error:
-            return {}
+            return {self.ui.cancel_pick: gr.skip(), self.ui.take_pick: gr.skip()}
+        return {self.ui.cancel_pick: found["cancel"], self.ui.take_pick: found["takes"]}
 
     def _lists(self, session: Any, actor: Any, workspace_id: int | None) -> dict[Any, Any]:
-        active: list[jobs.JobView] = []
-        done: list[jobs.JobView] = []
-        if workspace_id is not None:
-            active = jobs.list_jobs(session, actor, workspace_id, active=True, limit=40)
-            done = jobs.list_jobs(
-                session,
-                actor,
-                workspace_id,
-                active=False,
-                modes=reg.MODES,  # takes only: no rough cuts
-                limit=render.HISTORY_SIZE,
-            )
+        """The queue, the recent takes and their pickers, and the poll's mark."""
+        found = live.parts(self, session, actor, workspace_id)
+        render = live_poll.next_render()
         ui = self.ui
-        succeeded = [v for v in done if v.status == JobStatus.SUCCEEDED]
         return {
-            ui.queue: render.queue_html(active),
-            ui.cancel_pick: gr.update(choices=[(render.label(v), v.public_id) for v in active]),
-            ui.history: render.history_html(done, self.url),
-            ui.take_pick: gr.update(choices=[(render.label(v), v.public_id) for v in succeeded]),
+            ui.queue: live_poll.marked(found["queue"], render),
+            ui.cancel_pick: found["cancel"],
+            ui.history: live_poll.marked(found["history"], render),
+            ui.take_pick: found["takes"],
+            ui.poll: live.poll_mark(workspace_id),
         }
 
     # ------------------------------------------------------------ the form

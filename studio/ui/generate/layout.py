@@ -14,7 +14,7 @@ import gradio as gr
 
 from studio.generation import registry as reg
 from studio.generation import service as jobs
-from studio.ui.generate import controls
+from studio.ui.generate import controls, live
 from studio.ui.inline_errors import error_line
 from studio.ui.widgets import id_dropdown
 
@@ -47,7 +47,7 @@ class Layout:
     shot_pick: gr.Dropdown
     send: gr.Button
     take_error: gr.HTML
-    timer: gr.Timer
+    poll: gr.HTML  # the poll's mark (generate/live.py)
 
     def fields(self) -> dict[str, Any]:
         """The model-dependent controls by their name in controls.FIELDS."""
@@ -177,7 +177,10 @@ def build_layout(registry: reg.Registry) -> Layout:
                 take_error = error_line("gen-take-error")
                 # Below the pickers: the grid grows to 24 takes.
                 history = gr.HTML(elem_id="gen-history")
-        timer = gr.Timer(1.0)
+        # The queue's and recent takes' poll (generate/live.py).
+        poll = gr.HTML(
+            "", elem_id="gen-poll", js_on_load=live.POLL_JS, container=False, padding=False
+        )
     return Layout(
         column=column,
         workspace=workspace,
@@ -205,5 +208,5 @@ def build_layout(registry: reg.Registry) -> Layout:
         shot_pick=shot_pick,
         send=send,
         take_error=take_error,
-        timer=timer,
+        poll=poll,
     )

@@ -35,7 +35,7 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
     ui = build_layout(generation.registry)
     on = Handlers(db, generation, media_secret, ui)
     fields = list(ui.fields().values())
-    lists = [ui.queue, ui.cancel_pick, ui.history, ui.take_pick]
+    lists = [ui.queue, ui.cancel_pick, ui.history, ui.take_pick, ui.poll]
     outputs = [ui.workspace, *lists, ui.project_pick, ui.shot_pick]
     quiet: dict[str, Any] = {"show_progress": "minimal"}
 
@@ -70,7 +70,15 @@ def build(db: Database, generation: Generation, media_secret: str) -> GeneratePa
         api_name="show_generate",
         **quiet,
     )
-    ui.timer.tick(on.poll, [ui.workspace], lists, api_visibility="private", show_progress="hidden")
+    # The poll (generate/live.py) asks for this render when the job pickers moved.
+    ui.poll.click(
+        on.poll,
+        [ui.workspace],
+        [ui.cancel_pick, ui.take_pick],
+        api_name="refresh_generate_pickers",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
     ui.cancel.click(
         in_place(ui.cancel_error)(on.cancel),
         [ui.workspace, ui.cancel_pick],

@@ -11,30 +11,15 @@ parts that are Gradio components and not HTML (the take picker's choices, the
 take tools' visibility) need Gradio: the answer then asks for `refresh_project`,
 a Gradio event that renders those two.
 
-Why not a Gradio event per change: each costs the web process ~40 ms of
-Gradio's own work before rendering anything (its queue, the event stream, each
-output's processing), and 50 members' pages re-rendering through it saturated
-the core it runs on (bench/ui_load.py). The route renders the same HTML for a
-few milliseconds.
-
-Two writers of the same HTML (Gradio's events after an action, the route's
-answers) need two marks, both in a comment that opens every HTML part:
-`<!--part:<sum>-->`, the sum of its content, lets the script skip an answer
-that would not change what is shown (swapping identical HTML would restart
-every <video> in it); and Gradio's renders add a unique number, because
-Gradio does not touch the page when an event sends the value it sent before,
-even when the route has swapped in something else since.
+The stamps, the token, the script and the HTML parts' marks are ui/live_poll.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import itertools
-import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -46,6 +31,8 @@ from studio.generation.context import Generation
 from studio.projects import access, activity, changes, review, roughcut, storyboard, takes
 from studio.projects import service as projects
 from studio.projects.models import Project
+from studio.ui import live_poll
+from studio.ui.live_poll import LiveSource
 from studio.ui.media_urls import signing_window
 from studio.ui.navigation import NAVIGATION
 from studio.ui.pages import project_html as render
@@ -64,25 +51,6 @@ const open = (event) => {
 element.addEventListener('click', open);
 element.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
 """
-
-
-class LiveSource(Protocol):
-    """What rendering the live parts needs: the models (for the take cards'
-    actions), the settings (link lifetime) and the media link signer."""
-
-    @property
-    def generation(self) -> Generation: ...
-
-    @property
-    def url(self) -> Callable[[int], str]: ...
-
-
-@dataclass(frozen=True)
-class LiveRenderer:
-    """A LiveSource outside the page (the poll route)."""
-
-    generation: Generation
-    url: Callable[[int], str]
 
 
 @dataclass
@@ -146,62 +114,8 @@ DEPENDS: dict[str, frozenset[str]] = {
     "cuts": frozenset({"activity", "cut_jobs", "urls"}),
     "tools": frozenset({"takes", "shot"}),
 }
-STAMP_LENGTH = 6  # hex digits per part in the token
-UNKNOWN = "-" * STAMP_LENGTH  # a part whose stamp the page does not know: asked again
 POLL_SECONDS = 2
-# The poll part's js_on_load: every POLL_SECONDS while the tab is visible, one
-# request at a time, ask the mark's address with the mark's token; swap in the
-# parts the answer carries (unless their sum says the page shows them already),
-# keep the answer's token, and fire this part's click event (the Gradio render)
-# when the answer asks for it. An answer for a view the page has left since (the
-# mark names another address or token) is dropped.
-POLL_JS = (
-    """
-const ids = """
-    + json.dumps(HTML_PARTS)
-    + """;
-const sumOf = (node) => {
-  const first = node.firstChild;
-  return first && first.nodeType === Node.COMMENT_NODE ? first.data.split(":")[1] : null;
-};
-let busy = false;
-const tick = async () => {
-  if (busy || document.visibilityState !== "visible") return;
-  const mark = element.querySelector("[data-poll]");
-  if (!mark) return;
-  const address = mark.dataset.poll;
-  const have = mark.dataset.have;
-  busy = true;
-  try {
-    const joiner = address.includes("?") ? "&" : "?";
-    const answer = await fetch(address + joiner + "have=" + encodeURIComponent(have), {
-      cache: "no-store",
-    });
-    if (!answer.ok) return;
-    const body = await answer.json();
-    const now = element.querySelector("[data-poll]");
-    if (!now || now.dataset.poll !== address || now.dataset.have !== have) return;
-    for (const [part, html] of Object.entries(body.parts)) {
-      const holder = document.querySelector("#" + ids[part] + " .html-container > div");
-      if (!holder) continue;
-      const sum = /^<!--part:([0-9a-f]+)/.exec(html);
-      if (sum && sumOf(holder) === sum[1]) continue;
-      holder.innerHTML = html;
-    }
-    now.dataset.have = body.have;
-    if (body.render) trigger("click", {});
-  } catch (error) {
-    // offline for a moment: the next tick asks again
-  } finally {
-    busy = false;
-  }
-};
-setInterval(tick, """
-    + str(POLL_SECONDS * 1000)
-    + """);
-document.addEventListener("visibilitychange", tick);
-"""
-)
+POLL_JS = live_poll.poll_js(HTML_PARTS, POLL_SECONDS)
 # Renders read and never write; each runs in its own transaction on its own
 # pooled connection (db/session.POOL_SIZE + POOL_OVERFLOW = 30), so they may run
 # side by side instead of one at a time for the whole server (Gradio's default).
@@ -211,9 +125,6 @@ POLL_CONCURRENCY = 4
 PAGE = "projects"  # its name in addresses and ui/navigation
 NO_SHOT = '<div class="empty-state">Open a shot from the storyboard or the shot list.</div>'
 NO_PROJECT = '<div class="empty-state">Pick or create a project.</div>'
-# Gradio's renders of an HTML part carry a number of their own (see the module's
-# docstring): any increasing number will do.
-_renders = itertools.count(1)
 
 
 def look(
@@ -244,38 +155,12 @@ def look(
 
 
 def part_stamps(seen: dict[str, Any]) -> dict[str, str]:
-    """Each stamped part's stamp: a short hash of the inputs it is rendered from."""
-    out = {}
-    for part in STAMPED:
-        inputs = [(key, seen.get(key)) for key in sorted(DEPENDS[part] | {"project_id"})]
-        out[part] = hashlib.sha256(repr(inputs).encode()).hexdigest()[:STAMP_LENGTH]
-    return out
+    """Each stamped part's stamp (a change of project changes them all)."""
+    return live_poll.part_stamps(seen, DEPENDS, always=("project_id",))
 
 
 def token(stamps: dict[str, str], shown: Collection[str] = STAMPED) -> str:
-    """The poll part's token: the stamps of the parts `shown`, UNKNOWN for the others."""
-    return "".join(stamps[part] if part in shown else UNKNOWN for part in STAMPED)
-
-
-def read_token(text: str | None) -> dict[str, str]:
-    """A token back into {part: stamp}; anything else (a page from before, a
-    hand-made address) reads as knowing nothing, so every part is sent."""
-    if not text or len(text) != STAMP_LENGTH * len(STAMPED):
-        return {}
-    return {part: text[i * STAMP_LENGTH : (i + 1) * STAMP_LENGTH] for i, part in enumerate(STAMPED)}
-
-
-def changed_parts(have: dict[str, str], stamps: dict[str, str]) -> list[str]:
-    """The stamped parts whose stamp differs from the one the page has."""
-    return [part for part in STAMPED if have.get(part) != stamps[part]]
-
-
-def marked(html_text: str, render: int | None = None) -> str:
-    """An HTML part with its opening comment: the sum of its content, and for a
-    Gradio render, that render's number."""
-    total = hashlib.sha256(html_text.encode()).hexdigest()[:12]
-    number = f":{render}" if render is not None else ""
-    return f"<!--part:{total}{number}-->{html_text}"
+    return live_poll.token(stamps, STAMPED, shown)
 
 
 def live_parts(
@@ -292,9 +177,9 @@ def live_parts(
     parts with a render number; see the module's docstring). `seen`: what
     `look` gave for these ids, when the caller has it."""
     parts = _render(ui, session, actor, project_id, shot_id, take_id, wanted)
-    render = next(_renders)
+    render = live_poll.next_render()
     out: dict[str, Any] = {
-        part: marked(value, render) if part in HTML_PARTS else value
+        part: live_poll.marked(value, render) if part in HTML_PARTS else value
         for part, value in parts.items()
     }
     if "poll" in wanted:
@@ -322,14 +207,14 @@ def changes_since(
     the new token, and whether the Gradio parts need a render."""
     ttl = ui.generation.settings.media_url_ttl_seconds
     stamps = part_stamps(look(session, actor, ttl, project_id, shot_id, take_id))
-    moved = changed_parts(read_token(have), stamps)
+    moved = live_poll.changed_parts(live_poll.read_token(have, STAMPED), stamps, STAMPED)
     html_parts = [part for part in moved if part in HTML_PARTS]
     rendered = (
         _render(ui, session, actor, project_id, shot_id, take_id, html_parts) if html_parts else {}
     )
     return {
         "have": token(stamps),
-        "parts": {part: marked(value) for part, value in rendered.items()},
+        "parts": {part: live_poll.marked(value) for part, value in rendered.items()},
         "render": any(part in GRADIO_PARTS for part in moved),
     }
 
@@ -471,8 +356,7 @@ def poll_address(project_id: int, shot_id: int | None, take_id: int | None) -> s
 
 def poll_mark(project_id: int, shot_id: int | None, take_id: int | None, have: str) -> str:
     """The poll part: the address to ask and the token of what the page shows."""
-    address = html.escape(poll_address(project_id, shot_id, take_id), quote=True)
-    return f'<span hidden data-poll="{address}" data-have="{html.escape(have)}"></span>'
+    return live_poll.mark(poll_address(project_id, shot_id, take_id), have)
 
 
 def poll_handler(ui: ProjectUI) -> Callable[..., dict[Any, Any]]:
