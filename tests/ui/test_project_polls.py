@@ -48,6 +48,17 @@ def tick(http: httpx.Client, project: int, shot: int | None, have: str | None) -
     return body
 
 
+def harbour(http: httpx.Client, workspace: int) -> tuple[int, int]:
+    """A project "Harbour" with one shot, made through the page: (project, shot)."""
+    out = call_ui(http, "create_project", workspace, "Harbour", "", "1280:720", 24, False)
+    project: int = out[4]["value"]
+    shots = call_ui(
+        http, "add_shot", workspace, project, None, None, False, "Wide: the pier", "", None
+    )
+    shot: int = shots[5]["choices"][0][1]
+    return project, shot
+
+
 def mark(part: Any) -> tuple[str, str]:
     """The poll part as Gradio rendered it: (the address the page asks, its token)."""
     found = re.search(r'data-poll="([^"]+)" data-have="([^"]+)"', str(part))
@@ -89,12 +100,7 @@ def test_a_poll_sends_only_what_changed_and_nothing_when_nothing_did(
     colleague = make_user(db, "colleague")
     add_member(db, team, colleague, Role.EDITOR)
     login(http, team.owner)
-    out = call_ui(http, "create_project", team.id, "Harbour", "", "1280:720", 24, False)
-    project = out[4]["value"]
-    shots = call_ui(
-        http, "add_shot", team.id, project, None, None, False, "Wide: the pier", "", None
-    )
-    shot = shots[5]["choices"][0][1]
+    project, shot = harbour(http, team.id)
 
     # A page that has nothing yet (a token it cannot read) gets every HTML part,
     # and is asked to render the Gradio parts.
@@ -153,12 +159,7 @@ def test_gradio_renders_mark_what_they_sent_and_the_poll_sends_the_rest(
     shows it, even over HTML the poll swapped in since."""
     team = make_workspace(db)
     login(http, team.owner)
-    out = call_ui(http, "create_project", team.id, "Harbour", "", "1280:720", 24, False)
-    project = out[4]["value"]
-    shots = call_ui(
-        http, "add_shot", team.id, project, None, None, False, "Wide: the pier", "", None
-    )
-    shot = shots[5]["choices"][0][1]
+    project, shot = harbour(http, team.id)
     loaded = call_ui(http, "load_shot", project, shot, None, None)
     live = dict(zip(PARTS, loaded[-12:-2], strict=True))
     address, have = mark(live["poll"])
