@@ -176,6 +176,11 @@ def live_parts(
     """The wanted parts, reading only what they need, for a Gradio event (HTML
     parts with a render number; see the module's docstring). `seen`: what
     `look` gave for these ids, when the caller has it."""
+    if "poll" in wanted and project_id is not None and seen is None:
+        # The stamp before the parts: a change in between is then sent again by
+        # the next tick, never missed.
+        ttl = ui.generation.settings.media_url_ttl_seconds
+        seen = look(session, actor, ttl, project_id, shot_id, take_id)
     parts = _render(ui, session, actor, project_id, shot_id, take_id, wanted)
     render = live_poll.next_render()
     out: dict[str, Any] = {
@@ -183,14 +188,11 @@ def live_parts(
         for part, value in parts.items()
     }
     if "poll" in wanted:
-        if project_id is None:
-            out["poll"] = ""
-        else:
-            if seen is None:
-                ttl = ui.generation.settings.media_url_ttl_seconds
-                seen = look(session, actor, ttl, project_id, shot_id, take_id)
-            have = token(part_stamps(seen), wanted)
-            out["poll"] = poll_mark(project_id, shot_id, take_id, have)
+        out["poll"] = (
+            poll_mark(project_id, shot_id, take_id, token(part_stamps(seen), wanted))
+            if project_id is not None and seen is not None
+            else ""
+        )
     return out
 
 
