@@ -92,6 +92,28 @@ def changed_parts(
     return [part for part in order if have.get(part) != stamps[part]]
 
 
+def answer(
+    stamps: Mapping[str, str],
+    have: str | None,
+    html_parts: Collection[str],
+    gradio_parts: Sequence[str],
+    render: Callable[[list[str]], Mapping[str, str]],
+) -> dict[str, Any]:
+    """A poll route's answer, given the stamps now and the page's token `have`:
+    the HTML parts whose stamp moved (`render` makes them, asked only when some
+    did), the new token, and whether a Gradio part moved. The token covers the
+    HTML parts, then the Gradio parts, in their order."""
+    order = (*html_parts, *gradio_parts)
+    moved = changed_parts(read_token(have, order), stamps, order)
+    wanted = [part for part in moved if part in html_parts]
+    rendered = render(wanted) if wanted else {}
+    return {
+        "have": token(stamps, order, order),
+        "parts": {part: marked(value) for part, value in rendered.items()},
+        "render": any(part in gradio_parts for part in moved),
+    }
+
+
 def marked(html_text: str, render: int | None = None) -> str:
     """An HTML part with its opening comment: the sum of its content, and for a
     Gradio render, that render's number (`next_render()`)."""

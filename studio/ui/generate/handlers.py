@@ -31,8 +31,7 @@ from studio.ui.widgets import optional_id, required_id, uploaded_file
 class Handlers:
     def __init__(self, db: Database, generation: Generation, media_secret: str, ui: Layout) -> None:
         self.db = db
-        self.gen = generation
-        self.generation = generation  # a live_poll.LiveSource
+        self.generation = generation  # also what live_poll.LiveSource asks for
         self.registry = generation.registry
         self.ui = ui
         # Stable URLs (see ui/media_urls.py): the history re-renders on every poll.
@@ -134,9 +133,9 @@ class Handlers:
                 workspace_id=workspace_id,
                 request=controls.submission_for(spec, form, reference),
                 registry=self.registry,
-                storage=self.gen.storage,
-                dispatcher=self.gen.dispatcher,
-                max_attempts=self.gen.settings.job_max_attempts,
+                storage=self.generation.storage,
+                dispatcher=self.generation.dispatcher,
+                max_attempts=self.generation.settings.job_max_attempts,
             )
             queued = f"Queued {job.public_id[:8]} · seed {job.params['seed']}."
             lists = self._lists(session, actor, workspace_id)
@@ -144,7 +143,7 @@ class Handlers:
         return lists
 
     def _reference(self, path: Any) -> jobs.Reference:
-        settings = self.gen.settings
+        settings = self.generation.settings
         if not path:
             raise gr.Error("Image to video needs a reference image: drop one in.")
         file = uploaded_file(path, "reference image")

@@ -112,12 +112,10 @@ def changes_since(
     """The poll route's answer: the HTML parts whose stamp moved since `have`,
     the new token, and whether the pickers need a Gradio render."""
     ttl = source.generation.settings.media_url_ttl_seconds
-    stamps = live_poll.part_stamps(look(session, actor, ttl, workspace_id), DEPENDS)
-    moved = live_poll.changed_parts(live_poll.read_token(have, ORDER), stamps, ORDER)
-    html_parts = tuple(part for part in moved if part in HTML_PARTS)
-    rendered = parts(source, session, actor, workspace_id, html_parts) if html_parts else {}
-    return {
-        "have": live_poll.token(stamps, ORDER, ORDER),
-        "parts": {part: live_poll.marked(value) for part, value in rendered.items()},
-        "render": any(part in GRADIO_PARTS for part in moved),
-    }
+    return live_poll.answer(
+        live_poll.part_stamps(look(session, actor, ttl, workspace_id), DEPENDS),
+        have,
+        HTML_PARTS,
+        GRADIO_PARTS,
+        lambda wanted: parts(source, session, actor, workspace_id, tuple(wanted)),
+    )

@@ -171,12 +171,11 @@ def live_parts(
     shot_id: int | None,
     take_id: int | None,
     wanted: Collection[str] = PARTS,
-    seen: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The wanted parts, reading only what they need, for a Gradio event (HTML
-    parts with a render number; see the module's docstring). `seen`: what
-    `look` gave for these ids, when the caller has it."""
-    if "poll" in wanted and project_id is not None and seen is None:
+    parts with a render number; see the module's docstring)."""
+    seen = None
+    if "poll" in wanted and project_id is not None:
         # The stamp before the parts: a change in between is then sent again by
         # the next tick, never missed.
         ttl = ui.generation.settings.media_url_ttl_seconds
@@ -208,17 +207,13 @@ def changes_since(
     """The poll route's answer: the HTML parts whose stamp moved since `have`,
     the new token, and whether the Gradio parts need a render."""
     ttl = ui.generation.settings.media_url_ttl_seconds
-    stamps = part_stamps(look(session, actor, ttl, project_id, shot_id, take_id))
-    moved = live_poll.changed_parts(live_poll.read_token(have, STAMPED), stamps, STAMPED)
-    html_parts = [part for part in moved if part in HTML_PARTS]
-    rendered = (
-        _render(ui, session, actor, project_id, shot_id, take_id, html_parts) if html_parts else {}
+    return live_poll.answer(
+        part_stamps(look(session, actor, ttl, project_id, shot_id, take_id)),
+        have,
+        HTML_PARTS,
+        GRADIO_PARTS,
+        lambda wanted: _render(ui, session, actor, project_id, shot_id, take_id, wanted),
     )
-    return {
-        "have": token(stamps),
-        "parts": {part: live_poll.marked(value) for part, value in rendered.items()},
-        "render": any(part in GRADIO_PARTS for part in moved),
-    }
 
 
 def _render(
